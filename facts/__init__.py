@@ -1,0 +1,1 @@
+"""Facts: the data units submit, its model, its readers, its validation and its store."""

@@ -1,0 +1,37 @@
+"""A validated set of facts: every record of every kind, each with where it came from."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from .kinds import KINDS, Fact
+from .problems import Location
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    fact: Fact
+    where: Location
+
+    @property
+    def source(self) -> str:
+        return str(self.where)
+
+
+@dataclass
+class FactSet:
+    records: dict[str, list[Record]] = field(default_factory=lambda: {kind: [] for kind in KINDS})
+
+    def __iter__(self) -> Iterator[Record]:
+        for records in self.records.values():
+            yield from records
+
+    def __len__(self) -> int:
+        return sum(len(records) for records in self.records.values())
+
+    def facts(self, kind: str) -> list[Fact]:
+        return [record.fact for record in self.records[kind]]
+
+    def counts(self) -> dict[str, int]:
+        return {kind: len(records) for kind, records in self.records.items()}

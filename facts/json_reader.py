@@ -1,0 +1,77 @@
+"""JSON facts files, with the position of every record and key.
+
+The standard library's C scanner cannot say where an object starts, so objects are scanned with
+its pure-Python twin, whose `parse_object` hook we wrap to keep the offset of each object.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import json.decoder
+import json.scanner
+from typing import Any
+
+from .problems import Location
+from .raw import Positioned, PositionedList, Reading, records_from_document
+
+
+class _PositionedDecoder(json.JSONDecoder):
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._text = text
+        self._line_starts = [0] + [i + 1 for i, char in enumerate(text) if char == "\n"]
+        self.parse_object = self._parse_object
+        self.parse_array = self._parse_array
+        self.scan_once = json.scanner.py_make_scanner(self)
+
+    def position(self, offset: int) -> tuple[int, int]:
+        line = bisect.bisect_right(self._line_starts, offset)
+        return line, offset - self._line_starts[line - 1] + 1
+
+    def _parse_object(self, s_and_end: tuple[str, int], strict: bool, scan_once: Any,
+                      object_hook: Any, object_pairs_hook: Any, memo: Any = None) -> Any:
+        start = s_and_end[1] - 1
+        pairs, end = json.decoder.JSONObject(s_and_end, strict, scan_once, None, list, memo)
+        result = Positioned()
+        result.start = self.position(start)
+        cursor = start
+        for key, value in pairs:
+            # The key's own position: its first quoted occurrence after the previous key.
+            found = self._text.find(json.dumps(key, ensure_ascii=False), cursor, end)
+            if found < 0:  # written with escapes; the object's start is close enough
+                found = start
+            cursor = max(cursor, found)
+            if key in result:
+                result.duplicates.append((key, self.position(found)))
+                continue
+            result[key] = value
+            result.keys_at[key] = self.position(found)
+        return result, end
+
+    def _parse_array(self, s_and_end: tuple[str, int], scan_once: Any) -> Any:
+        start = s_and_end[1] - 1
+        values, end = json.decoder.JSONArray(s_and_end, scan_once)
+        items_at = [getattr(value, "start", None) for value in values]
+        fallback = self.position(start)
+        return PositionedList(values, fallback, [at or fallback for at in items_at]), end
+
+
+def read_json(path: str, text: str, reading: Reading) -> None:
+    if not text.strip():
+        records_from_document(None, path, reading)
+        return
+    decoder = _PositionedDecoder(text)
+    try:
+        document = decoder.decode(text)
+    except json.JSONDecodeError as error:
+        reading.problem(Location(path, error.lineno, error.colno), "E102",
+                        f"JSON 语法错误：{error.msg}")
+        return
+    except RecursionError:
+        reading.problem(Location(path, 1), "E105", "嵌套层次过深，不像是事实数据文件")
+        return
+    except ValueError as error:  # e.g. a number with more digits than Python converts
+        reading.problem(Location(path, 1), "E102", f"JSON 内容无法读取：{error}")
+        return
+    records_from_document(document, path, reading)

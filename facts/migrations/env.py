@@ -1,0 +1,10 @@
+"""Alembic environment: run by `store.migrate` on the connection it hands over."""
+
+from alembic import context
+
+from luoshi.facts.tables import Base
+
+connection = context.config.attributes["connection"]
+context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,90 @@
+"""Where a record came from, and what is wrong with the input.
+
+Every record keeps its `Location` from the first parse, so that input errors now and findings
+later point at `file:line` (or `file:sheet!row` in a workbook). A `Problem` is one input error,
+printed as `path:line[:col]: kind.field: CODE message`; the codes are documented in
+docs/errors.md (a test keeps the two in step).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Every error code a user can meet, with the one-line title docs/errors.md explains.
+CODES: dict[str, str] = {
+    "E001": "文件不存在或无法读取",
+    "E002": "不支持的文件类型",
+    "E003": "文件内容与扩展名不符",
+    "E004": "文本编码无法识别",
+    "E005": "文件为空",
+    "E101": "YAML 语法错误",
+    "E102": "JSON 语法错误",
+    "E103": "CSV 格式错误",
+    "E104": "XLSX 工作簿无法打开",
+    "E105": "嵌套过深",
+    "E106": "不支持 YAML 锚点与别名",
+    "E201": "文件顶层应为以数据类别为键的映射",
+    "E202": "未知的数据类别",
+    "E203": "数据类别的内容应为记录列表",
+    "E204": "记录应为字段映射",
+    "E205": "表头缺失",
+    "E301": "未知字段",
+    "E302": "字段重复",
+    "E303": "缺少必填字段",
+    "E304": "类型错误",
+    "E305": "取值不在可选范围内",
+    "E306": "日期无效",
+    "E307": "是否值无效",
+    "E401": "编号或记录重复",
+    "E501": "引用的编号不存在",
+    "E601": "数据库无法连接或写入",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A place in an input file: a line (YAML/JSON/CSV) or a sheet and row (XLSX)."""
+
+    path: str
+    line: int | None = None
+    col: int | None = None
+    sheet: str | None = None
+
+    def __str__(self) -> str:
+        if self.line is None:
+            return self.path if self.sheet is None else f"{self.path}:{self.sheet}"
+        row = f"{self.sheet}!{self.line}" if self.sheet is not None else str(self.line)
+        return f"{self.path}:{row}" + (f":{self.col}" if self.col else "")
+
+    def at(self, line: int | None = None, col: int | None = None) -> Location:
+        return Location(self.path, self.line if line is None else line, col, self.sheet)
+
+    def sort_key(self) -> tuple:
+        return (self.path, self.sheet or "", self.line or 0, self.col or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    where: Location
+    code: str
+    message: str
+    kind: str | None = None
+    field: str | None = None
+
+    def __post_init__(self) -> None:
+        assert self.code in CODES, self.code
+
+    def __str__(self) -> str:
+        subject = self.kind or ""
+        if self.field:
+            subject += f".{self.field}"
+        prefix = f"{self.where}: " + (f"{subject}: " if subject else "")
+        return f"{prefix}{self.code} {self.message}"
+
+
+class InputError(Exception):
+    """Raised with every problem found, once a whole input has been read."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(f"{len(problems)} problems")
+        self.problems = sorted(problems, key=lambda problem: problem.where.sort_key())

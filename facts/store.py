@@ -1,0 +1,137 @@
+"""The fact store: SQLite by default, PostgreSQL (or any SQLAlchemy database) by URL.
+
+`load` stores a validated fact set in one transaction: every record is inserted, or updated
+where its key (id, or natural key) is already stored, so loading the same set twice leaves one
+copy; a failure anywhere rolls the whole load back. Every load is logged in `loads`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
+
+from .factset import FactSet
+from .kinds import KINDS
+from .readers import InputFile
+from .tables import FACT_TABLES, Load, record_key
+
+DEFAULT_DB = "luoshi.db"
+_BATCH = 2000
+
+
+class StoreError(Exception):
+    """The database could not be reached or written; nothing was stored."""
+
+
+def database_url(db: str | None = None) -> str:
+    """`--db`, else `LUOSHI_DB`, else ./luoshi.db; a plain path means a SQLite file."""
+    value = db or os.environ.get("LUOSHI_DB") or DEFAULT_DB
+    return value if "://" in value else f"sqlite:///{value}"
+
+
+def connect(db: str | None = None) -> sa.Engine:
+    url = database_url(db)
+    try:
+        engine = sa.create_engine(url)
+    except (SQLAlchemyError, ImportError, ValueError) as error:
+        raise StoreError(f"数据库地址无效：{url}（{error}）") from None
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(connection, _record) -> None:  # noqa: ANN001 (DB-API objects)
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")  # a concurrent load waits instead of failing
+    cursor.close()
+
+
+def migrate(engine: sa.Engine) -> None:
+    """Bring the schema to the newest Alembic revision (creating it in an empty database)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    load_id: int
+    counts: dict[str, dict[str, int]]
+
+
+def load(facts: FactSet, inputs: list[InputFile], db: str | None = None,
+         progress: Callable[[int], None] | None = None) -> LoadResult:
+    """Store `facts` in one transaction; raise `StoreError` (and store nothing) on failure."""
+    engine = connect(db)
+    try:
+        migrate(engine)
+        with engine.begin() as connection:
+            return _load(connection, facts, inputs, progress)
+    except SQLAlchemyError as error:
+        raise StoreError(_describe(error, engine)) from None
+    finally:
+        engine.dispose()
+
+
+def _load(connection: sa.Connection, facts: FactSet, inputs: list[InputFile],
+          progress: Callable[[int], None] | None) -> LoadResult:
+    load_id = connection.execute(sa.insert(Load).values(
+        loaded_at=dt.datetime.now(dt.timezone.utc),
+        tool_version=_version(),
+        files=[{"path": item.path, "sha256": item.sha256, "size": item.size} for item in inputs],
+        counts={},
+    ).returning(Load.id)).scalar_one()
+    counts: dict[str, dict[str, int]] = {}
+    for kind in KINDS:
+        table = FACT_TABLES[kind]
+        stored = set(connection.scalars(sa.select(table.c.record_key)))
+        inserts, updates = [], []
+        for record in facts.records[kind]:
+            row = record.fact.model_dump()
+            row.update(record_key=record_key(record.fact), record_source=record.source,
+                       load_id=load_id)
+            (updates if row["record_key"] in stored else inserts).append(row)
+        for start in range(0, len(inserts), _BATCH):
+            connection.execute(sa.insert(table), inserts[start:start + _BATCH])
+            if progress:
+                progress(len(inserts[start:start + _BATCH]))
+        if updates:
+            columns = [column.name for column in table.columns if column.name != "record_key"]
+            statement = (sa.update(table)
+                         .where(table.c.record_key == sa.bindparam("key_"))
+                         .values({name: sa.bindparam(name) for name in columns}))
+            for start in range(0, len(updates), _BATCH):
+                batch = updates[start:start + _BATCH]
+                connection.execute(statement, [{**row, "key_": row["record_key"]} for row in batch])
+                if progress:
+                    progress(len(batch))
+        counts[kind] = {"records": len(inserts) + len(updates), "inserted": len(inserts),
+                        "updated": len(updates)}
+    connection.execute(sa.update(Load).where(Load.id == load_id).values(counts=counts))
+    return LoadResult(load_id, counts)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("luoshi")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def _describe(error: SQLAlchemyError, engine: sa.Engine) -> str:
+    url = engine.url.render_as_string(hide_password=True)
+    detail = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+    return f"数据库 {url} 无法连接或写入：{detail}"

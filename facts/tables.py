@@ -1,0 +1,78 @@
+"""The database schema: a table per fact kind, derived from the fact model, and the load log.
+
+Fact tables are built from the pydantic models so the two cannot drift apart: each field is a
+column of the matching type, plus `record_key` (the id, or the natural key as JSON, unique),
+`record_source` (`file:line` where the record was last read) and `load_id` (the load that last
+wrote it). The Alembic migrations in `migrations/` are frozen copies of this; a test compares
+them with it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any, get_args, get_origin
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from .kinds import KINDS, Fact
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Load(Base):
+    """One `luoshi load`: when, which files with their hashes, and counts per kind."""
+
+    __tablename__ = "loads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loaded_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+    tool_version: Mapped[str] = mapped_column(sa.String(32))
+    # [{"path", "sha256", "size"}] for every file read
+    files: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)
+    # {kind: {"records", "inserted", "updated"}}
+    counts: Mapped[dict[str, dict[str, int]]] = mapped_column(sa.JSON)
+
+
+def _column_type(annotation: Any) -> sa.types.TypeEngine:
+    if get_origin(annotation) is list:
+        return sa.JSON()
+    options = set(get_args(annotation)) or {annotation}
+    options.discard(type(None))
+    (python_type,) = options
+    if python_type is dt.date:
+        return sa.Date()
+    if python_type is bool:
+        return sa.Boolean()
+    if python_type is int:
+        return sa.Integer()
+    if python_type is float:
+        return sa.Float()
+    return sa.String()
+
+
+def _fact_table(model: type[Fact]) -> sa.Table:
+    columns = [
+        sa.Column("record_key", sa.String(), primary_key=True),
+        sa.Column("record_source", sa.String(), nullable=False),
+        sa.Column("load_id", sa.Integer(), sa.ForeignKey("loads.id"), nullable=False),
+    ]
+    for name, info in model.model_fields.items():
+        nullable = not info.is_required() and info.default is None
+        columns.append(sa.Column(name, _column_type(info.annotation), nullable=nullable))
+    return sa.Table(model.KIND, Base.metadata, *columns)
+
+
+FACT_TABLES: dict[str, sa.Table] = {kind: _fact_table(model) for kind, model in KINDS.items()}
+
+
+def record_key(fact: Fact) -> str:
+    """The stored key: the id itself, or the natural key as a JSON array."""
+    key = fact.key()
+    if fact.KEY == ("id",):
+        return key[0]
+    return json.dumps([value.isoformat() if isinstance(value, dt.date) else value for value in key],
+                      ensure_ascii=False)

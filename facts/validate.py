@@ -1,0 +1,147 @@
+"""Validation in layers, every problem of every layer reported in one run.
+
+1. syntax and shape (the readers);
+2. fields, types and enums (the pydantic models in `kinds.py`);
+3. ids and natural keys unique within a kind;
+4. references resolving to records of the kinds they name.
+
+A record that fails layer 2 still lends its id to layer 4, so one typo in a unit does not
+turn into an error on every record that names that unit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from pydantic import ValidationError
+
+from .factset import FactSet, Record
+from .kinds import KINDS, field_choices, references, resolve_field, suggest_field
+from .problems import InputError, Location, Problem
+from .raw import RawRecord, Reading
+from .readers import InputFile, read_paths
+from .values import parse_text
+
+# pydantic's own error types that can still reach a user (ours carry an E-code as their type).
+_TYPE_ERRORS = {"string_type", "int_type", "int_parsing", "float_type", "float_parsing",
+                "bool_type", "bool_parsing", "list_type", "date_type", "date_parsing",
+                "int_from_float", "finite_number", "dict_type", "model_type"}
+
+
+def read_facts(paths: Iterable[str],
+               progress: Callable[[int], None] | None = None) -> tuple[FactSet, list[InputFile]]:
+    """Read and validate every file under `paths`; raise `InputError` with all problems."""
+    reading = Reading()
+    inputs = read_paths(paths, reading, progress)
+    facts = validate(reading)
+    return facts, inputs
+
+
+def validate(reading: Reading) -> FactSet:
+    problems = list(reading.problems)
+    facts = FactSet()
+    known_ids: dict[str, dict[str, Location]] = {kind: {} for kind in KINDS}
+    keys_seen: dict[str, dict[tuple, Location]] = {kind: {} for kind in KINDS}
+    for raw in reading.records:
+        values, fields_at = _field_names(raw, problems)
+        model = KINDS[raw.kind]
+        if "id" in model.KEY:
+            _note_id(raw, values, known_ids, problems)
+        try:
+            fact = model.model_validate(values)
+        except ValidationError as error:
+            problems.extend(_translate(raw, error, fields_at))
+            continue
+        key = fact.key()
+        if "id" not in model.KEY:
+            first = keys_seen[raw.kind].get(key)
+            if first is not None:
+                shown = "、".join(f"{name}={value}" for name, value in zip(model.KEY, key))
+                problems.append(Problem(raw.where, "E401", f"与 {first} 的记录重复（{shown}）",
+                                        raw.kind))
+                continue
+            keys_seen[raw.kind][key] = raw.where
+        facts.records[raw.kind].append(Record(fact, raw.where))
+    for record in facts:
+        problems.extend(_unresolved(record, known_ids))
+    if problems:
+        raise InputError(problems)
+    return facts
+
+
+def _field_names(raw: RawRecord, problems: list[Problem]) -> tuple[dict[str, Any], dict]:
+    """Map the keys as written (code names or Chinese titles) to field names."""
+    values: dict[str, Any] = {}
+    fields_at: dict[str, Location] = {}
+    for written, value in raw.values.items():
+        at = raw.field_at(written)
+        name = resolve_field(raw.kind, written)
+        if name is None:
+            problems.append(Problem(at, "E301", _unknown_field(raw.kind, written), raw.kind,
+                                    str(written)[:40]))
+            continue
+        if name in values:
+            problems.append(Problem(at, "E302", f"字段 {written!r} 与已写出的 {name} 是同一字段",
+                                    raw.kind, name))
+            continue
+        values[name] = value
+        fields_at[name] = at
+    return values, fields_at
+
+
+def _unknown_field(kind: str, written: Any) -> str:
+    shown = str(written)[:40]
+    name = suggest_field(kind, shown)
+    if name:
+        return f"未知字段 {shown!r}，是否应为 {name}（{KINDS[kind].model_fields[name].title}）？"
+    return f"未知字段 {shown!r}，可用：{field_choices(kind)}"
+
+
+def _note_id(raw: RawRecord, values: dict[str, Any], known_ids: dict[str, dict[str, Location]],
+             problems: list[Problem]) -> None:
+    try:
+        record_id = parse_text(values.get("id"))
+    except ValueError:
+        return  # the type layer reports it
+    if record_id is None:
+        return
+    first = known_ids[raw.kind].get(record_id)
+    if first is not None:
+        problems.append(Problem(raw.field_at("id"), "E401",
+                                f"编号 {record_id!r} 重复：已在 {first} 使用", raw.kind, "id"))
+    else:
+        known_ids[raw.kind][record_id] = raw.field_at("id")
+
+
+def _translate(raw: RawRecord, error: ValidationError, fields_at: dict) -> list[Problem]:
+    problems = []
+    fields = KINDS[raw.kind].model_fields
+    for detail in error.errors(include_url=False):
+        name = str(detail["loc"][0]) if detail["loc"] else None
+        at = fields_at.get(name, raw.where)
+        kind_of_error = detail["type"]
+        if kind_of_error.startswith("E"):
+            code, message = kind_of_error, detail["msg"]
+        elif kind_of_error == "missing":
+            code, message = "E303", f"缺少必填字段 {name}（{fields[name].title}）"
+        elif kind_of_error in _TYPE_ERRORS:
+            code, message = "E304", f"类型错误：{detail['msg']}"
+        else:
+            code, message = "E304", detail["msg"]
+        problems.append(Problem(at, code, message, raw.kind, name))
+    return problems
+
+
+def _unresolved(record: Record, known_ids: dict[str, dict[str, Location]]) -> list[Problem]:
+    problems = []
+    fact = record.fact
+    for name, targets in references(fact.KIND).items():
+        value = getattr(fact, name)
+        for item in value if isinstance(value, list) else [value]:
+            if item is None or any(item in known_ids[target] for target in targets):
+                continue
+            where = "或".join(f"{target}（{KINDS[target].ZH}）" for target in targets)
+            problems.append(Problem(record.where, "E501", f"{where}中没有编号为 {item!r} 的记录",
+                                    fact.KIND, name))
+    return problems

@@ -1,0 +1,1 @@
+"""The policy catalog as data: one YAML file per mechanism of the source document."""
