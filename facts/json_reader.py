@@ -57,6 +57,19 @@ class _PositionedDecoder(json.JSONDecoder):
         return PositionedList(values, fallback, [at or fallback for at in items_at]), end
 
 
+# The standard library's messages, in the words a unit's clerk would use.
+_MESSAGES = {
+    "Expecting value": "此处应有一个值（是否多了一个逗号？）",
+    "Expecting property name enclosed in double quotes": "此处应为双引号括起的字段名（是否多了一个逗号？）",
+    "Expecting ',' delimiter": "缺少逗号",
+    "Expecting ':' delimiter": "缺少冒号",
+    "Extra data": "JSON 已结束，后面还有多余内容",
+    "Unterminated string starting at": "字符串缺少结束引号",
+    "Invalid control character at": "字符串中有控制字符（如未转义的换行）",
+    "Invalid \\escape": "无效的转义符",
+}
+
+
 def read_json(path: str, text: str, reading: Reading) -> None:
     if not text.strip():
         records_from_document(None, path, reading)
@@ -66,7 +79,7 @@ def read_json(path: str, text: str, reading: Reading) -> None:
         document = decoder.decode(text)
     except json.JSONDecodeError as error:
         reading.problem(Location(path, error.lineno, error.colno), "E102",
-                        f"JSON 语法错误：{error.msg}")
+                        f"JSON 语法错误：{_MESSAGES.get(error.msg, error.msg)}")
         return
     except RecursionError:
         reading.problem(Location(path, 1), "E105", "嵌套层次过深，不像是事实数据文件")

@@ -338,6 +338,12 @@ def references(kind: str) -> dict[str, list[str]]:
     }
 
 
+def choice_of(kind: str, name: str) -> Choice | None:
+    """The enumeration a field takes its values from, if it is an enum field."""
+    metadata = KINDS[kind].model_fields[name].metadata
+    return next((item for item in metadata if isinstance(item, Choice)), None)
+
+
 @cache
 def date_fields(kind: str) -> frozenset[str]:
     return frozenset(

@@ -105,7 +105,9 @@ def read_bytes(name: str, data: bytes, reading: Reading) -> None:
         reading.problem(where, "E004", "文件是 UTF-16 编码，请另存为 UTF-8（CSV UTF-8）或 GB18030")
         return
     if actual is not None or b"\x00" in data[:8192]:
-        reading.problem(where, "E003", f"扩展名为 {suffix}，但内容是{actual or '二进制数据'}，不是文本文件")
+        hint = "；若是 Excel 工作簿，请把扩展名改为 .xlsx" if actual and actual.startswith("ZIP") else ""
+        reading.problem(where, "E003",
+                        f"扩展名为 {suffix}，但内容是{actual or '二进制数据'}，不是文本文件{hint}")
         return
     text = _decode(data)
     if text is None:

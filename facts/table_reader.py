@@ -33,11 +33,13 @@ def records_from_table(name: str, rows: Iterable[tuple[int, list[Any]]], where: 
     dates = date_fields(kind) if excel_dates else frozenset()
     header: list[str | None] | None = None
     headerless_reported: set[int] = set()
+    # Columns under a header already reported (unknown or repeated): their cells are skipped.
+    reported: set[int] = set()
     for number, cells in rows:
         if all(_empty(cell) for cell in cells):
             continue
         if header is None:
-            header = _read_header(kind, number, cells, where, reading)
+            header = _read_header(kind, number, cells, where, reading, reported)
             continue
         values: dict[str, Any] = {}
         fields_at: dict[str, Location] = {}
@@ -46,7 +48,7 @@ def records_from_table(name: str, rows: Iterable[tuple[int, list[Any]]], where: 
                 continue
             name = header[index] if index < len(header) else None
             if name is None:
-                if index >= len(header) and index not in headerless_reported:
+                if index not in reported and index not in headerless_reported:
                     headerless_reported.add(index)
                     reading.problem(where.at(number, index + 1), "E205",
                                     f"第 {index + 1} 列有数据但没有表头", kind)
@@ -59,7 +61,7 @@ def records_from_table(name: str, rows: Iterable[tuple[int, list[Any]]], where: 
 
 
 def _read_header(kind: str, number: int, cells: list[Any], where: Location,
-                 reading: Reading) -> list[str | None]:
+                 reading: Reading, reported: set[int]) -> list[str | None]:
     header: list[str | None] = []
     seen: dict[str, int] = {}
     for index, cell in enumerate(cells):
@@ -73,15 +75,15 @@ def _read_header(kind: str, number: int, cells: list[Any], where: Location,
             close = suggest_field(kind, shown)
             hint = f"是否应为 {close}？" if close else f"可用：{field_choices(kind)}"
             reading.problem(at, "E301", f"未知的表头 {shown!r}，{hint}", kind, shown)
+            reported.add(index)
         elif name in seen:
             reading.problem(at, "E302", f"表头 {cell!r} 与第 {seen[name]} 列是同一字段", kind, name)
+            reported.add(index)
             name = None
         else:
             seen[name] = index + 1
         header.append(name)
     # Columns the header leaves blank are reported only if a row puts data there.
-    while header and header[-1] is None:
-        header.pop()
     return header
 
 
@@ -94,12 +96,18 @@ def _from_excel_serial(serial: float) -> Any:
         return serial  # left for the date type to refuse with its own message
 
 
+_CSV_MESSAGES = {
+    "unexpected end of data": "引号没有闭合，此行的带引号字段一直延续到文件末尾",
+}
+
+
 def read_csv(path: str, text: str, reading: Reading) -> None:
     where = Location(path)
     if not text.strip():
         reading.problem(where.at(1), "E005", "文件为空，缺少表头行")
         return
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # strict: an unclosed quote is an error, not a field that swallows the rest of the file
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
 
     def rows() -> Iterable[tuple[int, list[Any]]]:
         while True:
@@ -109,7 +117,8 @@ def read_csv(path: str, text: str, reading: Reading) -> None:
             except StopIteration:
                 return
             except csv.Error as error:
-                reading.problem(where.at(reader.line_num or 1), "E103", f"CSV 格式错误：{error}")
+                message = _CSV_MESSAGES.get(str(error), str(error))
+                reading.problem(where.at(start), "E103", f"CSV 格式错误：{message}")
                 return
             yield start, cells
 

@@ -43,7 +43,8 @@ def _describe(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "一个列表"
     text = str(value)
-    return repr(text if len(text) <= 40 else text[:40] + "…")
+    shown = repr(text if len(text) <= 40 else text[:40] + "…")
+    return f"文本 {shown}" if isinstance(value, str) else shown
 
 
 def parse_text(value: Any) -> Any:
@@ -59,7 +60,7 @@ def parse_text(value: Any) -> Any:
         return str(int(value)) if value.is_integer() else str(value)
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()[:10]
-    raise PydanticCustomError("E304", "应为文本，实际为{value}", {"value": _describe(value)})
+    raise PydanticCustomError("E304", "应为文本，实际为 {value}", {"value": _describe(value)})
 
 
 def parse_date(value: Any) -> Any:
@@ -182,10 +183,11 @@ class Choice:
         """The annotated type of a field that takes one of these values."""
         schema = {"enum": [*self.labels, *self.labels.values()],
                   "description": "、".join(f"{c}（{l}）" for c, l in self.labels.items())}
+        # The Choice itself rides along as metadata, so writers can find the Chinese labels.
         if required:
-            return Annotated[str, BeforeValidator(self.parse), _json_schema(schema)]
+            return Annotated[str, BeforeValidator(self.parse), _json_schema(schema), self]
         return Annotated[str | None, BeforeValidator(self.parse),
-                         _json_schema({"anyOf": [schema, {"type": "null"}]})]
+                         _json_schema({"anyOf": [schema, {"type": "null"}]}), self]
 
 
 def _json_schema(schema: dict[str, Any]) -> WithJsonSchema:

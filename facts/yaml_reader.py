@@ -78,6 +78,11 @@ def read_yaml(path: str, text: str, reading: Reading) -> None:
         where = Location(path, refused.mark.line + 1, refused.mark.column + 1)
         reading.problem(where, "E106", "不支持 YAML 锚点与别名（&、*、<<），请把每条记录完整写出")
         return
+    except yaml.constructor.ConstructorError as error:
+        mark = error.problem_mark
+        where = Location(path, mark.line + 1, mark.column + 1) if mark else Location(path, 1)
+        reading.problem(where, "E101", "不支持的 YAML 类型标签（以 ! 开头），请去掉它，按普通文本书写")
+        return
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = Location(path, mark.line + 1, mark.column + 1) if mark else Location(path, 1)

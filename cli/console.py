@@ -1,0 +1,68 @@
+"""What every command shares: where output goes, how input errors end a run, progress bars."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from luoshi.facts.kinds import KINDS
+from luoshi.facts.problems import InputError
+from luoshi.facts.store import StoreError
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+# Inputs larger than this get a progress bar (on stderr, and only on a terminal).
+PROGRESS_BYTES = 5_000_000
+
+
+@contextmanager
+def exit_on_errors() -> Iterator[None]:
+    """Bad input or an unreachable database: a clear message, exit status 2, no traceback."""
+    try:
+        yield
+    except InputError as error:
+        for problem in error.problems:
+            # Plain writes: a problem line must never be wrapped or re-coloured by rich.
+            sys.stdout.write(f"{problem}\n")
+        err.print(f"[bold red]共 {len(error.problems)} 个问题[/]，未存储任何数据。")
+        raise typer.Exit(2) from None
+    except StoreError as error:
+        err.print(f"[bold red]E601[/] {error}")
+        raise typer.Exit(2) from None
+
+
+@contextmanager
+def byte_progress(total: int, label: str) -> Iterator[Callable[[int], None] | None]:
+    if total < PROGRESS_BYTES or not err.is_terminal:
+        yield None
+        return
+    columns = (TextColumn(label), BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda done: progress.advance(task, done)
+
+
+def counts_table(title: str, counts: dict[str, dict[str, int]], columns: dict[str, str]) -> Table:
+    """One row per kind that has records: code name, Chinese name and the given counts."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("类别")
+    table.add_column("中文")
+    for label in columns.values():
+        table.add_column(label, justify="right")
+    totals = dict.fromkeys(columns, 0)
+    for kind, row in counts.items():
+        if not row.get("records"):
+            continue
+        table.add_row(kind, KINDS[kind].ZH, *(str(row[key]) for key in columns))
+        for key in columns:
+            totals[key] += row[key]
+    table.add_section()
+    table.add_row("合计", "", *(str(value) for value in totals.values()), style="bold")
+    return table

@@ -1,0 +1,23 @@
+"""The `luoshi` command: one module per command, registered here."""
+
+from __future__ import annotations
+
+import typer
+
+from . import load, schema, validate
+
+app = typer.Typer(
+    name="luoshi",
+    help="落实：惩治和预防腐败体系制度落实机制的合规检查工具。",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+app.command("validate")(validate.validate)
+app.command("load")(load.load)
+app.command("schema")(schema.schema)
+
+
+def run() -> None:
+    app()

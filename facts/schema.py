@@ -1,0 +1,58 @@
+"""The JSON Schema of a facts file, generated from the fact model, for editors to complete YAML.
+
+Kinds and fields may be written by code name or Chinese name, so each appears under both;
+a required field is satisfied by either of its two names.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from .kinds import KINDS, Fact
+
+
+def record_schema(model: type[Fact]) -> dict[str, Any]:
+    generated = model.model_json_schema(mode="validation")
+    properties: dict[str, Any] = {}
+    required = []
+    for name, info in model.model_fields.items():
+        prop = generated["properties"][name]
+        prop.pop("ref", None)
+        refs = (info.json_schema_extra or {}).get("ref") if isinstance(
+            info.json_schema_extra, dict) else None
+        if refs:
+            prop["description"] = "引用：" + "或".join(f"{kind}（{KINDS[kind].ZH}）的编号" for kind in refs)
+        properties[name] = prop
+        properties[info.title] = copy.deepcopy(prop)
+        if info.is_required():
+            required.append({"anyOf": [{"required": [name]}, {"required": [info.title]}]})
+    schema: dict[str, Any] = {
+        "type": "object",
+        "title": f"{model.KIND}（{model.ZH}）",
+        "properties": properties,
+        "additionalProperties": False,
+    }
+    if required:
+        schema["allOf"] = required
+    return schema
+
+
+def facts_file_schema() -> dict[str, Any]:
+    properties: dict[str, Any] = {}
+    definitions: dict[str, Any] = {}
+    for kind, model in KINDS.items():
+        definitions[kind] = record_schema(model)
+        listing = {"type": ["array", "null"], "items": {"$ref": f"#/$defs/{kind}"},
+                   "title": f"{kind}（{model.ZH}）"}
+        properties[kind] = listing
+        properties[model.ZH] = listing
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "luoshi 事实数据文件（facts file）",
+        "description": "顶层为数据类别（代码名或中文名），每个类别为记录列表。",
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": False,
+        "$defs": definitions,
+    }

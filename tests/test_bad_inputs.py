@@ -1,0 +1,44 @@
+"""The bad-input corpus: each entry of tests/bad/ is refused with exactly the lines expected."""
+
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from luoshi.cli.main import app
+
+BAD = Path(__file__).parent / "bad"
+EXPECTED = yaml.safe_load((Path(__file__).parent / "bad_inputs.yaml").read_text(encoding="utf-8"))
+
+
+def test_every_case_has_expected_lines_and_vice_versa():
+    assert sorted(EXPECTED) == sorted(entry.name for entry in BAD.iterdir())
+    assert len(EXPECTED) >= 20
+
+
+@pytest.mark.parametrize("case", sorted(EXPECTED))
+def test_bad_input_is_refused_with_the_expected_message(case, monkeypatch):
+    monkeypatch.chdir(BAD)
+    result = CliRunner().invoke(app, ["validate", case])
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.stdout.splitlines() == EXPECTED[case]
+    assert "Traceback" not in result.output
+
+
+def test_alias_bomb_is_refused_in_under_a_second(monkeypatch):
+    monkeypatch.chdir(BAD)
+    started = time.perf_counter()
+    result = CliRunner().invoke(app, ["validate", "alias-bomb.yaml"])
+    assert result.exit_code == 2
+    assert time.perf_counter() - started < 1.0
+
+
+def test_all_problems_of_all_files_are_reported_in_one_run(monkeypatch):
+    monkeypatch.chdir(BAD)
+    cases = ["json-syntax.json", "kind-not-list.yaml", "old-excel.xls", "unknown-header"]
+    result = CliRunner().invoke(app, ["validate", *cases])
+    assert result.exit_code == 2
+    assert result.stdout.splitlines() == [line for case in cases for line in EXPECTED[case]]

@@ -1,0 +1,135 @@
+"""The store: one transaction, upsert by key, the load log, the migration; SQLite and PostgreSQL."""
+
+import hashlib
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from luoshi.facts import export, store
+from luoshi.facts.kinds import KINDS
+from luoshi.facts.tables import FACT_TABLES, Base, Load
+from luoshi.facts.validate import read_facts
+
+
+def stored_rows(url):
+    """Every stored fact row, without where it came from or which load wrote it."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return {
+                kind: [
+                    {key: value for key, value in row._mapping.items()
+                     if key not in ("record_source", "load_id")}
+                    for row in connection.execute(sa.select(table).order_by(table.c.record_key))
+                ]
+                for kind, table in FACT_TABLES.items()
+            }
+    finally:
+        engine.dispose()
+
+
+def load_paths(paths, url):
+    facts, inputs = read_facts([str(path) for path in paths])
+    return store.load(facts, inputs, url)
+
+
+def test_loading_twice_leaves_one_copy(example_path, db_url):
+    first = load_paths([example_path], db_url)
+    second = load_paths([example_path], db_url)
+    rows = stored_rows(db_url)
+    facts, _ = read_facts([str(example_path)])
+    assert {kind: len(rows[kind]) for kind in KINDS} == facts.counts()
+    assert all(count["updated"] == 0 for count in first.counts.values())
+    assert all(count["inserted"] == 0 for count in second.counts.values())
+    assert second.load_id == first.load_id + 1
+
+
+def test_changed_records_are_updated_in_place(tmp_path, db_url):
+    base = ("units:\n  - {id: u1, name: 市纪委, kind: discipline}\n"
+            "education:\n  - {unit: u1, date: 2013-04-01, title: 学习}\n")
+    (tmp_path / "a.yaml").write_text(base, encoding="utf-8")
+    load_paths([tmp_path / "a.yaml"], db_url)
+    (tmp_path / "a.yaml").write_text(base.replace("市纪委", "咸宁市纪委") +
+                                     "  - {unit: u1, date: 2013-05-01, title: 第二次}\n",
+                                     encoding="utf-8")
+    result = load_paths([tmp_path / "a.yaml"], db_url)
+    rows = stored_rows(db_url)
+    assert [row["name"] for row in rows["units"]] == ["咸宁市纪委"]
+    assert [row["title"] for row in rows["education"]] == ["学习", "第二次"]
+    assert result.counts["education"] == {"records": 2, "inserted": 1, "updated": 1}
+
+
+def test_gb18030_csv_and_xlsx_load_to_the_same_rows_as_yaml(example_path, tmp_path, db_url):
+    facts, _ = read_facts([str(example_path)])
+    export.write_csv(facts, tmp_path / "csv", chinese=True, encoding="gb18030")
+    export.write_xlsx(facts, tmp_path / "facts.xlsx", chinese=True)
+    load_paths([example_path], db_url)
+    from_yaml = stored_rows(db_url)
+    for other in (tmp_path / "csv", tmp_path / "facts.xlsx"):
+        url = f"sqlite:///{tmp_path / (other.name + '.db')}"
+        load_paths([other], url)
+        assert stored_rows(url) == from_yaml
+
+
+def test_every_load_is_logged_with_file_hashes_and_counts(example_path, db_url):
+    load_paths([example_path], db_url)
+    engine = sa.create_engine(db_url)
+    with engine.connect() as connection:
+        (log,) = connection.execute(sa.select(Load)).all()
+    engine.dispose()
+    assert log.files == [{"path": str(example_path),
+                          "sha256": hashlib.sha256(example_path.read_bytes()).hexdigest(),
+                          "size": example_path.stat().st_size}]
+    assert log.counts["units"] == {"records": 6, "inserted": 6, "updated": 0}
+    assert log.loaded_at is not None and log.tool_version
+
+
+def test_a_failure_half_way_stores_nothing(example_path, db_url, monkeypatch):
+    load_paths([example_path], db_url)
+    before = stored_rows(db_url)
+    facts, inputs = read_facts([str(example_path)])
+    original = store.record_key
+    calls = {"n": 0}
+
+    def failing_key(fact):
+        calls["n"] += 1
+        if fact.KIND == "rectifications":  # well after units, persons, … were written
+            raise sa.exc.OperationalError("INSERT", {}, Exception("disk full"))
+        return original(fact)
+
+    monkeypatch.setattr(store, "record_key", failing_key)
+    with pytest.raises(store.StoreError, match="disk full"):
+        store.load(facts, inputs, db_url)
+    assert calls["n"] > 50
+    assert stored_rows(db_url) == before
+    engine = sa.create_engine(db_url)
+    with engine.connect() as connection:
+        assert connection.execute(sa.select(sa.func.count()).select_from(Load)).scalar() == 1
+    engine.dispose()
+
+
+def test_the_migration_creates_exactly_the_tables_of_the_model(db_url):
+    engine = store.connect(db_url)
+    store.migrate(engine)
+    store.migrate(engine)  # a second run is a no-op
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    engine.dispose()
+    assert differences == []
+
+
+def test_unreachable_database_is_a_store_error(example_path):
+    facts, inputs = read_facts([str(example_path)])
+    with pytest.raises(store.StoreError, match="无法连接"):
+        store.load(facts, inputs, "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
+
+
+def test_database_url_defaults(monkeypatch):
+    monkeypatch.delenv("LUOSHI_DB", raising=False)
+    assert store.database_url() == "sqlite:///luoshi.db"
+    assert store.database_url("data/x.db") == "sqlite:///data/x.db"
+    monkeypatch.setenv("LUOSHI_DB", "postgresql://h/db")
+    assert store.database_url() == "postgresql://h/db"
+    assert store.database_url("sqlite:///y.db") == "sqlite:///y.db"
