@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from .factset import FactSet
+from .gc_pause import cyclic_gc_paused
 from .kinds import KINDS
 from .readers import InputFile
 from .tables import FACT_TABLES, Load, record_key
@@ -78,7 +79,7 @@ def load(facts: FactSet, inputs: list[InputFile], db: str | None = None,
     engine = connect(db)
     try:
         migrate(engine)
-        with engine.begin() as connection:
+        with engine.begin() as connection, cyclic_gc_paused():
             return _load(connection, facts, inputs, progress)
     except SQLAlchemyError as error:
         raise StoreError(_describe(error, engine)) from None

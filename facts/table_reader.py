@@ -132,7 +132,8 @@ def read_xlsx(path: str, data: bytes, reading: Reading) -> None:
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # a damaged workbook raises anything from zipfile, lxml, openpyxl
-        reading.problem(where, "E104", f"XLSX 工作簿无法打开（{type(error).__name__}: {error}）")
+        reading.problem(where, "E104", "XLSX 工作簿无法打开，文件可能已损坏或不是 Excel 工作簿"
+                                       f"（{type(error).__name__}: {error}）")
         return
     try:
         for sheet in workbook.worksheets:

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .factset import FactSet, Record
+from .gc_pause import cyclic_gc_paused
 from .kinds import KINDS, field_choices, references, resolve_field, suggest_field
 from .problems import InputError, Location, Problem
 from .raw import RawRecord, Reading
@@ -32,9 +33,10 @@ _TYPE_ERRORS = {"string_type", "int_type", "int_parsing", "float_type", "float_p
 def read_facts(paths: Iterable[str],
                progress: Callable[[int], None] | None = None) -> tuple[FactSet, list[InputFile]]:
     """Read and validate every file under `paths`; raise `InputError` with all problems."""
-    reading = Reading()
-    inputs = read_paths(paths, reading, progress)
-    facts = validate(reading)
+    with cyclic_gc_paused():
+        reading = Reading()
+        inputs = read_paths(paths, reading, progress)
+        facts = validate(reading)
     return facts, inputs
 
 

@@ -1,87 +1,117 @@
 """YAML facts files, read safely and with the position of every record and key.
 
-Scalars stay text (only an empty value, `~` or `null` means "not given"): YAML 1.1 would read
-`id: 010` as the number 8 and `方式: no` as false, and a unit's id must stay what it typed. The
-field types in `values.py` then parse text the same way for YAML, CSV and Excel.
+libyaml parses; we build records straight from its event stream instead of composing a node
+tree and going through PyYAML's constructor: the tree of a 100,000-record file takes hundreds
+of megabytes, and the constructor is slower than the parse itself and knows nothing of positions.
 
-Anchors and aliases are refused: facts never need them, and refusing them makes alias bombs
-("billion laughs") fail at once instead of feeding a shared structure to later stages.
+- Scalars stay text (only an empty value, `~` or `null` means "not given"): YAML 1.1 would read
+  `id: 010` as the number 8 and `方式: no` as false, and a unit's id must stay what it typed.
+  The field types in `values.py` then parse text the same way for YAML, CSV and Excel.
+- Anchors, aliases and merge keys are refused: facts never need them, and refusing them makes
+  alias bombs ("billion laughs") fail at once.
+- Tags (`!!python/object`, `!foo`) are refused: nothing is ever constructed from a tag.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import yaml
 
-from .raw import Positioned, PositionedList, Reading, records_from_document
 from .problems import Location
+from .raw import Positioned, PositionedList, Reading, records_from_document
 
-_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser where installed
+_Parser = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser where installed
+_NULL = "tag:yaml.org,2002:null"
+_STR = "tag:yaml.org,2002:str"
+_SEQ = "tag:yaml.org,2002:seq"
+_MAP = "tag:yaml.org,2002:map"
+_NULLS = frozenset(("", "~", "null", "Null", "NULL"))
 
 
-class _AliasRefused(yaml.YAMLError):
-    def __init__(self, mark: yaml.Mark) -> None:
-        super().__init__()
-        self.mark = mark
+class _Refused(Exception):
+    def __init__(self, mark: yaml.Mark, code: str, message: str) -> None:
+        super().__init__(message)
+        self.mark, self.code, self.message = mark, code, message
 
 
-class FactsLoader(_Base):  # type: ignore[misc, valid-type]
-    yaml_implicit_resolvers: dict = {}
+_ALIAS_REFUSED = "不支持 YAML 锚点与别名（&、*、<<），请把每条记录完整写出"
+_TAG_REFUSED = "不支持的 YAML 类型标签（以 ! 开头），请去掉它，按普通文本书写"
 
-    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
-        if node in self.constructed_objects or node in self.recursive_objects:
-            raise _AliasRefused(node.start_mark)
-        return super().construct_object(node, deep=deep)
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> Positioned:
-        if any(key.tag == "tag:yaml.org,2002:merge" for key, _ in node.value):
-            raise _AliasRefused(node.start_mark)
-        result = Positioned()
-        result.start = (node.start_mark.line + 1, node.start_mark.column + 1)
-        for key_node, value_node in node.value:
-            key = self.construct_object(key_node, deep=True)
-            at = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            if not isinstance(key, (str, int, float, bool, type(None))):
-                raise yaml.constructor.ConstructorError(
-                    None, None, "a mapping key must be a plain value", key_node.start_mark
-                )
-            if key in result:
-                result.duplicates.append((key, at))
+def _position(mark: yaml.Mark) -> tuple[int, int]:
+    return mark.line + 1, mark.column + 1
+
+
+def _build(parser: Any) -> Any:
+    """The document's value, built straight from the parser's events with a stack."""
+    stack: list[Any] = []  # open collections; for a mapping, [mapping, pending key, key mark]
+    root: Any = None
+    documents = 0
+    while True:
+        event = parser.get_event()
+        kind = event.__class__
+        if kind is yaml.DocumentStartEvent:
+            documents += 1
+            if documents > 1:
+                raise _Refused(event.start_mark, "E101", "一个文件只能有一个 YAML 文档（多了一个 ---）")
+            continue
+        if kind in (yaml.StreamStartEvent, yaml.DocumentEndEvent):
+            continue
+        if kind is yaml.StreamEndEvent:
+            return root
+        if kind is yaml.AliasEvent or getattr(event, "anchor", None) is not None:
+            raise _Refused(event.start_mark, "E106", _ALIAS_REFUSED)
+        if kind in (yaml.MappingEndEvent, yaml.SequenceEndEvent):
+            value = stack.pop()
+            value = value[0] if kind is yaml.MappingEndEvent else value
+        else:
+            if event.tag not in (None, "!", _STR, _SEQ, _MAP, _NULL):
+                raise _Refused(event.start_mark, "E101", _TAG_REFUSED)
+            if kind is yaml.ScalarEvent:
+                plain = event.implicit[0] and event.tag is None
+                value = None if plain and event.value in _NULLS else event.value
+            elif kind is yaml.MappingStartEvent:
+                mapping = Positioned()
+                mapping.start = _position(event.start_mark)
+                stack.append([mapping, _NO_KEY, None])
                 continue
-            result[key] = self.construct_object(value_node, deep=True)
-            result.keys_at[key] = at
-        return result
+            else:
+                stack.append(PositionedList([], _position(event.start_mark), []))
+                continue
+        if not stack:
+            root = value
+            continue
+        parent = stack[-1]
+        if parent.__class__ is PositionedList:
+            parent.append(value)
+            parent.items_at.append(_position(event.start_mark) if kind is yaml.ScalarEvent
+                                   else getattr(value, "start", None) or parent.start)
+        elif parent[1] is _NO_KEY:
+            if kind is not yaml.ScalarEvent:
+                raise _Refused(event.start_mark, "E101", "映射的键应为普通文本")
+            if value == "<<" and event.implicit[0]:
+                raise _Refused(event.start_mark, "E106", _ALIAS_REFUSED)
+            parent[1], parent[2] = value, _position(event.start_mark)
+        else:
+            mapping, key, at = parent
+            if key in mapping:
+                mapping.duplicates.append((key, at))
+            else:
+                mapping[key] = value
+                mapping.keys_at[key] = at
+            parent[1] = _NO_KEY
 
-    def construct_sequence(self, node: yaml.SequenceNode, deep: bool = False) -> PositionedList:
-        return PositionedList(
-            [self.construct_object(child, deep=True) for child in node.value],
-            (node.start_mark.line + 1, node.start_mark.column + 1),
-            [(child.start_mark.line + 1, child.start_mark.column + 1) for child in node.value],
-        )
 
-
-FactsLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
-)
-FactsLoader.add_constructor("tag:yaml.org,2002:map", FactsLoader.construct_mapping)
-FactsLoader.add_constructor("tag:yaml.org,2002:omap", FactsLoader.construct_mapping)
-FactsLoader.add_constructor("tag:yaml.org,2002:seq", FactsLoader.construct_sequence)
+_NO_KEY = object()
 
 
 def read_yaml(path: str, text: str, reading: Reading) -> None:
-    loader = FactsLoader(text)
+    parser = _Parser(text)
     try:
-        document = loader.get_single_data()
-    except _AliasRefused as refused:
-        where = Location(path, refused.mark.line + 1, refused.mark.column + 1)
-        reading.problem(where, "E106", "不支持 YAML 锚点与别名（&、*、<<），请把每条记录完整写出")
-        return
-    except yaml.constructor.ConstructorError as error:
-        mark = error.problem_mark
-        where = Location(path, mark.line + 1, mark.column + 1) if mark else Location(path, 1)
-        reading.problem(where, "E101", "不支持的 YAML 类型标签（以 ! 开头），请去掉它，按普通文本书写")
+        document = _build(parser)
+    except _Refused as refused:
+        reading.problem(Location(path, *_position(refused.mark)), refused.code, refused.message)
         return
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
@@ -95,5 +125,5 @@ def read_yaml(path: str, text: str, reading: Reading) -> None:
         reading.problem(Location(path, 1), "E105", "嵌套层次过深，不像是事实数据文件")
         return
     finally:
-        loader.dispose()
+        parser.dispose()
     records_from_document(document, path, reading)

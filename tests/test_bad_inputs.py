@@ -42,3 +42,15 @@ def test_all_problems_of_all_files_are_reported_in_one_run(monkeypatch):
     result = CliRunner().invoke(app, ["validate", *cases])
     assert result.exit_code == 2
     assert result.stdout.splitlines() == [line for case in cases for line in EXPECTED[case]]
+
+
+def test_every_error_code_is_documented_and_triggered():
+    from luoshi.facts.problems import CODES
+
+    docs = (Path(__file__).parent.parent / "docs" / "errors.md").read_text(encoding="utf-8")
+    documented = {line.split()[1] for line in docs.splitlines() if line.startswith("### E")}
+    assert documented == set(CODES)
+    triggered = {line.split(": E")[1][:3] for lines in EXPECTED.values() for line in lines}
+    triggered = {f"E{code}" for code in triggered}
+    # E001 (a missing path) and E601 (an unreachable database) are triggered in test_cli.py.
+    assert set(CODES) - triggered == {"E001", "E601"}

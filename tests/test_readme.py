@@ -1,0 +1,23 @@
+"""The README's commands are the ones CI runs and the ones that work."""
+
+from pathlib import Path
+
+REPO = Path(__file__).parent.parent
+
+
+def readme_commands():
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    return [line for line in text.splitlines() if line.startswith("python3 -m venv")]
+
+
+def test_readme_has_the_two_commands_and_ci_runs_the_test_one():
+    install_and_run, install_and_test = readme_commands()
+    assert "luoshi " in install_and_run and "examples/" in install_and_run
+    assert "pytest" in install_and_test
+    assert install_and_test in (REPO / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+
+
+def test_the_example_the_readme_runs_exists():
+    install_and_run, _ = readme_commands()
+    example = install_and_run.split("luoshi load ")[1].split()[0]
+    assert (REPO / example).is_file()
