@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from luoshi.facts.kinds import KINDS
 from luoshi.facts.problems import InputError
+from luoshi.facts.problems import Progress as ProgressFn
 from luoshi.facts.store import StoreError
 
 out = Console(highlight=False, soft_wrap=True)
@@ -39,14 +48,31 @@ def exit_on_errors() -> Iterator[None]:
 
 
 @contextmanager
-def byte_progress(total: int, label: str) -> Iterator[Callable[[int], None] | None]:
-    if total < PROGRESS_BYTES or not err.is_terminal:
+def progress_bars(total_bytes: int) -> Iterator[ProgressFn | None]:
+    """Bars for reading, validating and storing, on stderr, for large inputs on a terminal."""
+    if total_bytes < PROGRESS_BYTES or not err.is_terminal:
         yield None
         return
-    columns = (TextColumn(label), BarColumn(), DownloadColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err, transient=True) as progress:
-        task = progress.add_task(label, total=total)
-        yield lambda done: progress.advance(task, done)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as bars:
+        tasks: dict[str, TaskID] = {}
+
+        def report(step: str, done: int, total: int) -> None:
+            if step not in tasks:
+                tasks[step] = bars.add_task(step, total=total)
+            bars.update(tasks[step], completed=done, total=total)
+
+        yield report
+
+
+def total_size(paths: list[str]) -> int:
+    size = 0
+    for name in paths:
+        path = Path(name)
+        files = path.rglob("*") if path.is_dir() else [path]
+        size += sum(file.stat().st_size for file in files if file.is_file())
+    return size
 
 
 def counts_table(title: str, counts: dict[str, dict[str, int]], columns: dict[str, str]) -> Table:

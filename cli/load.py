@@ -9,8 +9,8 @@ import typer
 from luoshi.facts import store
 from luoshi.facts.validate import read_facts
 
-from .console import byte_progress, counts_table, err, exit_on_errors, out
-from .validate import PathsArgument, total_size
+from .console import counts_table, err, exit_on_errors, out, progress_bars, total_size
+from .validate import PathsArgument
 
 DbOption = Annotated[
     str | None,
@@ -21,10 +21,9 @@ DbOption = Annotated[
 
 def load(paths: PathsArgument, db: DbOption = None) -> None:
     """校验并导入事实数据：整批写入一个事务，要么全部存入，要么什么都不存。"""
-    with exit_on_errors():
-        with byte_progress(total_size(paths), "读取") as progress:
-            facts, inputs = read_facts(paths, progress)
-        result = store.load(facts, inputs, db)
+    with exit_on_errors(), progress_bars(total_size(paths)) as progress:
+        facts, inputs = read_facts(paths, progress)
+        result = store.load(facts, inputs, db, progress)
     out.print(counts_table("导入结果", result.counts,
                            {"records": "记录数", "inserted": "新增", "updated": "更新"}))
     err.print(f"[green]已导入[/] {store.database_url(db)}（第 {result.load_id} 次导入，"

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from luoshi.facts.validate import read_facts
 
-from .console import byte_progress, counts_table, err, exit_on_errors, out
+from .console import counts_table, err, exit_on_errors, out, progress_bars, total_size
 
 PathsArgument = Annotated[
     list[str],
@@ -17,18 +16,9 @@ PathsArgument = Annotated[
 ]
 
 
-def total_size(paths: list[str]) -> int:
-    size = 0
-    for name in paths:
-        path = Path(name)
-        files = path.rglob("*") if path.is_dir() else [path]
-        size += sum(file.stat().st_size for file in files if file.is_file())
-    return size
-
-
 def validate(paths: PathsArgument) -> None:
     """校验事实数据：语法、字段、类型、枚举、编号唯一、引用存在。不写入数据库。"""
-    with exit_on_errors(), byte_progress(total_size(paths), "读取") as progress:
+    with exit_on_errors(), progress_bars(total_size(paths)) as progress:
         facts, inputs = read_facts(paths, progress)
     counts = {kind: {"records": number} for kind, number in facts.counts().items()}
     out.print(counts_table("记录数", counts, {"records": "记录数"}))

@@ -8,6 +8,7 @@ docs/errors.md (a test keeps the two in step).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 # Every error code a user can meet, with the one-line title docs/errors.md explains.
@@ -80,6 +81,11 @@ class Problem:
             subject += f".{self.field}"
         prefix = f"{self.where}: " + (f"{subject}: " if subject else "")
         return f"{prefix}{self.code} {self.message}"
+
+
+# Reports work done: (step, done, total), e.g. ("读取", bytes read, bytes to read). Steps are
+# 读取 (bytes), 校验 and 写入 (records). The command line turns it into progress bars.
+Progress = Callable[[str, int, int], None]
 
 
 class InputError(Exception):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .json_reader import read_json
-from .problems import Location
+from .problems import Location, Progress
 from .raw import Reading
 from .table_reader import read_csv, read_xlsx
 from .yaml_reader import read_yaml
@@ -66,10 +66,13 @@ def discover(paths: Iterable[str], reading: Reading) -> list[Path]:
 
 
 def read_paths(paths: Iterable[str], reading: Reading,
-               progress: Callable[[int], None] | None = None) -> list[InputFile]:
+               progress: Progress | None = None) -> list[InputFile]:
     """Read every file into `reading`; return what was read, with hashes, for the load record."""
     inputs = []
-    for path in discover(paths, reading):
+    files = discover(paths, reading)
+    total = sum(_size(path) for path in files)
+    done = 0
+    for path in files:
         name = str(path)
         try:
             data = path.read_bytes()
@@ -78,9 +81,17 @@ def read_paths(paths: Iterable[str], reading: Reading,
             continue
         inputs.append(InputFile(name, hashlib.sha256(data).hexdigest(), len(data)))
         read_bytes(name, data, reading)
+        done += len(data)
         if progress:
-            progress(len(data))
+            progress("读取", done, total)
     return inputs
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def read_bytes(name: str, data: bytes, reading: Reading) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -18,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from .factset import FactSet
+from .problems import Progress
 from .gc_pause import cyclic_gc_paused
 from .kinds import KINDS
 from .readers import InputFile
@@ -74,7 +74,7 @@ class LoadResult:
 
 
 def load(facts: FactSet, inputs: list[InputFile], db: str | None = None,
-         progress: Callable[[int], None] | None = None) -> LoadResult:
+         progress: Progress | None = None) -> LoadResult:
     """Store `facts` in one transaction; raise `StoreError` (and store nothing) on failure."""
     engine = connect(db)
     try:
@@ -88,7 +88,7 @@ def load(facts: FactSet, inputs: list[InputFile], db: str | None = None,
 
 
 def _load(connection: sa.Connection, facts: FactSet, inputs: list[InputFile],
-          progress: Callable[[int], None] | None) -> LoadResult:
+          progress: Progress | None) -> LoadResult:
     load_id = connection.execute(sa.insert(Load).values(
         loaded_at=dt.datetime.now(dt.timezone.utc),
         tool_version=_version(),
@@ -96,6 +96,7 @@ def _load(connection: sa.Connection, facts: FactSet, inputs: list[InputFile],
         counts={},
     ).returning(Load.id)).scalar_one()
     counts: dict[str, dict[str, int]] = {}
+    done, total = 0, len(facts)
     for kind in KINDS:
         table = FACT_TABLES[kind]
         stored = set(connection.scalars(sa.select(table.c.record_key)))
@@ -106,9 +107,11 @@ def _load(connection: sa.Connection, facts: FactSet, inputs: list[InputFile],
                        load_id=load_id)
             (updates if row["record_key"] in stored else inserts).append(row)
         for start in range(0, len(inserts), _BATCH):
-            connection.execute(sa.insert(table), inserts[start:start + _BATCH])
+            batch = inserts[start:start + _BATCH]
+            connection.execute(sa.insert(table), batch)
+            done += len(batch)
             if progress:
-                progress(len(inserts[start:start + _BATCH]))
+                progress("写入", done, total)
         if updates:
             columns = [column.name for column in table.columns if column.name != "record_key"]
             statement = (sa.update(table)
@@ -117,8 +120,9 @@ def _load(connection: sa.Connection, facts: FactSet, inputs: list[InputFile],
             for start in range(0, len(updates), _BATCH):
                 batch = updates[start:start + _BATCH]
                 connection.execute(statement, [{**row, "key_": row["record_key"]} for row in batch])
+                done += len(batch)
                 if progress:
-                    progress(len(batch))
+                    progress("写入", done, total)
         counts[kind] = {"records": len(inserts) + len(updates), "inserted": len(inserts),
                         "updated": len(updates)}
     connection.execute(sa.update(Load).where(Load.id == load_id).values(counts=counts))

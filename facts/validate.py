@@ -11,7 +11,7 @@ turn into an error on every record that names that unit.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import ValidationError
@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from .factset import FactSet, Record
 from .gc_pause import cyclic_gc_paused
 from .kinds import KINDS, field_choices, references, resolve_field, suggest_field
-from .problems import InputError, Location, Problem
+from .problems import InputError, Location, Problem, Progress
 from .raw import RawRecord, Reading
 from .readers import InputFile, read_paths
 from .values import parse_text
@@ -31,21 +31,23 @@ _TYPE_ERRORS = {"string_type", "int_type", "int_parsing", "float_type", "float_p
 
 
 def read_facts(paths: Iterable[str],
-               progress: Callable[[int], None] | None = None) -> tuple[FactSet, list[InputFile]]:
+               progress: Progress | None = None) -> tuple[FactSet, list[InputFile]]:
     """Read and validate every file under `paths`; raise `InputError` with all problems."""
     with cyclic_gc_paused():
         reading = Reading()
         inputs = read_paths(paths, reading, progress)
-        facts = validate(reading)
+        facts = validate(reading, progress)
     return facts, inputs
 
 
-def validate(reading: Reading) -> FactSet:
+def validate(reading: Reading, progress: Progress | None = None) -> FactSet:
     problems = list(reading.problems)
     facts = FactSet()
     known_ids: dict[str, dict[str, Location]] = {kind: {} for kind in KINDS}
     keys_seen: dict[str, dict[tuple, Location]] = {kind: {} for kind in KINDS}
-    for raw in reading.records:
+    for number, raw in enumerate(reading.records, start=1):
+        if progress and number % 5000 == 0:
+            progress("校验", number, len(reading.records))
         values, fields_at = _field_names(raw, problems)
         model = KINDS[raw.kind]
         if "id" in model.KEY:
@@ -65,6 +67,8 @@ def validate(reading: Reading) -> FactSet:
                 continue
             keys_seen[raw.kind][key] = raw.where
         facts.records[raw.kind].append(Record(fact, raw.where))
+    if progress:
+        progress("校验", len(reading.records), len(reading.records))
     for record in facts:
         problems.extend(_unresolved(record, known_ids))
     if problems:
