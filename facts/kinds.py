@@ -44,6 +44,12 @@ class Fact(BaseModel):
     # The fields that identify a record: `id` where the kind has one, else its natural key
     # (loading a record with an existing key updates it instead of adding a copy).
     KEY: ClassVar[tuple[str, ...]] = ("id",)
+    # As of a date D: a record whose DATED field is after D does not exist yet, and EVENTS
+    # fields after D have not happened yet (a rectification closed after D is open at D).
+    DATED: ClassVar[str | None] = None
+    EVENTS: ClassVar[tuple[str, ...]] = ()
+    # The path to the unit a record belongs to, which groups records into per-unit sessions.
+    HOME: ClassVar[str | None] = "unit"
 
     def key(self) -> tuple[Any, ...]:
         return tuple(getattr(self, name) for name in self.KEY)
@@ -80,6 +86,7 @@ BASIS_KINDS = ("misconduct", "rectifications")
 class Unit(Fact):
     KIND = "units"
     ZH = "单位"
+    HOME = "id"
     id: RequiredText = field("编号")
     name: RequiredText = field("名称")
     kind: UNIT_KIND.field(True) = field("类型")
@@ -103,6 +110,8 @@ class Person(Fact):
 class Institution(Fact):
     KIND = "institutions"
     ZH = "制度"
+    EVENTS = ("revised_on",)
+    HOME = "lead_unit"
     id: RequiredText = field("编号")
     title: RequiredText = field("名称")
     source: INSTITUTION_SOURCE.field(True) = field("来源")
@@ -138,6 +147,7 @@ class KeyInstitution(Fact):
 class LeaderLink(Fact):
     KIND = "leader_links"
     ZH = "联系领导"
+    HOME = "person.unit"
     KEY = ("person", "institution", "year")
     person: RequiredText = field("联系领导", ref="persons")
     institution: RequiredText = field("制度", ref="institutions")
@@ -147,6 +157,9 @@ class LeaderLink(Fact):
 class Inspection(Fact):
     KIND = "inspections"
     ZH = "督办检查"
+    DATED = "date"
+    EVENTS = ("published_on",)
+    HOME = "organizer"
     id: RequiredText = field("编号")
     organizer: RequiredText = field("组织单位", ref="units")
     target_unit: Text = field("被检查单位", None, ref="units")
@@ -164,6 +177,7 @@ class Inspection(Fact):
 class InspectionResult(Fact):
     KIND = "inspection_results"
     ZH = "检查结果"
+    HOME = "inspection.organizer"
     KEY = ("inspection", "institution")
     inspection: RequiredText = field("督办检查", ref="inspections")
     institution: RequiredText = field("制度", ref="institutions")
@@ -176,6 +190,7 @@ class InspectionResult(Fact):
 class SupportingSystem(Fact):
     KIND = "supporting_systems"
     ZH = "配套制度"
+    DATED = "established_on"
     KEY = ("unit", "kind")
     unit: RequiredText = field("单位", ref="units")
     kind: SUPPORTING_SYSTEM.field(True) = field("类型")
@@ -185,6 +200,8 @@ class SupportingSystem(Fact):
 class Appraisal(Fact):
     KIND = "appraisals"
     ZH = "考核评估"
+    DATED = "date"
+    EVENTS = ("published_on",)
     KEY = ("unit", "year")
     unit: RequiredText = field("单位", ref="units")
     year: RequiredInt = field("年度")
@@ -199,6 +216,7 @@ class Appraisal(Fact):
 class Check(Fact):
     KIND = "checks"
     ZH = "三查"
+    DATED = "date"
     KEY = ("unit", "date", "kind")
     unit: RequiredText = field("单位", ref="units")
     date: RequiredDay = field("日期")
@@ -208,6 +226,7 @@ class Check(Fact):
 class Misconduct(Fact):
     KIND = "misconduct"
     ZH = "违规行为"
+    DATED = "date"
     id: RequiredText = field("编号")
     unit: RequiredText = field("单位", ref="units")
     person: Text = field("责任人", None, ref="persons")
@@ -220,6 +239,8 @@ class Misconduct(Fact):
 class Accountability(Fact):
     KIND = "accountability"
     ZH = "问责"
+    DATED = "date"
+    HOME = "target_unit"
     id: RequiredText = field("编号")
     basis: RequiredText = field("依据", ref=BASIS_KINDS)
     target_unit: RequiredText = field("问责单位", ref="units")
@@ -232,6 +253,8 @@ class Accountability(Fact):
 class WarningMeasure(Fact):
     KIND = "warning_measures"
     ZH = "预警措施"
+    DATED = "date"
+    HOME = "basis.unit"
     id: RequiredText = field("编号")
     basis: RequiredText = field("依据", ref="misconduct")
     person: RequiredText = field("对象", ref="persons")
@@ -242,6 +265,7 @@ class WarningMeasure(Fact):
 class Rectification(Fact):
     KIND = "rectifications"
     ZH = "整改事项"
+    EVENTS = ("closed_on",)
     id: RequiredText = field("编号")
     unit: RequiredText = field("责任单位", ref="units")
     person: Text = field("责任人", None, ref="persons")
@@ -255,6 +279,7 @@ class Rectification(Fact):
 class Signal(Fact):
     KIND = "signals"
     ZH = "问题线索"
+    DATED = "date"
     id: RequiredText = field("编号")
     kind: SIGNAL_KIND.field(True) = field("类型")
     date: RequiredDay = field("日期")
@@ -266,6 +291,8 @@ class Signal(Fact):
 class Review(Fact):
     KIND = "reviews"
     ZH = "制度评审"
+    DATED = "date"
+    HOME = "institution.lead_unit"
     KEY = ("institution", "date", "kind")
     institution: RequiredText = field("制度", ref="institutions")
     date: RequiredDay = field("日期")
@@ -276,6 +303,7 @@ class Review(Fact):
 class Education(Fact):
     KIND = "education"
     ZH = "学习教育"
+    DATED = "date"
     KEY = ("unit", "date", "title")
     unit: RequiredText = field("单位", ref="units")
     date: RequiredDay = field("日期")
@@ -285,6 +313,7 @@ class Education(Fact):
 class Lookback(Fact):
     KIND = "lookbacks"
     ZH = "回头看"
+    DATED = "date"
     KEY = ("unit", "date")
     unit: RequiredText = field("单位", ref="units")
     date: RequiredDay = field("日期")

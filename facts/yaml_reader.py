@@ -106,6 +106,21 @@ def _build(parser: Any) -> Any:
 _NO_KEY = object()
 
 
+def load_positioned(text: str) -> Any:
+    """Any YAML document as `Positioned` mappings and lists (used for policy files too).
+
+    Raises `yaml.YAMLError`, or `YamlRefused` (with `.mark`) for anchors, aliases and tags.
+    """
+    parser = _Parser(text)
+    try:
+        return _build(parser)
+    finally:
+        parser.dispose()
+
+
+YamlRefused = _Refused
+
+
 def read_yaml(path: str, text: str, reading: Reading) -> None:
     parser = _Parser(text)
     try:

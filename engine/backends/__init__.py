@@ -1,0 +1,1 @@
+"""Rule engine backends: each evaluates a `Workload` and returns its matches."""

@@ -1,0 +1,386 @@
+"""Compiling policies to an engine-independent form: queries over facts.
+
+Each way a rule can fire (its body, or each of its `alternatives`) becomes a `Query`: positive
+patterns joined in order, then negated patterns (`unless`), as the rule engine sees them. A
+trigger with an `unless` of its own becomes a query of its own. The compiler splits every
+condition by what it reads:
+
+- a condition on one record (with lookups, aggregates, dates, the as-of date) becomes that
+  pattern's `filter`, evaluated before the engine, so the engine never sees facts that cannot
+  match, nor does date arithmetic or division;
+- a comparison between two patterns becomes a `Join` (membership in a list field makes that
+  pattern "exploded": one fact per list element); either side that is not a plain field is
+  materialised as a column of its pattern;
+- anything else is a policy error.
+
+It also chooses how facts are partitioned into engine sessions: by a join key shared by every
+pattern of the query, coarsened to the unit that key belongs to (`Partition`), so facts that
+can meet share a session, and sessions are per unit. It orders queries into strata: a rule that
+reads triggers raised by other rules runs in a later stratum than they do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from luoshi.facts.kinds import KINDS, references
+
+from . import expr
+from .policy import Catalog, Rule, parse_pattern
+
+DERIVED_PREFIX = "triggers."
+MAX_POSITIVE_PATTERNS = 15  # durable_rules: 16 patterns per rule, one is the phase gate
+
+
+class CompileError(Exception):
+    def __init__(self, rule: str, loc: tuple[Any, ...], message: str) -> None:
+        super().__init__(message)
+        self.rule, self.loc, self.message = rule, loc, message
+
+
+@dataclass
+class Join:
+    """`this.field op other.other_field` for two patterns of one query."""
+
+    field: str
+    op: str
+    other: str
+    other_field: str
+
+
+@dataclass
+class Pattern:
+    alias: str
+    kind: str
+    negated: bool = False
+    explode: str | None = None  # a list field made scalar: one fact per element
+    filter: expr.Node | None = None
+    joins: list[Join] = field(default_factory=list)
+    columns: dict[str, expr.Node] = field(default_factory=dict)  # materialised expressions
+    partition_field: str | None = None
+
+    @property
+    def token(self) -> str:
+        """The fact type the engine sees for this pattern's facts."""
+        return f"{self.kind}[{self.explode}]" if self.explode else self.kind
+
+
+@dataclass
+class Partition:
+    """Sessions are keyed by `kind`'s home unit of the value each pattern has in its field."""
+
+    kind: str | None  # the kind whose id the partition fields hold (None: the value itself)
+
+
+@dataclass
+class Query:
+    id: str
+    rule: str
+    stratum: int
+    patterns: list[Pattern]
+    partition: Partition
+    finding: bool  # whether a match raises the rule's finding
+    triggers: list[int]  # indexes of the rule's triggers a match raises
+
+    def consumes(self) -> set[str]:
+        return {pattern.kind for pattern in self.patterns}
+
+    def produces(self, rule: Rule) -> set[str]:
+        return {DERIVED_PREFIX + rule.triggers[index].type for index in self.triggers}
+
+
+@dataclass
+class Program:
+    queries: list[Query]
+    rules: dict[str, Rule]
+    computed: dict[str, dict[str, expr.Node]]
+    params: dict[str, Any]  # every parameter in effect, by its qualified name
+
+    def strata(self) -> list[list[Query]]:
+        depth = max((query.stratum for query in self.queries), default=0)
+        return [[q for q in self.queries if q.stratum == k] for k in range(1, depth + 1)]
+
+
+def compile_catalog(catalog: Catalog, params: dict[str, Any] | None = None,
+                    select: set[str] | None = None) -> Program:
+    """Compile the rules (all, or `select` and what they need) with parameters applied."""
+    values = {**catalog.params(), **(params or {})}
+    computed = {kind: {name: expr.parse(text) for name, text in fields.items()}
+                for kind, fields in catalog.terms.computed.items()}
+    queries = []
+    for rule in catalog.rules.values():
+        if select is not None and rule.id not in select:
+            continue
+        queries.extend(_compile_rule(rule))
+    _stratify(queries, catalog)
+    return Program(queries, catalog.rules, computed, values)
+
+
+def rule_params(program: Program, rule_id: str) -> dict[str, Any]:
+    """A rule's `$name` values: shared parameters, then its own (`ID.name`) as `name`."""
+    own = {name.split(".", 1)[1]: value for name, value in program.params.items()
+           if name.startswith(rule_id + ".")}
+    shared = {name: value for name, value in program.params.items() if "." not in name}
+    return {**shared, **own}
+
+
+# ------------------------------------------------------------------------------- one rule
+
+def _compile_rule(rule: Rule) -> list[Query]:
+    bodies = [((), rule.match, rule.where, rule.unless)]
+    for index, alternative in enumerate(rule.alternatives):
+        bodies.append((("alternatives", index), {**rule.match, **alternative.match},
+                       _and(rule.where, alternative.where), [*rule.unless, *alternative.unless]))
+    if rule.alternatives:
+        bodies = bodies[1:]
+    queries = []
+    plain_triggers = [i for i, trigger in enumerate(rule.triggers) if not trigger.unless]
+    for number, (loc, match, where, unless) in enumerate(bodies):
+        suffix = f"/{number + 1}" if len(bodies) > 1 else ""
+        queries.append(_query(rule, f"{rule.id}{suffix}", loc, match, where, unless,
+                              finding=True, triggers=plain_triggers))
+        for index, trigger in enumerate(rule.triggers):
+            if trigger.unless:
+                queries.append(_query(rule, f"{rule.id}{suffix}#t{index}", loc, match, where,
+                                      [*unless, *trigger.unless], finding=False,
+                                      triggers=[index]))
+    return queries
+
+
+def _and(first: str | None, second: str | None) -> str | None:
+    if first and second:
+        return f"({first}) and ({second})"
+    return first or second
+
+
+def _query(rule: Rule, query_id: str, loc: tuple[Any, ...], match: dict[str, str],
+           where: str | None, unless: list[str], finding: bool, triggers: list[int]) -> Query:
+    positives: list[Pattern] = []
+    conditions: list[tuple[expr.Node, tuple[Any, ...]]] = []
+    for alias, text in match.items():
+        parsed = parse_pattern(text, alias=alias)
+        _check_kind(rule, (*loc, "match", alias), parsed.kind)
+        positives.append(Pattern(alias, parsed.kind))
+        if parsed.where is not None:
+            conditions += [(part, (*loc, "match", alias)) for part in expr.conjuncts(parsed.where)]
+    if not positives:
+        raise CompileError(rule.id, loc, "规则没有 match：至少要匹配一类记录")
+    if len(positives) > MAX_POSITIVE_PATTERNS:
+        raise CompileError(rule.id, (*loc, "match"),
+                           f"一条规则最多匹配 {MAX_POSITIVE_PATTERNS} 类记录（规则引擎的限制）")
+    if where:
+        conditions += [(part, (*loc, "where")) for part in expr.conjuncts(expr.parse(where))]
+    order = {pattern.alias: position for position, pattern in enumerate(positives)}
+    by_alias = {pattern.alias: pattern for pattern in positives}
+    for part, part_loc in conditions:
+        _place(rule, part_loc, part, by_alias, order)
+
+    negatives = []
+    for position, text in enumerate(unless):
+        parsed = parse_pattern(text)
+        part_loc = ("unless", position)
+        _check_kind(rule, part_loc, parsed.kind)
+        if parsed.alias in by_alias:
+            raise CompileError(rule.id, part_loc, f"别名 {parsed.alias} 已在 match 中使用")
+        pattern = Pattern(parsed.alias, parsed.kind, negated=True)
+        scope = {**by_alias, parsed.alias: pattern}
+        scope_order = {**order, parsed.alias: len(order)}
+        for part in expr.conjuncts(parsed.where) if parsed.where is not None else []:
+            _place(rule, part_loc, part, scope, scope_order, negated=pattern)
+        negatives.append(pattern)
+    patterns = positives + negatives
+    partition = _partition(rule, loc, patterns)
+    return Query(query_id, rule.id, 1, patterns, partition, finding, triggers)
+
+
+def _check_kind(rule: Rule, loc: tuple[Any, ...], kind: str) -> None:
+    if kind in KINDS or kind in {DERIVED_PREFIX + t for t in
+                                 ("accountability", "warning_measure", "re_accountability")}:
+        return
+    raise CompileError(rule.id, loc, f"未知的数据类别 {kind}")
+
+
+def _place(rule: Rule, loc: tuple[Any, ...], part: expr.Node, scope: dict[str, Pattern],
+           order: dict[str, int], negated: Pattern | None = None) -> None:
+    """Put one condition where it belongs: a pattern's filter, or a join between two."""
+    used = expr.aliases_used(part, set(scope))
+    unknown = _unknown_heads(part, set(scope))
+    if unknown:
+        raise CompileError(rule.id, loc, f"条件 {expr.to_text(part)} 引用了未绑定的别名："
+                                         f"{'、'.join(sorted(unknown))}")
+    if negated is not None and negated.alias not in used:
+        if used:  # a condition of the positives inside `unless`: not meaningful there
+            raise CompileError(rule.id, loc, f"unless 中的条件须涉及 {negated.alias}："
+                                             f"{expr.to_text(part)}")
+    if len(used) <= 1:
+        target = scope[next(iter(used))] if used else (
+            negated or min(scope.values(), key=lambda p: order[p.alias]))
+        target.filter = part if target.filter is None else expr.Binary("and", target.filter, part)
+        return
+    if len(used) > 2 or not isinstance(part, expr.Binary) or \
+            part.op not in (*expr.COMPARISONS, "contains"):
+        raise CompileError(rule.id, loc, f"条件 {expr.to_text(part)} 无法编译：两类记录之间只能"
+                                         "用比较（== != < <= > >=）或 contains 关联")
+    left_aliases = expr.aliases_used(part.left, set(scope))
+    right_aliases = expr.aliases_used(part.right, set(scope))
+    if len(left_aliases) != 1 or len(right_aliases) != 1:
+        raise CompileError(rule.id, loc, f"条件 {expr.to_text(part)} 的两边须各自只涉及一类记录")
+    (left,), (right,) = left_aliases, right_aliases
+    op, left_node, right_node = part.op, part.left, part.right
+    if op == "contains":  # list side is exploded: one fact per element, then equality
+        list_pattern = scope[left]
+        if not (isinstance(left_node, expr.Path) and len(left_node.parts) == 2):
+            raise CompileError(rule.id, loc, "contains 的左边须为一个列表字段")
+        if list_pattern.explode not in (None, left_node.parts[1]):
+            raise CompileError(rule.id, loc, f"{left} 已按 {list_pattern.explode} 展开")
+        list_pattern.explode = left_node.parts[1]
+        op = "=="
+    # The join belongs to the later pattern (the negated one, if any).
+    if order[left] < order[right]:
+        left, right, left_node, right_node = right, left, right_node, left_node
+        op = _MIRROR[op]
+    later, earlier = scope[left], scope[right]
+    later.joins.append(Join(_column(later, left_node), op, earlier.alias,
+                            _column(earlier, right_node)))
+
+
+_MIRROR = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+
+
+def _unknown_heads(node: expr.Node, scope: set[str]) -> set[str]:
+    if isinstance(node, expr.Path):
+        return {node.parts[0]} - scope
+    if isinstance(node, expr.Aggregate):
+        inner = scope | {node.alias}
+        found: set[str] = set()
+        for part in (node.where, node.value):
+            if part is not None:
+                found |= _unknown_heads(part, inner)
+        return found
+    found = set()
+    for child in expr.children(node):
+        found |= _unknown_heads(child, scope)
+    return found
+
+
+def _column(pattern: Pattern, node: expr.Node) -> str:
+    """A plain field's name, or a materialised column for anything else."""
+    if isinstance(node, expr.Path) and len(node.parts) == 2:
+        return node.parts[1]
+    for name, existing in pattern.columns.items():
+        if existing == node:
+            return name
+    name = f"_c{len(pattern.columns)}"
+    pattern.columns[name] = node
+    return name
+
+
+def _partition(rule: Rule, loc: tuple[Any, ...], patterns: list[Pattern]) -> Partition:
+    """A join key every pattern shares; its values, coarsened to units, key the sessions."""
+    parent: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def find(node: tuple[str, str]) -> tuple[str, str]:
+        parent.setdefault(node, node)
+        while parent[node] != node:
+            node = parent[node]
+        return node
+
+    for pattern in patterns:
+        for join in pattern.joins:
+            if join.op == "==":
+                parent[find((pattern.alias, join.field))] = find((join.other, join.other_field))
+    if len(patterns) == 1:
+        (pattern,) = patterns
+        unit_field = _plain_field(rule.finding.unit, pattern.alias)
+        chosen = unit_field or ("id" if "id" in KINDS.get(pattern.kind, _NO_FIELDS).model_fields
+                                else "__key__")
+        pattern.partition_field = chosen
+        return Partition(_kind_of(pattern, chosen))
+    classes: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for node in list(parent):
+        classes.setdefault(find(node), []).append(node)
+    for members in classes.values():
+        by_alias = {}
+        for alias, name in members:
+            by_alias.setdefault(alias, name)
+        if all(pattern.alias in by_alias for pattern in patterns):
+            for pattern in patterns:
+                pattern.partition_field = by_alias[pattern.alias]
+            kind = next((k for p in patterns
+                         if (k := _kind_of(p, by_alias[p.alias])) is not None), None)
+            return Partition(kind)
+    raise CompileError(rule.id, loc, "规则的各类记录之间没有共同的关联字段（==），"
+                                     "无法按单位分区交给规则引擎")
+
+
+class _NoFields:
+    model_fields: dict[str, Any] = {}
+
+
+_NO_FIELDS = _NoFields()
+
+
+def _plain_field(text: str, alias: str) -> str | None:
+    node = expr.parse(text)
+    if isinstance(node, expr.Path) and len(node.parts) == 2 and node.parts[0] == alias:
+        return node.parts[1]
+    return None
+
+
+def _kind_of(pattern: Pattern, name: str) -> str | None:
+    """The kind whose ids `name` holds in this pattern's records, where the model says so."""
+    if pattern.kind.startswith(DERIVED_PREFIX):
+        from .view import TRIGGER_FIELDS
+
+        targets = TRIGGER_FIELDS.get(name)
+        return targets[0] if targets else None
+    if name == "id":
+        return pattern.kind
+    targets = references(pattern.kind).get(name) if pattern.kind in KINDS else None
+    if targets:
+        return targets[0]
+    if name == "responsible_units":
+        return "units"
+    return None
+
+
+def _stratify(queries: list[Query], catalog: Catalog) -> None:
+    """A query reading a derived kind runs one stratum after every query producing it."""
+    producers: dict[str, list[Query]] = {}
+    for query in queries:
+        for kind in query.produces(catalog.rules[query.rule]):
+            producers.setdefault(kind, []).append(query)
+    for _ in range(len(queries) + 1):
+        changed = False
+        for query in queries:
+            needed = max((producer.stratum + 1 for kind in query.consumes()
+                          for producer in producers.get(kind, [])), default=1)
+            if needed != query.stratum:
+                query.stratum = needed
+                changed = True
+        if not changed:
+            return
+    cycle = sorted({query.rule for query in queries if query.stratum > len(queries)})
+    raise CompileError(cycle[0] if cycle else "?", (),
+                       f"规则之间存在循环依赖（{'、'.join(cycle)}）：一条规则不能读取它自己直接或间接引发的触发")
+
+
+# ------------------------------------------------------------------------------- golden form
+
+def describe(program: Program) -> list[dict[str, Any]]:
+    """The compiled form as plain data, expressions as text (golden tests compare this)."""
+    result = []
+    for query in program.queries:
+        result.append({
+            "id": query.id, "stratum": query.stratum, "partition": query.partition.kind,
+            "finding": query.finding, "triggers": query.triggers,
+            "patterns": [{
+                "alias": p.alias, "kind": p.token, "negated": p.negated,
+                "partition_field": p.partition_field,
+                "filter": expr.to_text(p.filter) if p.filter is not None else None,
+                "joins": [f"{p.alias}.{j.field} {j.op} {j.other}.{j.other_field}" for j in p.joins],
+                "columns": {name: expr.to_text(node) for name, node in p.columns.items()},
+            } for p in query.patterns],
+        })
+    return result

@@ -1,0 +1,164 @@
+"""From matches to what `check` reports: findings with evidence, and triggers.
+
+A rule gives at most one finding per unit and subject, however many matches lead to it; its
+evidence lists every record that did. A finding's id is a hash of rule, unit and subject, so it
+is the same in every run. Triggers are kept once per type, rule, basis and target unit, and
+become rows of a derived kind (`triggers.<type>`) for rules of later strata, carrying the
+evidence of the finding that raised them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import expr
+from .compile import DERIVED_PREFIX, Program, Query, rule_params
+from .policy import parse_pattern, template_parts
+from .view import FactView
+
+
+@dataclass
+class Evidence:
+    kind: str
+    id: str
+    source: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"kind": self.kind, "id": self.id, "source": self.source}
+
+
+@dataclass
+class Finding:
+    id: str
+    rule: str
+    severity: str
+    clause: str
+    unit: str | None
+    subject: str
+    message: str
+    evidence: list[Evidence] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "rule": self.rule, "severity": self.severity,
+                "clause": self.clause, "unit": self.unit, "subject": self.subject,
+                "message": self.message, "evidence": [item.as_dict() for item in self.evidence]}
+
+
+@dataclass
+class Trigger:
+    type: str
+    rule: str
+    basis: str
+    target_unit: str | None
+    target_person: str | None
+    due: dt.date | None
+    issuer: str | None
+    finding: str  # the id of the finding that raised it
+
+    def key(self) -> tuple:
+        return (self.type, self.rule, self.basis, self.target_unit)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "rule": self.rule, "basis": self.basis,
+                "target_unit": self.target_unit, "target_person": self.target_person,
+                "due": self.due.isoformat() if self.due else None, "issuer": self.issuer,
+                "finding": self.finding}
+
+
+def finding_id(rule: str, unit: str | None, subject: str) -> str:
+    digest = hashlib.sha256(f"{rule}\x1f{unit or ''}\x1f{subject}".encode()).hexdigest()
+    return f"{rule}-{digest[:12]}"
+
+
+def render(text: str, env: expr.Env) -> str:
+    """A message template: text with `{expression}` placeholders."""
+    parts = []
+    for part in template_parts(text):
+        if isinstance(part, str):
+            parts.append(part)
+            continue
+        parts.append(display(expr.evaluate(part, env)))
+    return "".join(parts)
+
+
+def display(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return "、".join(display(item) for item in value)
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+class Results:
+    def __init__(self, program: Program, view: FactView) -> None:
+        self.program = program
+        self.view = view
+        self.findings: dict[tuple, Finding] = {}
+        self.triggers: dict[tuple, Trigger] = {}
+
+    def add(self, query: Query, bindings: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+        """Record one match; return the derived rows (triggers) it raises for later strata."""
+        rule = self.program.rules[query.rule]
+        env = expr.Env(bindings, {**self.view.context, **rule_params(self.program, rule.id)},
+                       self.view)
+        unit = _text(expr.evaluate(expr.parse(rule.finding.unit), env))
+        subject = _text(expr.evaluate(expr.parse(rule.finding.subject), env))
+        key = (rule.id, unit, subject)
+        finding = self.findings.get(key)
+        if finding is None:
+            finding = Finding(finding_id(rule.id, unit, subject), rule.id, rule.severity,
+                              rule.clause, unit, subject, render(rule.finding.message, env))
+            if query.finding:
+                self.findings[key] = finding
+                for text in rule.evidence:
+                    self._extra_evidence(finding, text, env)
+        for row in bindings.values():
+            _add_evidence(finding, row)
+        derived = []
+        for index in query.triggers:
+            spec = rule.triggers[index]
+            values = {name: expr.evaluate(expr.parse(getattr(spec, name)), env)
+                      for name in ("basis", "target_unit", "target_person", "due", "issuer")}
+            trigger = Trigger(spec.type, rule.id, _text(values["basis"]),
+                              _text(values["target_unit"]), _text(values["target_person"]),
+                              values["due"], _text(values["issuer"]), finding.id)
+            if trigger.key() in self.triggers:
+                continue
+            self.triggers[trigger.key()] = trigger
+            derived.append({"__kind__": DERIVED_PREFIX + spec.type,
+                            "__key__": "|".join(str(part) for part in trigger.key()),
+                            "__where__": f"{rule.id} {finding.id}",
+                            "__evidence__": list(finding.evidence),
+                            "type": spec.type, "rule": rule.id, "basis": trigger.basis,
+                            "target_unit": trigger.target_unit,
+                            "target_person": trigger.target_person, "due": trigger.due,
+                            "issuer": trigger.issuer})
+        return derived
+
+    def _extra_evidence(self, finding: Finding, text: str, env: expr.Env) -> None:
+        pattern = parse_pattern(text)
+        for row in self.view.rows.get(pattern.kind, []):
+            if pattern.where is None or expr.evaluate(pattern.where, env.bind(pattern.alias, row)):
+                _add_evidence(finding, row)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else display(value)
+
+
+def _add_evidence(finding: Finding, row: dict[str, Any]) -> None:
+    items = row.get("__evidence__")
+    if items is None:
+        items = [Evidence(row["__kind__"], str(row.get("id") or row["__key__"]), row["__where__"])]
+    for item in items:
+        if item not in finding.evidence:
+            finding.evidence.append(item)

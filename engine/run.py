@@ -1,0 +1,67 @@
+"""Running a check: facts and policies in, findings and triggers out.
+
+    facts ─► FactView (as of D) ─► for each stratum: Workload ─► backend ─► matches ─► Results
+                                   (triggers found feed the next stratum)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from luoshi.facts.factset import FactSet
+
+from .compile import Program
+from .results import Finding, Results, Trigger
+from .view import FactView, context_for
+from .workload import Workload, build
+
+Backend = Callable[[Workload], list[tuple[str, dict[str, int]]]]
+
+
+@dataclass
+class Report:
+    year: int
+    as_of: dt.date
+    findings: list[Finding]
+    triggers: list[Trigger]
+    units: list[str]  # the responsible units checked
+    params: dict[str, Any]
+
+
+def default_backend(workload: Workload) -> list[tuple[str, dict[str, int]]]:
+    from .backends import durable
+
+    return durable.run(workload)
+
+
+def check(facts: FactSet, program: Program, year: int, as_of: dt.date | None = None,
+          backend: Backend | None = None) -> Report:
+    as_of = as_of or dt.date(year, 12, 31)
+    shared = {name: value for name, value in program.params.items() if "." not in name}
+    view = FactView(facts, as_of, program.computed, context_for(year, as_of, shared))
+    results = Results(program, view)
+    queries = {query.id: query for query in program.queries}
+    for stratum in program.strata():
+        workload = build(view, program, stratum)
+        derived: dict[str, list[dict[str, Any]]] = {}
+        for query_id, refs in _sorted((backend or default_backend)(workload)):
+            bindings = {alias: workload.rows[ref] for alias, ref in refs.items()}
+            for row in results.add(queries[query_id], bindings):
+                derived.setdefault(row["__kind__"], []).append(row)
+        for kind, rows in derived.items():
+            view.add_rows(kind, rows)
+    units = sorted(row["id"] for row in view.rows["units"] if view.field(row, "responsible"))
+    findings = sorted(results.findings.values(),
+                      key=lambda f: (f.rule, f.unit or "", f.subject))
+    triggers = sorted(results.triggers.values(),
+                      key=lambda t: (t.type, t.basis, t.target_unit or ""))
+    return Report(year, as_of, findings, triggers, units, dict(program.params))
+
+
+def _sorted(matches: list[tuple[str, dict[str, int]]]) -> list[tuple[str, dict[str, int]]]:
+    """Each match once, in a fixed order, so evidence and messages never depend on the engine."""
+    unique = {(query, tuple(sorted(refs.items()))) for query, refs in matches}
+    return [(query, dict(refs)) for query, refs in sorted(unique)]

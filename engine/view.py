@@ -1,0 +1,239 @@
+"""The facts as of a date: rows that rules and expressions read.
+
+A row is a plain dict of a record's fields plus `__kind__`, `__key__` (its id or natural key)
+and `__where__` (file:line). Building the view applies the as-of date once for every rule:
+records dated after it are left out (and records that require one of them), event dates after
+it are cleared. Computed fields (`policies/terms.yaml`) are evaluated on first use and kept on
+the row. `FactView` is the `Lookup` expressions evaluate against: it follows references and
+runs aggregates, with hash indexes on the equality or membership that links them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from luoshi.facts.factset import FactSet
+from luoshi.facts.kinds import KINDS, references
+from luoshi.facts.tables import record_key
+
+from . import expr
+
+# Derived kinds: the triggers rules raise, which other rules (A308) match.
+TRIGGER_FIELDS = {"type": None, "rule": None, "basis": ("misconduct", "rectifications"),
+                  "target_unit": ("units",), "target_person": ("persons",), "due": None,
+                  "issuer": ("units",)}
+
+
+def context_for(year: int, as_of: dt.date, params: dict[str, Any]) -> dict[str, Any]:
+    return {"year": year, "as_of": as_of, "year_start": dt.date(year, 1, 1),
+            "year_end": dt.date(year, 12, 31), **params}
+
+
+class ViewError(Exception):
+    """A policy expression that reads what does not exist (caught and reported as P302)."""
+
+
+class FactView:
+    def __init__(self, facts: FactSet, as_of: dt.date,
+                 computed: dict[str, dict[str, expr.Node]], context: dict[str, Any]) -> None:
+        self.as_of = as_of
+        self.computed = computed
+        self.context = context
+        self.rows: dict[str, list[dict[str, Any]]] = {}
+        self.by_id: dict[str, dict[Any, dict[str, Any]]] = {}
+        self._indexes: dict[tuple[str, str, bool], dict[Any, list[dict[str, Any]]]] = {}
+        self._aggregate_plans: dict[int, tuple[str | None, bool, Any]] = {}
+        self._memo: dict[tuple, Any] = {}
+        self._evaluating: set[tuple[int, str]] = set()
+        self._ref_targets: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._build(facts)
+
+    # -- building -------------------------------------------------------------------------
+
+    def _build(self, facts: FactSet) -> None:
+        for kind, model in KINDS.items():
+            rows = []
+            for record in facts.records[kind]:
+                row = record.fact.model_dump()
+                if model.DATED and row[model.DATED] is not None and row[model.DATED] > self.as_of:
+                    continue
+                for name in model.EVENTS:
+                    if row[name] is not None and row[name] > self.as_of:
+                        row[name] = None
+                row["__kind__"] = kind
+                row["__key__"] = record_key(record.fact)
+                row["__where__"] = record.source
+                rows.append(row)
+            self.rows[kind] = rows
+        self._drop_orphans()
+        for kind, rows in self.rows.items():
+            self.by_id[kind] = {row["id"]: row for row in rows} if "id" in KINDS[kind].model_fields \
+                else {}
+
+    def _drop_orphans(self) -> None:
+        """A record that requires a record not yet existing at the as-of date does not exist."""
+        required = {kind: [(name, targets) for name, targets in references(kind).items()
+                           if KINDS[kind].model_fields[name].is_required()]
+                    for kind in KINDS}
+        changed = True
+        while changed:
+            changed = False
+            ids = {kind: {row.get("id") for row in rows} for kind, rows in self.rows.items()}
+            for kind, rows in self.rows.items():
+                kept = [row for row in rows if all(
+                    any(row[name] in ids[target] for target in targets)
+                    for name, targets in required[kind])]
+                if len(kept) != len(rows):
+                    self.rows[kind] = kept
+                    changed = True
+
+    def add_rows(self, kind: str, rows: Iterable[dict[str, Any]]) -> None:
+        """Rows of a derived kind (triggers), for rules of a later stratum."""
+        self.rows.setdefault(kind, []).extend(rows)
+        self.by_id.setdefault(kind, {})
+
+    # -- Lookup ---------------------------------------------------------------------------
+
+    def field(self, row: dict[str, Any], name: str) -> Any:
+        try:
+            return row[name]
+        except KeyError:
+            pass
+        kind = row["__kind__"]
+        formula = self.computed.get(kind, {}).get(name)
+        if formula is None:
+            raise ViewError(f"{kind} 没有字段 {name}")
+        marker = (id(row), name)
+        if marker in self._evaluating:
+            raise ViewError(f"计算字段 {kind}.{name} 引用了它自己")
+        self._evaluating.add(marker)
+        try:
+            value = expr.evaluate(formula, expr.Env({}, self.context, self, self_row=row))
+        finally:
+            self._evaluating.discard(marker)
+        row[name] = value
+        return value
+
+    def follow(self, row: dict[str, Any], name: str) -> dict[str, Any] | None:
+        value = self.field(row, name)
+        if value is None:
+            return None
+        for target in self.ref_targets(row["__kind__"], name):
+            found = self.by_id.get(target, {}).get(value)
+            if found is not None:
+                return found
+        return None
+
+    def ref_targets(self, kind: str, name: str) -> tuple[str, ...]:
+        """The kinds whose ids a field holds: declared for facts, inferred for computed fields."""
+        key = (kind, name)
+        if key not in self._ref_targets:
+            self._ref_targets[key] = ()  # guards against recursion through computed fields
+            self._ref_targets[key] = self._infer_targets(kind, name)
+        return self._ref_targets[key]
+
+    def _infer_targets(self, kind: str, name: str) -> tuple[str, ...]:
+        if kind.startswith("triggers."):
+            return TRIGGER_FIELDS.get(name) or ()
+        if name == "id":
+            return (kind,)
+        declared = references(kind).get(name)
+        if declared:
+            return tuple(declared)
+        formula = self.computed.get(kind, {}).get(name)
+        return tuple(dict.fromkeys(self._targets_of(kind, formula))) if formula else ()
+
+    def _targets_of(self, kind: str, node: Any) -> list[str]:
+        if isinstance(node, expr.Path) and len(node.parts) == 1:
+            return list(self.ref_targets(kind, node.parts[0]))
+        if isinstance(node, expr.Call) and node.name in ("coalesce", "only", "concat", "latest"):
+            return [target for arg in node.args for target in self._targets_of(kind, arg)]
+        if isinstance(node, expr.Aggregate) and node.func == "values" and \
+                isinstance(node.value, expr.Path) and len(node.value.parts) == 2:
+            return list(self.ref_targets(node.kind, node.value.parts[1]))
+        return []
+
+    def aggregate(self, node: expr.Aggregate, env: expr.Env) -> Any:
+        index_field, contains, outer = self._plan(node)
+        memo_key = (id(node),) if outer is None and not _uses_outer(node) else (
+            id(node), id(env.self_row), *map(id, env.bindings.values()))
+        if memo_key in self._memo:
+            return self._memo[memo_key]
+        if node.kind not in self.rows:
+            raise ViewError(f"未知的数据类别 {node.kind}")
+        if index_field is not None:
+            value = expr.evaluate(outer, env)
+            candidates = self._index(node.kind, index_field, contains).get(value, ())
+        else:
+            candidates = self.rows[node.kind]
+        matched = [row for row in candidates if node.where is None
+                   or expr.evaluate(node.where, env.bind(node.alias, row))]
+        if node.func == "count":
+            result: Any = len(matched)
+        elif node.func == "exists":
+            result = bool(matched)
+        else:
+            values: set[Any] = set()
+            for row in matched:
+                value = expr.evaluate(node.value, env.bind(node.alias, row))
+                values.update(value if isinstance(value, list) else [value])
+            values.discard(None)
+            result = sorted(values, key=str)
+        self._memo[memo_key] = result
+        return result
+
+    def _plan(self, node: expr.Aggregate) -> tuple[str | None, bool, Any]:
+        """Which field of the aggregated kind to look candidates up by, and with what value."""
+        plan = self._aggregate_plans.get(id(node))
+        if plan is None:
+            plan = (None, False, None)
+            for part in expr.conjuncts(node.where) if node.where is not None else []:
+                if not isinstance(part, expr.Binary) or part.op not in ("==", "contains"):
+                    continue
+                own = (isinstance(part.left, expr.Path) and len(part.left.parts) == 2
+                       and part.left.parts[0] == node.alias)
+                other = part.right
+                if not own and part.op == "==" and isinstance(part.right, expr.Path) and \
+                        len(part.right.parts) == 2 and part.right.parts[0] == node.alias:
+                    own, other = True, part.left
+                    field = part.right.parts[1]
+                elif own:
+                    field = part.left.parts[1]
+                if own and node.alias not in _path_heads(other):
+                    plan = (field, part.op == "contains", other)
+                    break
+            self._aggregate_plans[id(node)] = plan
+        return plan
+
+    def _index(self, kind: str, field: str, contains: bool) -> dict[Any, list[dict[str, Any]]]:
+        key = (kind, field, contains)
+        index = self._indexes.get(key)
+        if index is None:
+            index = defaultdict(list)
+            for row in self.rows[kind]:
+                value = self.field(row, field)
+                for item in (value or []) if contains else [value]:
+                    index[item].append(row)
+            self._indexes[key] = index
+        return index
+
+
+def _path_heads(node: Any) -> set[str]:
+    if isinstance(node, expr.Path):
+        return {node.parts[0]}
+    result: set[str] = set()
+    for child in expr.children(node):
+        result |= _path_heads(child)
+    if isinstance(node, expr.Aggregate):
+        for part in (node.where, node.value):
+            if part is not None:
+                result |= _path_heads(part) - {node.alias}
+    return result
+
+
+def _uses_outer(node: expr.Aggregate) -> bool:
+    """Whether an aggregate reads anything but its own records (then it is memoised per row)."""
+    return bool(_path_heads(node) - {node.alias})

@@ -1,0 +1,140 @@
+"""What a rule engine is given for one stratum: query shapes, and facts grouped into sessions.
+
+Only the facts a pattern can match reach the engine (its filter is evaluated here), and only
+the fields its joins read. Values are plain JSON scalars: dates become day numbers, missing
+values are left out (a comparison with a missing value never matches, as in expressions).
+Each fact goes to the session of its partition value's home unit (`Partition`), once per
+session however many patterns it serves. The workload is plain data, so it can be sent to a
+worker process, and every backend, the durable_rules one and the tests' pure-Python one,
+evaluates exactly the same thing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from luoshi.facts.kinds import KINDS
+
+from . import expr
+from .compile import Pattern, Program, Query, rule_params
+from .view import FactView
+
+UNIT_SESSION = "u:"
+
+
+@dataclass
+class Workload:
+    # [{"id", "patterns": [{"alias", "token", "flag", "negated", "joins": [[f, op, alias, f]]}]}]
+    queries: list[dict[str, Any]]
+    sessions: dict[str, list[dict[str, Any]]]  # session id -> facts
+    rows: list[dict[str, Any]] = field(default_factory=list)  # fact "ref" -> view row
+
+    def fact_count(self) -> int:
+        return sum(len(facts) for facts in self.sessions.values())
+
+
+def _scalar(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.toordinal()
+    return value
+
+
+def build(view: FactView, program: Program, queries: list[Query]) -> Workload:
+    workload = Workload([], {})
+    refs: dict[int, int] = {}
+    # One fact per session, record and list element; its flags say which patterns it serves
+    # *in that session*: a fact placed in a session for one query must not match another
+    # query's pattern there, where that query's other facts were never placed.
+    facts: dict[tuple[str, str, int, Any], dict[str, Any]] = {}
+    for number, query in enumerate(queries):
+        context = {**view.context, **rule_params(program, query.rule)}
+        shape = {"id": query.id, "patterns": []}
+        names = _field_names(query, number)
+        for position, pattern in enumerate(query.patterns):
+            flag = f"q{number}p{position}"
+            shape["patterns"].append({
+                "alias": pattern.alias, "token": pattern.token, "flag": flag,
+                "negated": pattern.negated,
+                "joins": [[names[(pattern.alias, j.field)], j.op, j.other,
+                           names[(j.other, j.other_field)]] for j in pattern.joins],
+            })
+            needed = {name for (alias, name) in names if alias == pattern.alias}
+            for row in view.rows.get(pattern.kind, []):
+                env = expr.Env({pattern.alias: row}, context, view)
+                if pattern.filter is not None and not expr.evaluate(pattern.filter, env):
+                    continue
+                ref = refs.get(id(row))
+                if ref is None:
+                    ref = refs[id(row)] = len(workload.rows)
+                    workload.rows.append(row)
+                elements = (view.field(row, pattern.explode) or []) if pattern.explode else [None]
+                for element in elements:
+                    session = _session(view, query, pattern, env, row, element)
+                    if session is None:
+                        continue
+                    fact = facts.get((session, pattern.token, ref, element))
+                    if fact is None:
+                        fact = facts[(session, pattern.token, ref, element)] = {
+                            "type": pattern.token, "ref": ref}
+                        workload.sessions.setdefault(session, []).append(fact)
+                    fact[flag] = True
+                    for name in needed:
+                        value = _value(view, pattern, env, row, element, name)
+                        if value is not None:
+                            fact[names[(pattern.alias, name)]] = _scalar(value)
+        workload.queries.append(shape)
+    return workload
+
+
+def _field_names(query: Query, number: int) -> dict[tuple[str, str], str]:
+    """Engine field names: `f_<field>` for fields, `q<n>p<m>_c<k>` for a pattern's columns."""
+    names: dict[tuple[str, str], str] = {}
+    columns = {}
+    for position, pattern in enumerate(query.patterns):
+        for name in pattern.columns:
+            columns[(pattern.alias, name)] = f"q{number}p{position}{name}"
+
+    def add(alias: str, name: str) -> None:
+        names[(alias, name)] = columns.get((alias, name), f"f_{name}")
+
+    for pattern in query.patterns:
+        if pattern.partition_field:
+            add(pattern.alias, pattern.partition_field)
+        for join in pattern.joins:
+            add(pattern.alias, join.field)
+            add(join.other, join.other_field)
+    return names
+
+
+def _value(view: FactView, pattern: Pattern, env: expr.Env, row: dict[str, Any], element: Any,
+           name: str) -> Any:
+    if name == pattern.explode:
+        return element
+    if name in pattern.columns:
+        return expr.evaluate(pattern.columns[name], env)
+    return view.field(row, name)
+
+
+def _session(view: FactView, query: Query, pattern: Pattern, env: expr.Env,
+             row: dict[str, Any], element: Any) -> str | None:
+    value = _value(view, pattern, env, row, element, pattern.partition_field)
+    if value is None:
+        # Only a single-pattern query can match a fact with no partition value.
+        return UNIT_SESSION if len(query.patterns) == 1 else None
+    kind = query.partition.kind
+    if kind is None:
+        return f"v:{value}"
+    return UNIT_SESSION + str(home_unit(view, kind, value) or "")
+
+
+def home_unit(view: FactView, kind: str, record_id: Any) -> Any:
+    """The unit a record belongs to (its kind's HOME path), e.g. a person's unit."""
+    if kind == "units":
+        return record_id
+    row = view.by_id.get(kind, {}).get(record_id)
+    if row is None or kind not in KINDS or KINDS[kind].HOME is None:
+        return None
+    return expr.evaluate(expr.parse(KINDS[kind].HOME), expr.Env({}, view.context, view,
+                                                               self_row=row))
