@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import load, schema, validate
+from . import check, load, schema, validate
 
 app = typer.Typer(
     name="luoshi",
@@ -17,6 +17,7 @@ app = typer.Typer(
 app.command("validate")(validate.validate)
 app.command("load")(load.load)
 app.command("schema")(schema.schema)
+app.command("check")(check.check)
 
 
 def run() -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from luoshi.facts.factset import FactSet
@@ -29,6 +29,7 @@ class Report:
     triggers: list[Trigger]
     units: list[str]  # the responsible units checked
     params: dict[str, Any]
+    unit_names: dict[str, str] = field(default_factory=dict)
 
 
 def default_backend(workload: Workload) -> list[tuple[str, dict[str, int]]]:
@@ -58,10 +59,28 @@ def check(facts: FactSet, program: Program, year: int, as_of: dt.date | None = N
                       key=lambda f: (f.rule, f.unit or "", f.subject))
     triggers = sorted(results.triggers.values(),
                       key=lambda t: (t.type, t.basis, t.target_unit or ""))
-    return Report(year, as_of, findings, triggers, units, dict(program.params))
+    names = {row["id"]: row["name"] for row in view.rows["units"]}
+    return Report(year, as_of, findings, triggers, units, dict(program.params), names)
 
 
 def _sorted(matches: list[tuple[str, dict[str, int]]]) -> list[tuple[str, dict[str, int]]]:
     """Each match once, in a fixed order, so evidence and messages never depend on the engine."""
     unique = {(query, tuple(sorted(refs.items()))) for query, refs in matches}
     return [(query, dict(refs)) for query, refs in sorted(unique)]
+
+
+def narrow(report: Report, select: list[str] | None = None, ignore: list[str] | None = None,
+           units: list[str] | None = None) -> Report:
+    """Only the rules selected (ids or prefixes, e.g. `F4`), not ignored, charged to `units`."""
+    def wanted(rule: str, unit: str | None) -> bool:
+        if select and not any(rule.startswith(prefix) for prefix in select):
+            return False
+        if ignore and any(rule.startswith(prefix) for prefix in ignore):
+            return False
+        return not units or unit in units
+
+    return Report(report.year, report.as_of,
+                  [f for f in report.findings if wanted(f.rule, f.unit)],
+                  [t for t in report.triggers if wanted(t.rule, t.target_unit)],
+                  [u for u in report.units if not units or u in units], report.params,
+                  report.unit_names)

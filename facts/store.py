@@ -16,8 +16,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from .factset import FactSet
-from .problems import Progress
+from .factset import FactSet, Record
+from .problems import Location, Progress
 from .gc_pause import cyclic_gc_paused
 from .kinds import KINDS
 from .readers import InputFile
@@ -140,3 +140,25 @@ def _describe(error: SQLAlchemyError, engine: sa.Engine) -> str:
     url = engine.url.render_as_string(hide_password=True)
     detail = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
     return f"数据库 {url} 无法连接或写入：{detail}"
+
+
+def read(db: str | None = None) -> FactSet:
+    """Every stored record, as the facts they were loaded from (with their sources)."""
+    engine = connect(db)
+    facts = FactSet()
+    try:
+        with engine.connect() as connection:
+            if not sa.inspect(connection).has_table("loads"):
+                raise StoreError(f"数据库 {database_url(db)} 中还没有导入任何数据（先运行 luoshi load）")
+            for kind, model in KINDS.items():
+                table = FACT_TABLES[kind]
+                fields = list(model.model_fields)
+                statement = sa.select(table.c.record_source, *(table.c[name] for name in fields))
+                for row in connection.execute(statement.order_by(table.c.record_key)):
+                    fact = model.model_construct(**dict(zip(fields, row[1:])))
+                    facts.records[kind].append(Record(fact, Location(row[0])))
+    except SQLAlchemyError as error:
+        raise StoreError(_describe(error, engine)) from None
+    finally:
+        engine.dispose()
+    return facts

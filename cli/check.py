@@ -1,0 +1,84 @@
+"""`luoshi check [PATH...] --year Y ...`: evaluate the policies, print findings and triggers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from luoshi.engine import run
+from luoshi.engine.outputs import FORMATS
+from luoshi.facts import store
+from luoshi.facts.problems import InputError, Location, Problem
+from luoshi.facts.validate import read_facts
+from luoshi.facts.values import parse_date
+
+from .console import exit_on_errors, progress_bars, total_size
+from .load import DbOption
+from .policies import PoliciesOption, load_program
+
+SEVERITY_RANK = {"warning": 1, "error": 2}
+
+
+def _ids(value: str | None) -> list[str] | None:
+    return [part.strip() for part in value.split(",") if part.strip()] if value else None
+
+
+def check(
+    paths: Annotated[list[str] | None, typer.Argument(
+        help="事实数据文件或文件夹；不给出则读取数据库", show_default=False)] = None,
+    year: Annotated[int, typer.Option("--year", help="检查年度", show_default=False)] = ...,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="检查日（默认为当年 12 月 31 日）；晚于它的事实视为尚不存在")] = None,
+    db: DbOption = None,
+    output_format: Annotated[str | None, typer.Option(
+        "--format", help="输出格式：table（终端默认）、json（非终端默认）、junit、github、markdown")] = None,
+    output: Annotated[Path | None, typer.Option("--output", help="写入文件而不是标准输出")] = None,
+    fail_on: Annotated[str, typer.Option(
+        "--fail-on", help="达到该级别即以状态 1 退出：error、warning、never")] = "error",
+    select: Annotated[str | None, typer.Option("--select", help="只报这些规则（编号或前缀，逗号分隔）")] = None,
+    ignore: Annotated[str | None, typer.Option("--ignore", help="不报这些规则（编号或前缀，逗号分隔）")] = None,
+    unit: Annotated[str | None, typer.Option("--unit", help="只报归属这些单位的结果（逗号分隔）")] = None,
+    param: Annotated[list[str] | None, typer.Option(
+        "--param", help="参数，如 I201.min=3（可多次给出）")] = None,
+    policies: PoliciesOption = None,
+    config: Annotated[str | None, typer.Option("--config", help="配置文件（默认 ./luoshi.toml）")] = None,
+) -> None:
+    """按规则目录检查事实数据，列出问题（findings）与应处置的问责触发（triggers）。"""
+    fmt = output_format or ("table" if sys.stdout.isatty() else "json")
+    with exit_on_errors():
+        if fmt not in FORMATS:
+            raise InputError([Problem(Location("--format"), "C001",
+                                      f"未知的输出格式 {fmt}，可用：{'、'.join(FORMATS)}")])
+        if fail_on not in ("error", "warning", "never"):
+            raise InputError([Problem(Location("--fail-on"), "C001",
+                                      "应为 error、warning 或 never")])
+        day = _as_of(as_of, year)
+        catalog, program = load_program(policies, param, config)
+        if paths:
+            with progress_bars(total_size(paths)) as progress:
+                facts, _ = read_facts(paths, progress)
+        else:
+            facts = store.read(db)
+        report = run.check(facts, program, year, day)
+        report = run.narrow(report, _ids(select), _ids(ignore), _ids(unit))
+    text = FORMATS[fmt](report, catalog)
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    threshold = SEVERITY_RANK.get(fail_on)
+    if threshold and any(SEVERITY_RANK[f.severity] >= threshold for f in report.findings):
+        raise typer.Exit(1)
+
+
+def _as_of(text: str | None, year: int) -> dt.date:
+    if text is None:
+        return dt.date(year, 12, 31)
+    try:
+        return parse_date(text)
+    except ValueError as error:
+        raise InputError([Problem(Location("--as-of"), "C001", str(error))]) from None

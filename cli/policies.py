@@ -1,0 +1,30 @@
+"""What every command that evaluates policies shares: `--policies`, and building the program."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from luoshi.engine.compile import CompileError, Program, compile_catalog
+from luoshi.engine.policy import Catalog, PolicyError, load_catalog, rule_location
+from luoshi.engine.settings import load_settings, parse_assignments, resolve_params
+from luoshi.facts.problems import Problem
+
+PoliciesOption = Annotated[
+    list[str] | None,
+    typer.Option("--policies", help="追加的策略文件夹（可多次给出）", show_default=False),
+]
+
+
+def load_program(policies: list[str] | None, params: list[str] | None,
+                 config: str | None) -> tuple[Catalog, Program]:
+    settings = load_settings(config)
+    catalog = load_catalog([*settings.policies, *(policies or [])])
+    values = resolve_params(catalog.params(), settings.params, parse_assignments(params or []))
+    try:
+        return catalog, compile_catalog(catalog, values)
+    except CompileError as error:
+        where = rule_location(catalog, error.rule, *error.loc) if error.rule in catalog.rules \
+            else catalog.where.get(error.rule)
+        raise PolicyError([Problem(where, "P501", f"{error.rule}：{error.message}")]) from None

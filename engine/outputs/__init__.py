@@ -1,0 +1,19 @@
+"""Output formats of `check`, registered by name: json, table, junit, github, markdown."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..policy import Catalog
+from ..run import Report
+from . import github, json_format, junit, markdown, table
+
+Formatter = Callable[[Report, Catalog], str]
+
+FORMATS: dict[str, Formatter] = {
+    "table": table.render,
+    "json": json_format.render,
+    "junit": junit.render,
+    "github": github.render,
+    "markdown": markdown.render,
+}

@@ -1,0 +1,40 @@
+"""`--format json`: the object interface.md specifies, one per run."""
+
+from __future__ import annotations
+
+import json
+from importlib import metadata
+from typing import Any
+
+from ..policy import Catalog
+from ..run import Report
+
+
+def version() -> str:
+    try:
+        return metadata.version("luoshi")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def summary(report: Report) -> dict[str, int]:
+    return {"errors": sum(f.severity == "error" for f in report.findings),
+            "warnings": sum(f.severity == "warning" for f in report.findings),
+            "units": len(report.units), "triggers": len(report.triggers)}
+
+
+def as_data(report: Report) -> dict[str, Any]:
+    return {
+        "tool": "luoshi",
+        "version": version(),
+        "year": report.year,
+        "as_of": report.as_of.isoformat(),
+        "params": report.params,
+        "findings": [finding.as_dict() for finding in report.findings],
+        "triggers": [trigger.as_dict() for trigger in report.triggers],
+        "summary": summary(report),
+    }
+
+
+def render(report: Report, catalog: Catalog) -> str:
+    return json.dumps(as_data(report), ensure_ascii=False, indent=2) + "\n"
