@@ -25,6 +25,8 @@ from luoshi.facts.problems import Progress as ProgressFn
 from luoshi.facts.store import StoreError
 
 out = Console(highlight=False, soft_wrap=True)
+if not out.is_terminal:  # piped or captured: no terminal width to fit, so do not squeeze tables
+    out = Console(highlight=False, soft_wrap=True, width=160)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 # Inputs larger than this get a progress bar (on stderr, and only on a terminal).
@@ -32,7 +34,7 @@ PROGRESS_BYTES = 5_000_000
 
 
 @contextmanager
-def exit_on_errors() -> Iterator[None]:
+def exit_on_errors(storing: bool = False) -> Iterator[None]:
     """Bad input or an unreachable database: a clear message, exit status 2, no traceback."""
     try:
         yield
@@ -40,7 +42,8 @@ def exit_on_errors() -> Iterator[None]:
         for problem in error.problems:
             # Plain writes: a problem line must never be wrapped or re-coloured by rich.
             sys.stdout.write(f"{problem}\n")
-        err.print(f"[bold red]共 {len(error.problems)} 个问题[/]，未存储任何数据。")
+        tail = "，未存储任何数据。" if storing else "。"
+        err.print(f"[bold red]共 {len(error.problems)} 个问题[/]{tail}")
         raise typer.Exit(2) from None
     except StoreError as error:
         err.print(f"[bold red]E601[/] {error}")

@@ -21,7 +21,7 @@ DbOption = Annotated[
 
 def load(paths: PathsArgument, db: DbOption = None) -> None:
     """校验并导入事实数据：整批写入一个事务，要么全部存入，要么什么都不存。"""
-    with exit_on_errors(), progress_bars(total_size(paths)) as progress:
+    with exit_on_errors(storing=True), progress_bars(total_size(paths)) as progress:
         facts, inputs = read_facts(paths, progress)
         result = store.load(facts, inputs, db, progress)
     out.print(counts_table("导入结果", result.counts,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import check, load, schema, validate
+from . import check, explain, load, rules, schema, validate
 
 app = typer.Typer(
     name="luoshi",
@@ -18,6 +18,8 @@ app.command("validate")(validate.validate)
 app.command("load")(load.load)
 app.command("schema")(schema.schema)
 app.command("check")(check.check)
+app.add_typer(rules.app, name="rules")
+app.command("explain")(explain.explain)
 
 
 def run() -> None:

@@ -18,7 +18,7 @@ PathsArgument = Annotated[
 
 def validate(paths: PathsArgument) -> None:
     """校验事实数据：语法、字段、类型、枚举、编号唯一、引用存在。不写入数据库。"""
-    with exit_on_errors(), progress_bars(total_size(paths)) as progress:
+    with exit_on_errors(storing=True), progress_bars(total_size(paths)) as progress:
         facts, inputs = read_facts(paths, progress)
     counts = {kind: {"records": number} for kind, number in facts.counts().items()}
     out.print(counts_table("记录数", counts, {"records": "记录数"}))

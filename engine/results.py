@@ -119,10 +119,11 @@ class Results:
                               rule.clause, unit, subject, render(rule.finding.message, env))
             if query.finding:
                 self.findings[key] = finding
-                for text in rule.evidence:
-                    self._extra_evidence(finding, text, env)
         for row in bindings.values():
             _add_evidence(finding, row)
+        if query.finding:
+            for text in rule.evidence:
+                self._extra_evidence(finding, text, env)
         derived = []
         for index in query.triggers:
             spec = rule.triggers[index]

@@ -1,0 +1,84 @@
+"""`luoshi rules` and `luoshi rules show ID`: the catalog, and one rule in full."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from luoshi.engine.policy import Catalog, load_catalog
+from luoshi.engine.source import clause_text
+from luoshi.facts.problems import InputError, Location, Problem
+
+from .console import exit_on_errors, out
+from .policies import PoliciesOption
+
+app = typer.Typer(help="规则目录：编号、级别、条款、标题、参数。", no_args_is_help=False,
+                  invoke_without_command=True, rich_markup_mode=None)
+SEVERITY = {"error": "错误", "warning": "警告"}
+
+
+@app.callback()
+def rules(context: typer.Context, policies: PoliciesOption = None) -> None:
+    """列出规则目录。"""
+    if context.invoked_subcommand is not None:
+        context.obj = policies
+        return
+    with exit_on_errors():
+        catalog = load_catalog(policies)
+    table = Table(title=f"规则目录（{len(catalog.rules)} 条）", title_justify="left")
+    for label in ("编号", "级别", "条款", "标题", "名称", "参数"):
+        table.add_column(label)
+    for rule in sorted(catalog.rules.values(), key=lambda r: r.id):
+        params = "、".join(f"{rule.id}.{k}={v}" for k, v in rule.params.items())
+        table.add_row(rule.id, SEVERITY[rule.severity], rule.clause, rule.title.zh, rule.name,
+                      params)
+    out.print(table)
+    shared = "、".join(f"{k}={v}" for k, v in catalog.terms.params.items())
+    out.print(f"共用参数：{shared}。用 --param 名称=值 或 luoshi.toml 的 [params] 修改。")
+
+
+@app.command("show")
+def show(context: typer.Context,
+         rule_id: Annotated[str, typer.Argument(help="规则编号，如 F403")]) -> None:
+    """显示一条规则的完整说明与条款原文。"""
+    with exit_on_errors():
+        catalog = load_catalog(context.obj)
+        rule = catalog.rules.get(rule_id.upper())
+        if rule is None:
+            raise InputError([Problem(Location(rule_id), "C001",
+                                      f"没有规则 {rule_id}，可用：{'、'.join(sorted(catalog.rules))}")])
+    out.print(describe(catalog, rule.id), markup=False)
+
+
+def describe(catalog: Catalog, rule_id: str) -> str:
+    rule = catalog.rules[rule_id]
+    lines = [f"{rule.id} {rule.name}", f"{rule.title.zh}（{rule.title.en}）",
+             f"级别：{SEVERITY[rule.severity]}    条款：{rule.clause}    定义于：{catalog.where[rule.id]}",
+             "", "检查什么", f"  {rule.doc.checks}", "", "为什么", f"  {rule.doc.why}"]
+    if rule.params:
+        lines += ["", "参数", *(f"  {rule.id}.{k} = {v}" for k, v in rule.params.items())]
+    lines += ["", "条件"]
+    for alias, text in rule.match.items():
+        lines.append(f"  match {alias}: {' '.join(text.split())}")
+    if rule.where:
+        lines.append(f"  where {rule.where}")
+    for text in rule.unless:
+        lines.append(f"  unless {' '.join(text.split())}")
+    for number, alternative in enumerate(rule.alternatives, start=1):
+        parts = [f"match {a}: {t}" for a, t in alternative.match.items()]
+        parts += [f"where {alternative.where}"] if alternative.where else []
+        parts += [f"unless {' '.join(t.split())}" for t in alternative.unless]
+        lines.append(f"  或（{number}）" + "；".join(parts))
+    for trigger in rule.triggers:
+        lines.append(f"  触发 {trigger.type}：依据 {trigger.basis}，单位 {trigger.target_unit}，"
+                     f"对象 {trigger.target_person}，期限 {trigger.due}")
+    lines += ["", "违反的例子（报出：" + "、".join(rule.doc.fail.gives) + "）",
+              *("  " + line for line in rule.doc.fail.facts.rstrip().splitlines()),
+              "", "合规的例子", *("  " + line for line in rule.doc.passes.facts.rstrip().splitlines())]
+    text = clause_text(rule.clause)
+    if text:
+        lines += ["", f"条款原文 {rule.clause}（咸惩防办文〔2013〕3号）", text]
+    return "\n".join(lines)
+
