@@ -159,7 +159,8 @@ def _text(value: Any) -> str | None:
 def _add_evidence(finding: Finding, row: dict[str, Any]) -> None:
     items = row.get("__evidence__")
     if items is None:
-        items = [Evidence(row["__kind__"], str(row.get("id") or row["__key__"]), row["__where__"])]
+        items = [Evidence(row["__kind__"], row.get("__label__") or row["__key__"],
+                          row["__where__"])]
     for item in items:
         if item not in finding.evidence:
             finding.evidence.append(item)

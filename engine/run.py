@@ -48,7 +48,7 @@ def check(facts: FactSet, program: Program, year: int, as_of: dt.date | None = N
     for stratum in program.strata():
         workload = build(view, program, stratum)
         derived: dict[str, list[dict[str, Any]]] = {}
-        for query_id, refs in _sorted((backend or default_backend)(workload)):
+        for query_id, refs in _in_key_order((backend or default_backend)(workload), workload):
             bindings = {alias: workload.rows[ref] for alias, ref in refs.items()}
             for row in results.add(queries[query_id], bindings):
                 derived.setdefault(row["__kind__"], []).append(row)
@@ -57,16 +57,24 @@ def check(facts: FactSet, program: Program, year: int, as_of: dt.date | None = N
     units = sorted(row["id"] for row in view.rows["units"] if view.field(row, "responsible"))
     findings = sorted(results.findings.values(),
                       key=lambda f: (f.rule, f.unit or "", f.subject))
+    for finding in findings:
+        finding.evidence.sort(key=lambda item: (item.kind, item.id, item.source))
     triggers = sorted(results.triggers.values(),
                       key=lambda t: (t.type, t.basis, t.target_unit or ""))
     names = {row["id"]: row["name"] for row in view.rows["units"]}
     return Report(year, as_of, findings, triggers, units, dict(program.params), names)
 
 
-def _sorted(matches: list[tuple[str, dict[str, int]]]) -> list[tuple[str, dict[str, int]]]:
-    """Each match once, in a fixed order, so evidence and messages never depend on the engine."""
+def _in_key_order(matches: list[tuple[str, dict[str, int]]],
+                  workload: Workload) -> list[tuple[str, dict[str, int]]]:
+    """Each match once, ordered by the business keys of its records (never by engine order or
+    input order), so messages, evidence and derived facts do not depend on either."""
+    def key(match: tuple[str, tuple[tuple[str, int], ...]]) -> tuple:
+        query, refs = match
+        return (query, tuple((alias, workload.rows[ref]["__key__"]) for alias, ref in refs))
+
     unique = {(query, tuple(sorted(refs.items()))) for query, refs in matches}
-    return [(query, dict(refs)) for query, refs in sorted(unique)]
+    return [(query, dict(refs)) for query, refs in sorted(unique, key=key)]
 
 
 def narrow(report: Report, select: list[str] | None = None, ignore: list[str] | None = None,

@@ -47,6 +47,9 @@ class FactView:
         self._indexes: dict[tuple[str, str, bool], dict[Any, list[dict[str, Any]]]] = {}
         self._aggregate_plans: dict[int, tuple[str | None, bool, Any]] = {}
         self._memo: dict[tuple, Any] = {}
+        # Plans and memos are keyed by id(node); holding every node keeps its id from being
+        # reused by another node while this view lives.
+        self._nodes: dict[int, expr.Aggregate] = {}
         self._evaluating: set[tuple[int, str]] = set()
         self._ref_targets: dict[tuple[str, str], tuple[str, ...]] = {}
         self._build(facts)
@@ -65,6 +68,8 @@ class FactView:
                         row[name] = None
                 row["__kind__"] = kind
                 row["__key__"] = record_key(record.fact)
+                # How evidence names it: the id, or the natural key's parts joined by "/".
+                row["__label__"] = "/".join(str(part) for part in record.fact.key())
                 row["__where__"] = record.source
                 rows.append(row)
             self.rows[kind] = rows
@@ -157,6 +162,7 @@ class FactView:
         return []
 
     def aggregate(self, node: expr.Aggregate, env: expr.Env) -> Any:
+        self._nodes.setdefault(id(node), node)
         index_field, contains, outer = self._plan(node)
         memo_key = (id(node),) if outer is None and not _uses_outer(node) else (
             id(node), id(env.self_row), *map(id, env.bindings.values()))
