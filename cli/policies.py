@@ -9,7 +9,7 @@ import typer
 from luoshi.engine.compile import CompileError, Program, compile_catalog
 from luoshi.engine.policy import Catalog, PolicyError, load_catalog, rule_location
 from luoshi.engine.settings import load_settings, parse_assignments, resolve_params
-from luoshi.facts.problems import Problem
+from luoshi.facts.problems import Location, Problem
 
 PoliciesOption = Annotated[
     list[str] | None,
@@ -25,6 +25,8 @@ def load_program(policies: list[str] | None, params: list[str] | None,
     try:
         return catalog, compile_catalog(catalog, values)
     except CompileError as error:
-        where = rule_location(catalog, error.rule, *error.loc) if error.rule in catalog.rules \
-            else catalog.where.get(error.rule)
-        raise PolicyError([Problem(where, "P501", f"{error.rule}：{error.message}")]) from None
+        if error.rule in catalog.rules:
+            where = rule_location(catalog, error.rule, *error.loc)
+        else:
+            where = next(iter(catalog.terms_where.values()), Location("policies"))
+        raise PolicyError([Problem(where, error.code, f"{error.rule}：{error.message}")]) from None

@@ -26,17 +26,17 @@ from typing import Any
 
 from luoshi.facts.kinds import KINDS, references
 
-from . import expr
-from .policy import Catalog, Rule, parse_pattern
+from . import expr, names
+from .policy import Catalog, Rule, parse_pattern, template_parts
 
 DERIVED_PREFIX = "triggers."
 MAX_POSITIVE_PATTERNS = 15  # durable_rules: 16 patterns per rule, one is the phase gate
 
 
 class CompileError(Exception):
-    def __init__(self, rule: str, loc: tuple[Any, ...], message: str) -> None:
+    def __init__(self, rule: str, loc: tuple[Any, ...], message: str, code: str = "P501") -> None:
         super().__init__(message)
-        self.rule, self.loc, self.message = rule, loc, message
+        self.rule, self.loc, self.message, self.code = rule, loc, message, code
 
 
 @dataclass
@@ -108,10 +108,19 @@ def compile_catalog(catalog: Catalog, params: dict[str, Any] | None = None,
     values = {**catalog.params(), **(params or {})}
     computed = {kind: {name: expr.parse(text) for name, text in fields.items()}
                 for kind, fields in catalog.terms.computed.items()}
+    for kind, fields in catalog.terms.computed.items():
+        if kind not in KINDS:
+            raise CompileError("terms", (), f"computed 中未知的数据类别 {kind}", "P302")
+        for name, node in computed[kind].items():
+            found = names.problems(node, {}, set(names.CONTEXT) | set(catalog.terms.params),
+                                   computed, self_kind=kind)
+            if found:
+                raise CompileError("terms", (), f"{kind}.{name}：{found[0]}", "P302")
     queries = []
     for rule in catalog.rules.values():
         if select is not None and rule.id not in select:
             continue
+        _check_names(rule, catalog, computed)
         queries.extend(_compile_rule(rule))
     _stratify(queries, catalog)
     return Program(queries, catalog.rules, computed, values)
@@ -126,6 +135,60 @@ def rule_params(program: Program, rule_id: str) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------- one rule
+
+def _check_names(rule: Rule, catalog: Catalog, computed: dict[str, dict[str, expr.Node]]) -> None:
+    variables = set(names.CONTEXT) | set(catalog.terms.params) | set(rule.params)
+    bodies = [(("alternatives", i), a) for i, a in enumerate(rule.alternatives)] or [((), rule)]
+    for loc, body in bodies:
+        scope: dict[str, str] = {}
+        checks: list[tuple[tuple[Any, ...], Any]] = []
+        for alias, text in {**rule.match, **body.match}.items():
+            pattern = parse_pattern(text, alias=alias)
+            if not names.known_kind(pattern.kind):
+                raise CompileError(rule.id, (*loc, "match", alias), f"未知的数据类别 {pattern.kind}",
+                                   "P302")
+            scope[alias] = pattern.kind
+            if pattern.where is not None:
+                checks.append(((*loc, "match", alias), pattern.where))
+        for where_loc, text in (((), rule.where), (loc, body.where)):
+            if text:
+                checks.append(((*where_loc, "where"), expr.parse(text)))
+        unless = [(("unless", i), t) for i, t in enumerate(rule.unless)]
+        if loc:
+            unless += [((*loc, "unless", i), t) for i, t in enumerate(body.unless)]
+        for index, trigger in enumerate(rule.triggers):
+            unless += [(("triggers", index, "unless", i), t) for i, t in enumerate(trigger.unless)]
+        unless += [(("evidence", i), t) for i, t in enumerate(rule.evidence)]
+        for part_loc, text in unless:
+            pattern = parse_pattern(text)
+            if not names.known_kind(pattern.kind):
+                raise CompileError(rule.id, part_loc, f"未知的数据类别 {pattern.kind}", "P302")
+            if pattern.where is not None:
+                checks.append((part_loc, _Scoped(pattern.where, pattern.alias, pattern.kind)))
+        outputs = [(("finding", "unit"), rule.finding.unit), (("finding", "subject"), rule.finding.subject)]
+        for index, trigger in enumerate(rule.triggers):
+            outputs += [(("triggers", index, n), getattr(trigger, n))
+                        for n in ("basis", "target_unit", "target_person", "due", "issuer")]
+        checks += [(part_loc, expr.parse(text)) for part_loc, text in outputs]
+        checks += [(("finding", "message"), part) for part in template_parts(rule.finding.message)
+                   if not isinstance(part, str)]
+        for part_loc, node in checks:
+            extra = {}
+            if isinstance(node, _Scoped):
+                extra, node = {node.alias: node.kind}, node.node
+            found = names.problems(node, {**scope, **extra}, variables, computed)
+            if found:
+                raise CompileError(rule.id, part_loc, found[0], "P302")
+
+
+@dataclass
+class _Scoped:
+    """An `unless` condition, with the alias it binds."""
+
+    node: Any
+    alias: str
+    kind: str
+
 
 def _compile_rule(rule: Rule) -> list[Query]:
     bodies = [((), rule.match, rule.where, rule.unless)]

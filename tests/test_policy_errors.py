@@ -1,0 +1,53 @@
+"""Mistakes in policy files and on the command line: code, file:line and a clear sentence."""
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from luoshi.cli.main import app
+
+BAD = Path(__file__).parent / "bad_policies"
+MINIMAL = Path(__file__).parent / "golden" / "minimal" / "facts.yaml"
+
+CASES = {
+    "syntax": ("local.yaml:4:6: P101 ", "YAML 语法错误"),
+    "bad-severity": ("local.yaml:7:5: P201 ", "rules.0.severity"),
+    "bad-expression": ("local.yaml:10:13: P301 ", "（第 22 个字符）"),
+    "unknown-field": ("local.yaml:10:13: P302 ", "units 没有字段 knd"),
+    "unknown-param": ("local.yaml:10:13: P302 ", "未知的参数或变量 $mni"),
+    "duplicate-id": ("local.yaml:5:5: P401 ", "规则编号 R101 重复"),
+    "no-shared-key": ("local.yaml:5:5: P501 ", "没有共同的关联字段"),
+}
+
+
+def test_every_case_is_listed():
+    assert sorted(CASES) == sorted(path.name for path in BAD.iterdir())
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_policy_error_is_reported_at_its_place(case, monkeypatch):
+    monkeypatch.chdir(BAD)
+    result = CliRunner().invoke(app, ["check", str(MINIMAL), "--year", "2013", "--policies", case])
+    assert result.exit_code == 2
+    (line,) = result.stdout.splitlines()
+    where, words = CASES[case]
+    assert line.startswith(f"{case}/{where}") and words in line, line
+    assert "Traceback" not in result.output
+
+
+def test_a_missing_policy_folder_and_a_bad_parameter():
+    missing = CliRunner().invoke(app, ["rules", "--policies", "/no/such/folder"])
+    assert missing.exit_code == 2 and "P101 策略文件夹不存在" in missing.stdout
+    param = CliRunner().invoke(app, ["check", str(MINIMAL), "--year", "2013", "--param", "x=1"])
+    assert param.exit_code == 2 and param.stdout.startswith("--param: C001 未知的参数 x")
+
+
+def test_a_users_policy_folder_adds_rules(tmp_path):
+    text = (BAD / "bad-severity" / "local.yaml").read_text(encoding="utf-8")
+    (tmp_path / "local.yaml").write_text(text.replace("fatal", "warning").replace(
+        'match: {u: "units"}', 'match: {u: "units where u.kind == \'county\'"}'), encoding="utf-8")
+    result = CliRunner().invoke(app, ["check", str(MINIMAL), "--year", "2013", "--format", "json",
+                                      "--policies", str(tmp_path), "--select", "X9"])
+    assert result.exit_code == 0, result.output
+    assert '"subject": "u-xa"' in result.stdout
