@@ -24,3 +24,7 @@ app.command("explain")(explain.explain)
 
 def run() -> None:
     app()
+
+
+if __name__ == "__main__":
+    run()

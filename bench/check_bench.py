@@ -1,0 +1,84 @@
+"""Benchmark: `check` on generated cities of 150 and 3,000 units, from files and from the
+database (SQLite), with wall time and peak memory of the main process and of the engine's
+worker processes. Each measurement runs in a fresh process.
+
+    python bench/check_bench.py [--units 150,3000] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).parent))
+from generate import generate  # noqa: E402
+
+STEP = """
+import json, resource, sys, time
+started = time.perf_counter()
+from luoshi.engine.compile import compile_catalog
+from luoshi.engine.policy import load_catalog
+from luoshi.engine.run import check
+from luoshi.facts import store
+from luoshi.facts.validate import read_facts
+source = sys.argv[1]
+facts = store.read(source[len("db:"):]) if source.startswith("db:") else read_facts([source])[0]
+read = time.perf_counter() - started
+report = check(facts, compile_catalog(load_catalog()), 2013)
+seconds = time.perf_counter() - started
+status = open("/proc/self/status").read()
+print(json.dumps({"seconds": seconds, "read": read, "facts": len(facts),
+                  "findings": len(report.findings),
+                  "peak_mb": int(status.split("VmHWM:")[1].split()[0]) / 1024,
+                  "worker_peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+"""
+
+
+def measure(source: str) -> dict:
+    result = subprocess.run([sys.executable, "-c", STEP, source], capture_output=True, text=True,
+                            check=False)
+    if result.returncode != 0:
+        sys.exit(f"check {source} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--units", default="150,3000")
+    parser.add_argument("--keep", type=Path)
+    args = parser.parse_args()
+    print(f"{platform.node()} ({platform.machine()}, Python {platform.python_version()})")
+    print(f"{'units':>6} {'source':6} {'facts':>7} {'findings':>8} {'read s':>7} {'total s':>8} "
+          f"{'facts/s':>8} {'main MB':>8} {'worker MB':>9}")
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = args.keep or Path(scratch)
+        folder.mkdir(parents=True, exist_ok=True)
+        for units in (int(n) for n in args.units.split(",")):
+            path = folder / f"city-{units}.yaml"
+            dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+            path.write_text(yaml.dump(generate(units, seed=units), Dumper=dumper,
+                                      allow_unicode=True, sort_keys=False), encoding="utf-8")
+            db = folder / f"city-{units}.db"
+            db.unlink(missing_ok=True)
+            subprocess.run([sys.executable, "-m", "luoshi.cli.main", "load", str(path), "--db",
+                            str(db)], check=True, capture_output=True)
+            for label, source in (("files", str(path)), ("db", f"db:{db}")):
+                started = time.perf_counter()
+                figures = measure(source)
+                print(f"{units:6d} {label:6} {figures['facts']:7d} {figures['findings']:8d} "
+                      f"{figures['read']:7.2f} {figures['seconds']:8.2f} "
+                      f"{figures['facts'] / figures['seconds']:8.0f} {figures['peak_mb']:8.0f} "
+                      f"{figures['worker_peak_mb']:9.0f}")
+                del started
+
+
+if __name__ == "__main__":
+    main()
