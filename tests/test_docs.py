@@ -17,3 +17,15 @@ def test_input_reference_tables_are_up_to_date():
     if os.environ.get("LUOSHI_UPDATE_DOCS"):
         DOC.write_text(expected, encoding="utf-8")
     assert text == expected
+
+
+def test_rules_page_is_generated_from_the_policy_files():
+    """Set LUOSHI_UPDATE_DOCS=1 to rewrite docs/rules.md after changing a policy."""
+    from luoshi.engine.catalog_doc import rules_markdown
+    from luoshi.engine.policy import load_catalog
+
+    page = DOC.parent / "rules.md"
+    expected = rules_markdown(load_catalog())
+    if os.environ.get("LUOSHI_UPDATE_DOCS"):
+        page.write_text(expected, encoding="utf-8")
+    assert page.read_text(encoding="utf-8") == expected

@@ -1,0 +1,32 @@
+"""docs/rules.md, generated from the policy files: each rule's documentation lives there."""
+
+from __future__ import annotations
+
+from .policy import Catalog
+
+SEVERITY = {"error": "错误", "warning": "警告"}
+
+
+def rules_markdown(catalog: Catalog) -> str:
+    lines = ["# 规则目录 · Rule catalog", "",
+             "本页由 `policies/*.yaml` 生成（`luoshi.engine.catalog_doc`），测试保证两者一致；"
+             "`luoshi rules show 编号` 显示同样的内容和条款原文。", ""]
+    order = ["二(一)", "二(二)", "二(三)", "二(四)", "三"]
+    ordered = sorted(catalog.mechanisms.items(),
+                     key=lambda item: (order.index(item[1].clause) if item[1].clause in order
+                                       else len(order), item[0]))
+    for stem, policy in ordered:
+        lines += [f"## {policy.clause} {policy.title.zh} · {policy.title.en}", "",
+                  f"文件 `policies/{stem}.yaml`", ""]
+        for rule in policy.rules:
+            lines += [f"### {rule.id} {rule.title.zh}", "",
+                      f"`{rule.name}` · {SEVERITY[rule.severity]} · 条款 {rule.clause} · "
+                      f"*{rule.title.en}*", "", f"**检查什么** {rule.doc.checks}", "",
+                      f"**为什么** {rule.doc.why}", ""]
+            if rule.params:
+                lines += ["**参数** " + "，".join(f"`{rule.id}.{k}` = {v}"
+                                                 for k, v in rule.params.items()), ""]
+            lines += [f"**违反的例子**（报出 {'、'.join(rule.doc.fail.gives)}）", "", "```yaml",
+                      rule.doc.fail.facts.rstrip(), "```", "", "**合规的例子**", "", "```yaml",
+                      rule.doc.passes.facts.rstrip(), "```", ""]
+    return "\n".join(lines)
