@@ -16,7 +16,7 @@ from luoshi.facts.problems import InputError, Location, Problem
 from luoshi.facts.validate import read_facts
 from luoshi.facts.values import parse_date
 
-from .console import exit_on_errors, progress_bars, total_size
+from .console import PROGRESS_BYTES, exit_on_errors, progress_bars, total_size
 from .load import DbOption
 from .policies import PoliciesOption, load_program
 
@@ -58,12 +58,10 @@ def check(
                                       "应为 error、warning 或 never")])
         day = _as_of(as_of, year)
         catalog, program = load_program(policies, param, config)
-        if paths:
-            with progress_bars(total_size(paths)) as progress:
-                facts, _ = read_facts(paths, progress)
-        else:
-            facts = store.read(db)
-        report = run.check(facts, program, year, day)
+        # Bars on stderr, on a terminal, for large inputs only: never in machine formats' stdout.
+        with progress_bars(total_size(paths) if paths else PROGRESS_BYTES) as progress:
+            facts = read_facts(paths, progress)[0] if paths else store.read(db)
+            report = run.check(facts, program, year, day, progress=progress)
         report = run.narrow(report, _ids(select), _ids(ignore), _ids(unit))
     text = FORMATS[fmt](report, catalog)
     if output:

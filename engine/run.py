@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from luoshi.facts.factset import FactSet
+from luoshi.facts.problems import Progress
 
 from .compile import Program
 from .results import Finding, Results, Trigger
@@ -39,13 +40,16 @@ def default_backend(workload: Workload) -> list[tuple[str, dict[str, int]]]:
 
 
 def check(facts: FactSet, program: Program, year: int, as_of: dt.date | None = None,
-          backend: Backend | None = None) -> Report:
+          backend: Backend | None = None, progress: Progress | None = None) -> Report:
     as_of = as_of or dt.date(year, 12, 31)
     shared = {name: value for name, value in program.params.items() if "." not in name}
     view = FactView(facts, as_of, program.computed, context_for(year, as_of, shared))
     results = Results(program, view)
     queries = {query.id: query for query in program.queries}
-    for stratum in program.strata():
+    strata = program.strata()
+    for number, stratum in enumerate(strata):
+        if progress:
+            progress("检查", number, len(strata))
         workload = build(view, program, stratum)
         derived: dict[str, list[dict[str, Any]]] = {}
         for query_id, refs in _in_key_order((backend or default_backend)(workload), workload):
@@ -54,6 +58,8 @@ def check(facts: FactSet, program: Program, year: int, as_of: dt.date | None = N
                 derived.setdefault(row["__kind__"], []).append(row)
         for kind, rows in derived.items():
             view.add_rows(kind, rows)
+    if progress:
+        progress("检查", len(strata), len(strata))
     units = sorted(row["id"] for row in view.rows["units"] if view.field(row, "responsible"))
     findings = sorted(results.findings.values(),
                       key=lambda f: (f.rule, f.unit or "", f.subject))
