@@ -11,6 +11,7 @@ import typer
 
 from luoshi.engine import run
 from luoshi.engine.outputs import FORMATS
+from luoshi.engine.waivers import load_waivers
 from luoshi.facts import store
 from luoshi.facts.problems import InputError, Location, Problem
 from luoshi.facts.validate import read_facts
@@ -46,6 +47,8 @@ def check(
         "--param", help="参数，如 I201.min=3（可多次给出）")] = None,
     policies: PoliciesOption = None,
     config: Annotated[str | None, typer.Option("--config", help="配置文件（默认 ./luoshi.toml）")] = None,
+    waivers: Annotated[str | None, typer.Option(
+        "--waivers", help="豁免文件（YAML）：经批准、有期限地豁免某条结果")] = None,
 ) -> None:
     """按规则目录检查事实数据，列出问题（findings）与应处置的问责触发（triggers）。"""
     fmt = output_format or ("table" if sys.stdout.isatty() else "json")
@@ -58,10 +61,11 @@ def check(
                                       "应为 error、warning 或 never")])
         day = _as_of(as_of, year)
         catalog, program = load_program(policies, param, config)
+        waiver_list = load_waivers(waivers) if waivers else []
         # Bars on stderr, on a terminal, for large inputs only: never in machine formats' stdout.
         with progress_bars(total_size(paths) if paths else PROGRESS_BYTES) as progress:
             facts = read_facts(paths, progress)[0] if paths else store.read(db)
-            report = run.check(facts, program, year, day, progress=progress)
+            report = run.check(facts, program, year, day, progress=progress, waivers=waiver_list)
         report = run.narrow(report, _ids(select), _ids(ignore), _ids(unit))
     text = FORMATS[fmt](report, catalog)
     if output:

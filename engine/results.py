@@ -99,11 +99,14 @@ def display(value: Any) -> str:
 
 
 class Results:
-    def __init__(self, program: Program, view: FactView) -> None:
+    def __init__(self, program: Program, view: FactView,
+                 waivers: dict[tuple, Any] | None = None) -> None:
         self.program = program
         self.view = view
         self.findings: dict[tuple, Finding] = {}
         self.triggers: dict[tuple, Trigger] = {}
+        self.waivers = waivers or {}
+        self.waived: dict[tuple, Finding] = {}
 
     def add(self, query: Query, bindings: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
         """Record one match; return the derived rows (triggers) it raises for later strata."""
@@ -113,6 +116,13 @@ class Results:
         unit = _text(expr.evaluate(expr.parse(rule.finding.unit), env))
         subject = _text(expr.evaluate(expr.parse(rule.finding.subject), env))
         key = (rule.id, unit, subject)
+        if key in self.waivers:
+            # Waived: not a finding, no trigger, so nothing chains from it either.
+            if key not in self.waived and query.finding:
+                self.waived[key] = Finding(finding_id(rule.id, unit, subject), rule.id,
+                                           rule.severity, rule.clause, unit, subject,
+                                           render(rule.finding.message, env))
+            return []
         finding = self.findings.get(key)
         if finding is None:
             finding = Finding(finding_id(rule.id, unit, subject), rule.id, rule.severity,

@@ -31,6 +31,9 @@ class Report:
     units: list[str]  # the responsible units checked
     params: dict[str, Any]
     unit_names: dict[str, str] = field(default_factory=dict)
+    waived: list[tuple[Finding, Any]] = field(default_factory=list)  # (finding, its waiver)
+    expired: list[Any] = field(default_factory=list)  # waivers past their date
+    stale: list[Any] = field(default_factory=list)  # unexpired waivers that matched nothing
 
 
 def default_backend(workload: Workload) -> list[tuple[str, dict[str, int]]]:
@@ -40,11 +43,15 @@ def default_backend(workload: Workload) -> list[tuple[str, dict[str, int]]]:
 
 
 def check(facts: FactSet, program: Program, year: int, as_of: dt.date | None = None,
-          backend: Backend | None = None, progress: Progress | None = None) -> Report:
+          backend: Backend | None = None, progress: Progress | None = None,
+          waivers: list[Any] | None = None) -> Report:
+    """`waivers`: (Waiver, Location) pairs, as `waivers.load_waivers` reads them."""
     as_of = as_of or dt.date(year, 12, 31)
+    all_waivers = [waiver for waiver, _ in waivers or []]
+    active = {w.key(): w for w in all_waivers if w.expires >= as_of}
     shared = {name: value for name, value in program.params.items() if "." not in name}
     view = FactView(facts, as_of, program.computed, context_for(year, as_of, shared))
-    results = Results(program, view)
+    results = Results(program, view, active)
     queries = {query.id: query for query in program.queries}
     strata = program.strata()
     for number, stratum in enumerate(strata):
@@ -68,7 +75,12 @@ def check(facts: FactSet, program: Program, year: int, as_of: dt.date | None = N
     triggers = sorted(results.triggers.values(),
                       key=lambda t: (t.type, t.basis, t.target_unit or ""))
     names = {row["id"]: row["name"] for row in view.rows["units"]}
-    return Report(year, as_of, findings, triggers, units, dict(program.params), names)
+    waived = [(finding, active[key]) for key, finding in sorted(results.waived.items(),
+                                                                key=lambda item: str(item[0]))]
+    stale = [w for key, w in active.items() if key not in results.waived]
+    expired = [w for w in all_waivers if w.expires < as_of]
+    return Report(year, as_of, findings, triggers, units, dict(program.params), names,
+                  waived, expired, stale)
 
 
 def _in_key_order(matches: list[tuple[str, dict[str, int]]],
@@ -97,4 +109,7 @@ def narrow(report: Report, select: list[str] | None = None, ignore: list[str] | 
                   [f for f in report.findings if wanted(f.rule, f.unit)],
                   [t for t in report.triggers if wanted(t.rule, t.target_unit)],
                   [u for u in report.units if not units or u in units], report.params,
-                  report.unit_names)
+                  report.unit_names,
+                  [(f, w) for f, w in report.waived if wanted(f.rule, f.unit)],
+                  [w for w in report.expired if wanted(w.rule, w.unit)],
+                  [w for w in report.stale if wanted(w.rule, w.unit)])

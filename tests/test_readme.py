@@ -21,3 +21,17 @@ def test_the_example_the_readme_runs_exists():
     install_and_run, _ = readme_commands()
     example = install_and_run.split("luoshi load ")[1].split()[0]
     assert (REPO / example).is_file()
+
+
+def test_every_package_folder_is_installed():
+    """A subpackage missing from pyproject.toml works in a checkout and fails when installed."""
+    import tomllib
+
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    roots = {folder: package for package, folder in config["package-dir"].items()}
+    found = set()
+    for folder, package in roots.items():
+        for init in (REPO / folder).rglob("__init__.py"):
+            relative = init.parent.relative_to(REPO / folder).parts
+            found.add(".".join((package, *relative)))
+    assert found == set(config["packages"])

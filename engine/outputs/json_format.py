@@ -33,6 +33,15 @@ def as_data(report: Report) -> dict[str, Any]:
         "findings": [finding.as_dict() for finding in report.findings],
         "triggers": [trigger.as_dict() for trigger in report.triggers],
         "summary": summary(report),
+        "waived": [{"rule": f.rule, "unit": f.unit, "subject": f.subject, "id": f.id,
+                    "waiver": w.as_dict()} for f, w in report.waived],
+        "waivers": {
+            "applied": len(report.waived),
+            "expired": [{"rule": w.rule, "unit": w.unit, "subject": w.subject,
+                         "expires": w.expires.isoformat()} for w in report.expired],
+            "stale": [{"rule": w.rule, "unit": w.unit, "subject": w.subject}
+                      for w in report.stale],
+        },
     }
 
 
