@@ -12,7 +12,9 @@ import typer
 from luoshi.engine import run
 from luoshi.engine.outputs import FORMATS
 from luoshi.engine.waivers import load_waivers
-from luoshi.facts import store
+from luoshi.engine.outputs import json_format
+from luoshi.facts import history, store
+from luoshi.facts.factset import facts_sha256
 from luoshi.facts.problems import InputError, Location, Problem
 from luoshi.facts.validate import read_facts
 from luoshi.facts.values import parse_date
@@ -49,6 +51,8 @@ def check(
     config: Annotated[str | None, typer.Option("--config", help="配置文件（默认 ./luoshi.toml）")] = None,
     waivers: Annotated[str | None, typer.Option(
         "--waivers", help="豁免文件（YAML）：经批准、有期限地豁免某条结果")] = None,
+    record: Annotated[bool, typer.Option(
+        "--record", help="把这次检查记入数据库（仅数据库模式），供 history 与 diff 使用")] = False,
 ) -> None:
     """按规则目录检查事实数据，列出问题（findings）与应处置的问责触发（triggers）。"""
     fmt = output_format or ("table" if sys.stdout.isatty() else "json")
@@ -62,11 +66,20 @@ def check(
         day = _as_of(as_of, year)
         catalog, program = load_program(policies, param, config)
         waiver_list = load_waivers(waivers) if waivers else []
+        if record and paths:
+            raise InputError([Problem(Location("--record"), "C001",
+                                      "--record 只用于数据库模式：先 luoshi load，再不带路径运行 check")])
         # Bars on stderr, on a terminal, for large inputs only: never in machine formats' stdout.
         with progress_bars(total_size(paths) if paths else PROGRESS_BYTES) as progress:
             facts = read_facts(paths, progress)[0] if paths else store.read(db)
             report = run.check(facts, program, year, day, progress=progress, waivers=waiver_list)
         report = run.narrow(report, _ids(select), _ids(ignore), _ids(unit))
+        if record:
+            data = json_format.as_data(report)
+            history.record(db, year=year, as_of=day, inputs_sha256=facts_sha256(facts),
+                           policies_sha256=catalog.sha256(), params=data["params"],
+                           waivers=[w.model_dump(mode="json") for w, _ in waiver_list],
+                           findings=data["findings"], triggers=data["triggers"])
     text = FORMATS[fmt](report, catalog)
     if output:
         output.write_text(text, encoding="utf-8")

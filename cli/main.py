@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import check, explain, load, rules, schema, validate
+from . import check, explain, history, load, rules, schema, validate
 
 app = typer.Typer(
     name="luoshi",
@@ -20,6 +20,8 @@ app.command("schema")(schema.schema)
 app.command("check")(check.check)
 app.add_typer(rules.app, name="rules")
 app.command("explain")(explain.explain)
+app.command("history")(history.history)
+app.command("diff")(history.diff)
 
 
 def run() -> None:

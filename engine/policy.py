@@ -16,8 +16,9 @@ A mistake in a policy file is reported at its file and line (`PolicyError`).
 
 from __future__ import annotations
 
+import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -138,6 +139,14 @@ class Catalog:
     terms_where: dict[str, Location]  # "kind.field" -> where its expression is
     # rule id -> (parsed file, path, index in `rules`), to locate any part of a rule
     documents: dict[str, tuple[Any, str, int]]
+    files: list[Path] = field(default_factory=list)
+
+    def sha256(self) -> str:
+        """A hash of every policy file in use (names and contents), recorded with each run."""
+        digest = hashlib.sha256()
+        for path in self.files:
+            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        return digest.hexdigest()
 
     def params(self) -> dict[str, int | float]:
         """Every parameter with its default: shared ones by name, a rule's as `ID.name`."""
@@ -162,7 +171,7 @@ def load_catalog(extra_folders: list[str] | None = None) -> Catalog:
             problems.append(Problem(Location(folder), "P101", "策略文件夹不存在"))
             continue
         files.extend(sorted(path.glob("*.yaml")))
-    catalog = Catalog({}, {}, {}, Terms(), {}, {})
+    catalog = Catalog({}, {}, {}, Terms(), {}, {}, files)
     for path in files:
         document = _read(path, problems)
         if document is None:

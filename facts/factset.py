@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -35,3 +36,12 @@ class FactSet:
 
     def counts(self) -> dict[str, int]:
         return {kind: len(records) for kind, records in self.records.items()}
+
+
+def facts_sha256(facts: FactSet) -> str:
+    """A hash of the facts themselves, whatever files or database they came from."""
+    digest = hashlib.sha256()
+    for kind, records in facts.records.items():
+        for line in sorted(record.fact.model_dump_json() for record in records):
+            digest.update(f"{kind}\t{line}\n".encode())
+    return digest.hexdigest()

@@ -76,3 +76,21 @@ def record_key(fact: Fact) -> str:
         return key[0]
     return json.dumps([value.isoformat() if isinstance(value, dt.date) else value for value in key],
                       ensure_ascii=False)
+
+
+class Run(Base):
+    """One recorded `check --record`: what went in, and what came out."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+    tool_version: Mapped[str] = mapped_column(sa.String(32))
+    year: Mapped[int] = mapped_column(sa.Integer, index=True)
+    as_of: Mapped[dt.date] = mapped_column(sa.Date)
+    inputs_sha256: Mapped[str] = mapped_column(sa.String(64))  # of the facts checked
+    policies_sha256: Mapped[str] = mapped_column(sa.String(64))  # of the policy files used
+    params: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    waivers: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)
+    findings: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)  # as in check's JSON
+    triggers: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)
