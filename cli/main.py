@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import check, explain, history, load, rules, schema, validate
+from . import check, explain, history, load, notices, rules, schema, validate
 
 app = typer.Typer(
     name="luoshi",
@@ -22,6 +22,7 @@ app.add_typer(rules.app, name="rules")
 app.command("explain")(explain.explain)
 app.command("history")(history.history)
 app.command("diff")(history.diff)
+app.command("notices")(notices.notices)
 
 
 def run() -> None:

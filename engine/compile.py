@@ -172,6 +172,12 @@ def _check_names(rule: Rule, catalog: Catalog, computed: dict[str, dict[str, exp
         checks += [(part_loc, expr.parse(text)) for part_loc, text in outputs]
         checks += [(("finding", "message"), part) for part in template_parts(rule.finding.message)
                    if not isinstance(part, str)]
+        if rule.finding.notice:
+            for part in template_parts(rule.finding.notice):
+                if not isinstance(part, str):
+                    found = names.problems(part, {}, variables | {"subject", "unit"}, computed)
+                    if found:
+                        raise CompileError(rule.id, ("finding", "notice"), found[0], "P302")
         for part_loc, node in checks:
             extra = {}
             if isinstance(node, _Scoped):

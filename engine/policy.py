@@ -87,6 +87,9 @@ class FindingSpec(_Model):
     unit: str
     subject: str
     message: str
+    # The wording in the unit's rectification notice, where `message` would name someone
+    # outside the unit; it sees only `$subject` and `$unit`.
+    notice: str | None = None
 
 
 class TriggerSpec(_Model):
@@ -333,6 +336,8 @@ def _rule_expressions(rule: Rule) -> list[tuple[tuple[Any, ...], str, str]]:
     found.append((("finding", "unit"), rule.finding.unit, "expr"))
     found.append((("finding", "subject"), rule.finding.subject, "expr"))
     found.append((("finding", "message"), rule.finding.message, "message"))
+    if rule.finding.notice:
+        found.append((("finding", "notice"), rule.finding.notice, "message"))
     for index, trigger in enumerate(rule.triggers):
         for name in ("basis", "target_unit", "target_person", "due", "issuer"):
             found.append((("triggers", index, name), getattr(trigger, name), "expr"))

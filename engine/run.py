@@ -34,6 +34,7 @@ class Report:
     waived: list[tuple[Finding, Any]] = field(default_factory=list)  # (finding, its waiver)
     expired: list[Any] = field(default_factory=list)  # waivers past their date
     stale: list[Any] = field(default_factory=list)  # unexpired waivers that matched nothing
+    view: Any = None  # the FactView the check read: names and titles for documents
 
 
 def default_backend(workload: Workload) -> list[tuple[str, dict[str, int]]]:
@@ -80,7 +81,7 @@ def check(facts: FactSet, program: Program, year: int, as_of: dt.date | None = N
     stale = [w for key, w in active.items() if key not in results.waived]
     expired = [w for w in all_waivers if w.expires < as_of]
     return Report(year, as_of, findings, triggers, units, dict(program.params), names,
-                  waived, expired, stale)
+                  waived, expired, stale, view)
 
 
 def _in_key_order(matches: list[tuple[str, dict[str, int]]],
@@ -112,4 +113,4 @@ def narrow(report: Report, select: list[str] | None = None, ignore: list[str] | 
                   report.unit_names,
                   [(f, w) for f, w in report.waived if wanted(f.rule, f.unit)],
                   [w for w in report.expired if wanted(w.rule, w.unit)],
-                  [w for w in report.stale if wanted(w.rule, w.unit)])
+                  [w for w in report.stale if wanted(w.rule, w.unit)], report.view)
