@@ -121,7 +121,7 @@ def compile_catalog(catalog: Catalog, params: dict[str, Any] | None = None,
         if select is not None and rule.id not in select:
             continue
         _check_names(rule, catalog, computed)
-        queries.extend(_compile_rule(rule))
+        queries.extend(_compile_rule(rule, computed))
     _stratify(queries, catalog)
     return Program(queries, catalog.rules, computed, values)
 
@@ -196,7 +196,7 @@ class _Scoped:
     kind: str
 
 
-def _compile_rule(rule: Rule) -> list[Query]:
+def _compile_rule(rule: Rule, computed: dict[str, dict[str, expr.Node]]) -> list[Query]:
     bodies = [((), rule.match, rule.where, rule.unless)]
     for index, alternative in enumerate(rule.alternatives):
         bodies.append((("alternatives", index), {**rule.match, **alternative.match},
@@ -208,12 +208,12 @@ def _compile_rule(rule: Rule) -> list[Query]:
     for number, (loc, match, where, unless) in enumerate(bodies):
         suffix = f"/{number + 1}" if len(bodies) > 1 else ""
         queries.append(_query(rule, f"{rule.id}{suffix}", loc, match, where, unless,
-                              finding=True, triggers=plain_triggers))
+                              finding=True, triggers=plain_triggers, computed=computed))
         for index, trigger in enumerate(rule.triggers):
             if trigger.unless:
                 queries.append(_query(rule, f"{rule.id}{suffix}#t{index}", loc, match, where,
                                       [*unless, *trigger.unless], finding=False,
-                                      triggers=[index]))
+                                      triggers=[index], computed=computed))
     return queries
 
 
@@ -224,7 +224,8 @@ def _and(first: str | None, second: str | None) -> str | None:
 
 
 def _query(rule: Rule, query_id: str, loc: tuple[Any, ...], match: dict[str, str],
-           where: str | None, unless: list[str], finding: bool, triggers: list[int]) -> Query:
+           where: str | None, unless: list[str], finding: bool, triggers: list[int],
+           computed: dict[str, dict[str, expr.Node]]) -> Query:
     positives: list[Pattern] = []
     conditions: list[tuple[expr.Node, tuple[Any, ...]]] = []
     for alias, text in match.items():
@@ -259,7 +260,7 @@ def _query(rule: Rule, query_id: str, loc: tuple[Any, ...], match: dict[str, str
             _place(rule, part_loc, part, scope, scope_order, negated=pattern)
         negatives.append(pattern)
     patterns = positives + negatives
-    partition = _partition(rule, loc, patterns)
+    partition = _partition(rule, loc, patterns, computed)
     return Query(query_id, rule.id, 1, patterns, partition, finding, triggers)
 
 
@@ -345,7 +346,8 @@ def _column(pattern: Pattern, node: expr.Node) -> str:
     return name
 
 
-def _partition(rule: Rule, loc: tuple[Any, ...], patterns: list[Pattern]) -> Partition:
+def _partition(rule: Rule, loc: tuple[Any, ...], patterns: list[Pattern],
+               computed: dict[str, dict[str, expr.Node]]) -> Partition:
     """A join key every pattern shares; its values, coarsened to units, key the sessions."""
     parent: dict[tuple[str, str], tuple[str, str]] = {}
 
@@ -365,7 +367,7 @@ def _partition(rule: Rule, loc: tuple[Any, ...], patterns: list[Pattern]) -> Par
         chosen = unit_field or ("id" if "id" in KINDS.get(pattern.kind, _NO_FIELDS).model_fields
                                 else "__key__")
         pattern.partition_field = chosen
-        return Partition(_kind_of(pattern, chosen))
+        return Partition(_kind_of(pattern, chosen, computed))
     classes: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for node in list(parent):
         classes.setdefault(find(node), []).append(node)
@@ -377,7 +379,7 @@ def _partition(rule: Rule, loc: tuple[Any, ...], patterns: list[Pattern]) -> Par
             for pattern in patterns:
                 pattern.partition_field = by_alias[pattern.alias]
             kind = next((k for p in patterns
-                         if (k := _kind_of(p, by_alias[p.alias])) is not None), None)
+                         if (k := _kind_of(p, by_alias[p.alias], computed)) is not None), None)
             return Partition(kind)
     raise CompileError(rule.id, loc, "规则的各类记录之间没有共同的关联字段（==），"
                                      "无法按单位分区交给规则引擎")
@@ -397,21 +399,12 @@ def _plain_field(text: str, alias: str) -> str | None:
     return None
 
 
-def _kind_of(pattern: Pattern, name: str) -> str | None:
-    """The kind whose ids `name` holds in this pattern's records, where the model says so."""
-    if pattern.kind.startswith(DERIVED_PREFIX):
-        from .view import TRIGGER_FIELDS
-
-        targets = TRIGGER_FIELDS.get(name)
-        return targets[0] if targets else None
-    if name == "id":
-        return pattern.kind
-    targets = references(pattern.kind).get(name) if pattern.kind in KINDS else None
-    if targets:
-        return targets[0]
-    if name == "responsible_units":
-        return "units"
-    return None
+def _kind_of(pattern: Pattern, name: str, computed: dict[str, dict[str, expr.Node]]) -> str | None:
+    """The kind whose ids `name` holds in this pattern's records, where that can be known."""
+    if name == "__key__":
+        return None
+    found = names.targets(pattern.kind, name, computed)
+    return found[0] if found else None
 
 
 def _stratify(queries: list[Query], catalog: Catalog) -> None:

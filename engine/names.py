@@ -11,8 +11,11 @@ from typing import Any
 from luoshi.facts.kinds import KINDS, references
 
 from . import expr
-from .view import TRIGGER_FIELDS
 
+# Derived kinds: the triggers rules raise, which other rules (A308) match, and their fields.
+TRIGGER_FIELDS = {"type": None, "rule": None, "basis": ("misconduct", "rectifications"),
+                  "target_unit": ("units",), "target_person": ("persons",), "due": None,
+                  "issuer": ("units",)}
 CONTEXT = ("year", "as_of", "year_start", "year_end")
 DERIVED_PREFIX = "triggers."
 

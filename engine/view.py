@@ -19,13 +19,7 @@ from luoshi.facts.factset import FactSet
 from luoshi.facts.kinds import KINDS, references
 from luoshi.facts.tables import record_key
 
-from . import expr
-
-# Derived kinds: the triggers rules raise, which other rules (A308) match.
-TRIGGER_FIELDS = {"type": None, "rule": None, "basis": ("misconduct", "rectifications"),
-                  "target_unit": ("units",), "target_person": ("persons",), "due": None,
-                  "issuer": ("units",)}
-
+from . import expr, names
 
 def context_for(year: int, as_of: dt.date, params: dict[str, Any]) -> dict[str, Any]:
     return {"year": year, "as_of": as_of, "year_start": dt.date(year, 1, 1),
@@ -136,30 +130,8 @@ class FactView:
         """The kinds whose ids a field holds: declared for facts, inferred for computed fields."""
         key = (kind, name)
         if key not in self._ref_targets:
-            self._ref_targets[key] = ()  # guards against recursion through computed fields
-            self._ref_targets[key] = self._infer_targets(kind, name)
+            self._ref_targets[key] = names.targets(kind, name, self.computed)
         return self._ref_targets[key]
-
-    def _infer_targets(self, kind: str, name: str) -> tuple[str, ...]:
-        if kind.startswith("triggers."):
-            return TRIGGER_FIELDS.get(name) or ()
-        if name == "id":
-            return (kind,)
-        declared = references(kind).get(name)
-        if declared:
-            return tuple(declared)
-        formula = self.computed.get(kind, {}).get(name)
-        return tuple(dict.fromkeys(self._targets_of(kind, formula))) if formula else ()
-
-    def _targets_of(self, kind: str, node: Any) -> list[str]:
-        if isinstance(node, expr.Path) and len(node.parts) == 1:
-            return list(self.ref_targets(kind, node.parts[0]))
-        if isinstance(node, expr.Call) and node.name in ("coalesce", "only", "concat", "latest"):
-            return [target for arg in node.args for target in self._targets_of(kind, arg)]
-        if isinstance(node, expr.Aggregate) and node.func == "values" and \
-                isinstance(node.value, expr.Path) and len(node.value.parts) == 2:
-            return list(self.ref_targets(node.kind, node.value.parts[1]))
-        return []
 
     def aggregate(self, node: expr.Aggregate, env: expr.Env) -> Any:
         self._nodes.setdefault(id(node), node)
