@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import check, explain, history, load, notices, rules, schema, validate
+from . import check, explain, history, load, notices, report, rules, schema, validate
 
 app = typer.Typer(
     name="luoshi",
@@ -23,6 +23,7 @@ app.command("explain")(explain.explain)
 app.command("history")(history.history)
 app.command("diff")(history.diff)
 app.command("notices")(notices.notices)
+app.command("report")(report.report)
 
 
 def run() -> None:

@@ -7,6 +7,10 @@
     [policies]
     folders = ["local-policies"]   # added to the bundled catalog
 
+    [report]
+    error_weight = 5               # points off per error in the appraisal score
+    warning_weight = 1
+
 Command-line values (`--param`, `--policies`) win over the file.
 """
 
@@ -26,6 +30,7 @@ DEFAULT_FILE = "luoshi.toml"
 class Settings:
     params: dict[str, Any] = field(default_factory=dict)
     policies: list[str] = field(default_factory=list)
+    weights: dict[str, float] = field(default_factory=dict)  # [report] error/warning weights
 
 
 def load_settings(path: str | None = None) -> Settings:
@@ -38,13 +43,17 @@ def load_settings(path: str | None = None) -> Settings:
         data = tomllib.loads(file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise InputError([Problem(Location(str(file)), "C001", f"配置文件无法读取：{error}")]) from None
-    unknown = set(data) - {"params", "policies"}
+    unknown = set(data) - {"params", "policies", "report"}
     if unknown:
         raise InputError([Problem(Location(str(file)), "C001",
-                                  f"未知的配置节：{'、'.join(sorted(unknown))}（可用：params、policies）")])
+                                  f"未知的配置节：{'、'.join(sorted(unknown))}（可用：params、policies、report）")])
+    report = data.get("report", {})
+    weights = {key[: -len("_weight")]: float(value) for key, value in report.items()
+               if key in ("error_weight", "warning_weight")}
     folders = data.get("policies", {}).get("folders", [])
     base = file.parent
-    return Settings(dict(data.get("params", {})), [str(base / folder) for folder in folders])
+    return Settings(dict(data.get("params", {})), [str(base / folder) for folder in folders],
+                    weights)
 
 
 def resolve_params(known: dict[str, Any], *layers: dict[str, Any]) -> dict[str, Any]:

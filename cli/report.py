@@ -1,0 +1,70 @@
+"""`luoshi report --year Y --out FILE.html`: the year-end appraisal, scored and ranked."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from luoshi.engine import appraisal, ranking, run
+from luoshi.engine.settings import load_settings
+from luoshi.engine.waivers import load_waivers
+from luoshi.facts import store
+from luoshi.facts.problems import InputError, Location, Problem
+from luoshi.facts.validate import read_facts
+
+from .check import _as_of
+from .console import err, exit_on_errors
+from .load import DbOption
+from .policies import PoliciesOption, load_program
+
+
+def report(
+    paths: Annotated[list[str] | None, typer.Argument(
+        help="事实数据文件或文件夹；不给出则读取数据库", show_default=False)] = None,
+    year: Annotated[int, typer.Option("--year", help="考核年度", show_default=False)] = ...,
+    out: Annotated[Path | None, typer.Option("--out", help="HTML 报告文件")] = None,
+    xlsx: Annotated[Path | None, typer.Option("--xlsx", help="同时写出 XLSX 排名")] = None,
+    output_format: Annotated[str | None, typer.Option(
+        "--format", help="json：把排名以 JSON 输出到标准输出")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="检查日")] = None,
+    db: DbOption = None,
+    waivers: Annotated[str | None, typer.Option("--waivers", help="豁免文件（YAML）")] = None,
+    error_weight: Annotated[float | None, typer.Option("--error-weight", help="每个错误扣分（默认 5）")] = None,
+    warning_weight: Annotated[float | None, typer.Option("--warning-weight", help="每个警告扣分（默认 1）")] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", help="参数，如 I201.min=3")] = None,
+    policies: PoliciesOption = None,
+    config: Annotated[str | None, typer.Option("--config", help="配置文件")] = None,
+) -> None:
+    """年终考核评估：为每个责任单位计分、排名，每一分扣减都能追溯到具体问题。"""
+    with exit_on_errors():
+        if output_format not in (None, "json"):
+            raise InputError([Problem(Location("--format"), "C001", "只支持 json")])
+        if out is None and xlsx is None and output_format is None:
+            raise InputError([Problem(Location("--out"), "C001",
+                                      "请用 --out 给出 HTML 文件，或 --xlsx，或 --format json")])
+        day = _as_of(as_of, year)
+        settings = load_settings(config)
+        weights = {**ranking.DEFAULT_WEIGHTS, **settings.weights}
+        if error_weight is not None:
+            weights["error"] = error_weight
+        if warning_weight is not None:
+            weights["warning"] = warning_weight
+        catalog, program = load_program(policies, param, config)
+        waiver_list = load_waivers(waivers) if waivers else []
+        facts = read_facts(paths)[0] if paths else store.read(db)
+        result = run.check(facts, program, year, day, waivers=waiver_list)
+        scores = ranking.rank(result, weights)
+        if out is not None:
+            out.write_text(appraisal.html(result, scores, weights), encoding="utf-8")
+        if xlsx is not None:
+            appraisal.xlsx(xlsx, result, scores, weights)
+    if output_format == "json":
+        sys.stdout.write(json.dumps(appraisal.as_json(result, scores), ensure_ascii=False,
+                                    indent=2) + "\n")
+    for path in (out, xlsx):
+        if path is not None:
+            err.print(f"[green]已写出[/] {path}")
