@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from . import check, explain, history, load, notices, report, rules, schema, validate
+from . import (
+    check, explain, history, load, notices, report, rules, schema, template, validate,
+)
 
 app = typer.Typer(
     name="luoshi",
@@ -24,6 +26,7 @@ app.command("history")(history.history)
 app.command("diff")(history.diff)
 app.command("notices")(notices.notices)
 app.command("report")(report.report)
+app.command("template")(template.template)
 
 
 def run() -> None:

@@ -1,0 +1,93 @@
+"""The appraisal report: the scoring rule, ties, a self-contained page, a real browser."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+
+import pytest
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from luoshi.cli.main import app
+from luoshi.engine.ranking import rank
+from luoshi.engine.run import Report
+
+runner = CliRunner()
+
+
+def test_minimal_example_is_ranked_as_the_scoring_rule_gives(minimal_path):
+    expected = json.loads((minimal_path.parent / "expected.json").read_text(encoding="utf-8"))
+    counts: dict[str, list[int]] = {}
+    for finding in expected["findings"]:
+        if finding["unit"]:
+            counts.setdefault(finding["unit"], [0, 0])[finding["severity"] == "warning"] += 1
+    scores = {unit: max(0, 100 - 5 * e - w) for unit, (e, w) in counts.items()}
+    result = runner.invoke(app, ["report", str(minimal_path), "--year", "2013", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    ranking = json.loads(result.stdout)["ranking"]
+    assert [(r["unit"], r["score"]) for r in ranking] == sorted(
+        scores.items(), key=lambda item: (-item[1], item[0]))
+    assert [r["rank"] for r in ranking] == [1, 2, 3, 4]
+    assert ranking[0] == {"unit": "u-jw", "name": "市纪委", "score": 92, "rank": 1, "errors": 1,
+                          "warnings": 3}
+
+
+def test_ties_share_a_rank_and_are_listed_by_unit_id():
+    from luoshi.engine.results import Finding
+
+    def finding(unit, severity):
+        return Finding("x", "R101", severity, "二(一)", unit, unit, "")
+
+    report = Report(2013, None, [finding("b", "error"), finding("c", "error"),
+                                 finding("a", "warning"), finding("d", "error"),
+                                 finding("d", "error")], [], ["d", "c", "b", "a", "e"], {})
+    scores = rank(report)
+    assert [(s.unit, s.score, s.rank) for s in scores] == [
+        ("e", 100, 1), ("a", 99, 2), ("b", 95, 3), ("c", 95, 3), ("d", 90, 5)]
+    weighted = rank(report, {"error": 60})
+    assert [(s.unit, s.score) for s in weighted][-1] == ("d", 0)  # never below zero
+
+
+def test_html_is_self_contained_and_xlsx_has_the_same_ranking(minimal_path, tmp_path):
+    page, book = tmp_path / "report.html", tmp_path / "report.xlsx"
+    result = runner.invoke(app, ["report", str(minimal_path), "--year", "2013", "--out", str(page),
+                                 "--xlsx", str(book)])
+    assert result.exit_code == 0, result.output
+    html = page.read_text(encoding="utf-8")
+    assert not re.search(r'(src|href)\s*=\s*"(https?:)?//', html)
+    assert "<script" not in html and "@import" not in html and "url(" not in html
+    assert "<svg" in html and "2013 年度惩防体系制度落实考核评估" in html
+    assert "I205-" in html  # every deduction names its finding
+    sheet = load_workbook(book)["排名"]
+    rows = [[cell.value for cell in row] for row in sheet.iter_rows(min_row=2)]
+    assert [(r[0], r[1], r[3]) for r in rows] == [(1, "u-jw", 92), (2, "u-zzb", 76),
+                                                  (3, "u-xa", 60), (4, "u-edu", 28)]
+
+
+def test_weights_are_configurable(minimal_path, tmp_path):
+    config = tmp_path / "luoshi.toml"
+    config.write_text("[report]\nerror_weight = 2\nwarning_weight = 0.5\n", encoding="utf-8")
+    result = runner.invoke(app, ["report", str(minimal_path), "--year", "2013", "--format", "json",
+                                 "--config", str(config)])
+    assert json.loads(result.stdout)["ranking"][0]["score"] == 96.5  # 100 - 2·1 - 0.5·3
+
+
+def test_report_needs_somewhere_to_write(minimal_path):
+    assert runner.invoke(app, ["report", str(minimal_path), "--year", "2013"]).exit_code == 2
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Chromium not installed")
+def test_report_renders_in_headless_chromium(minimal_path, tmp_path):
+    page, shot = tmp_path / "report.html", tmp_path / "report.png"
+    runner.invoke(app, ["report", str(minimal_path), "--year", "2013", "--out", str(page)])
+    subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                    "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync",
+                    f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1100,1400",
+                    f"--screenshot={shot}", page.as_uri()],
+                   check=True, capture_output=True, timeout=120)
+    data = shot.read_bytes()
+    assert data.startswith(b"\x89PNG") and len(data) > 20_000  # a page, not a blank
