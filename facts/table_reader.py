@@ -17,6 +17,7 @@ from .problems import Location
 from .raw import RawRecord, Reading, unknown_kind
 
 INSTRUCTION_SHEETS = ("说明", "README")
+_FORMULA_START = ("=", "+", "-", "@")
 
 
 def _empty(cell: Any) -> bool:
@@ -55,6 +56,8 @@ def records_from_table(name: str, rows: Iterable[tuple[int, list[Any]]], where: 
                 continue
             if name in dates and isinstance(cell, (int, float)) and not isinstance(cell, bool):
                 cell = _from_excel_serial(cell)
+            elif isinstance(cell, str) and cell[:1] == "'" and cell[1:2] in _FORMULA_START:
+                cell = cell[1:]  # an exported cell kept from running as a formula
             values[name] = cell
             fields_at[name] = where.at(number, index + 1)
         reading.records.append(RawRecord(kind, where.at(number), values, fields_at))
@@ -144,8 +147,14 @@ def read_xlsx(path: str, data: bytes, reading: Reading) -> None:
                 (number, list(cells))
                 for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1)
             )
-            records_from_table(sheet.title, rows, Location(path, sheet=sheet.title), reading,
-                               excel_dates=True)
+            where = Location(path, sheet=sheet.title)
+            try:
+                records_from_table(sheet.title, rows, where, reading, excel_dates=True)
+            except Exception as error:  # sheets are parsed lazily: damage shows up only here
+                reading.problem(where, "E104", f"工作表已损坏，无法读取（{type(error).__name__}: "
+                                               f"{str(error)[:200]}）")
+    except Exception as error:
+        reading.problem(Location(path), "E104", f"XLSX 工作簿已损坏（{type(error).__name__}）")
     finally:
         workbook.close()
 
