@@ -23,7 +23,7 @@ def load(paths: PathsArgument, db: DbOption = None) -> None:
     """校验并导入事实数据：整批写入一个事务，要么全部存入，要么什么都不存。"""
     with exit_on_errors(storing=True), progress_bars(total_size(paths)) as progress:
         facts, inputs = read_facts(paths, progress)
-        result = store.load(facts, inputs, db, progress)
+        result = store.load(facts, inputs, db, progress, waiting=lambda text: err.print(text))
     out.print(counts_table("导入结果", result.counts,
                            {"records": "记录数", "inserted": "新增", "updated": "更新"}))
     err.print(f"[green]已导入[/] {store.database_url(db)}（第 {result.load_id} 次导入，"

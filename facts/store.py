@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -24,6 +25,8 @@ from .readers import InputFile
 from .tables import FACT_TABLES, Load, record_key
 
 DEFAULT_DB = "luoshi.db"
+# Any constant: migrations and loads into one PostgreSQL database take turns on this lock.
+_LOAD_LOCK = 7_236_185_033
 _BATCH = 2000
 
 
@@ -45,10 +48,14 @@ def connect(db: str | None = None) -> sa.Engine:
         raise StoreError(f"数据库地址无效：{url}（{error}）") from None
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
+        # Take the write lock when a transaction begins, so two loads queue up instead of both
+        # reading and then deadlocking on the upgrade to a write lock.
+        sa.event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
     return engine
 
 
 def _sqlite_pragmas(connection, _record) -> None:  # noqa: ANN001 (DB-API objects)
+    connection.isolation_level = None  # transactions are begun by the "begin" listener
     cursor = connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")  # a concurrent load waits instead of failing
@@ -63,6 +70,8 @@ def migrate(engine: sa.Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":  # two first loads must not both create tables
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOAD_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
@@ -74,13 +83,15 @@ class LoadResult:
 
 
 def load(facts: FactSet, inputs: list[InputFile], db: str | None = None,
-         progress: Progress | None = None) -> LoadResult:
-    """Store `facts` in one transaction; raise `StoreError` (and store nothing) on failure."""
+         progress: Progress | None = None,
+         waiting: Callable[[str], None] | None = None) -> LoadResult:
+    """Store `facts` in one transaction; raise `StoreError` (and store nothing) on failure.
+    Concurrent loads into one database take turns; `waiting` hears when this one must wait."""
     engine = connect(db)
     try:
         migrate(engine)
         with engine.begin() as connection, cyclic_gc_paused():
-            return _load(connection, facts, inputs, progress)
+            return _load(connection, facts, inputs, progress, waiting)
     except SQLAlchemyError as error:
         raise StoreError(_describe(error, engine)) from None
     finally:
@@ -88,7 +99,14 @@ def load(facts: FactSet, inputs: list[InputFile], db: str | None = None,
 
 
 def _load(connection: sa.Connection, facts: FactSet, inputs: list[InputFile],
-          progress: Progress | None) -> LoadResult:
+          progress: Progress | None, waiting: Callable[[str], None] | None) -> LoadResult:
+    if connection.dialect.name == "postgresql":
+        free = connection.execute(sa.text("SELECT pg_try_advisory_xact_lock(:k)"),
+                                  {"k": _LOAD_LOCK}).scalar()
+        if not free:
+            if waiting:
+                waiting("另一次导入正在写入同一数据库，等待它完成……")
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOAD_LOCK})
     load_id = connection.execute(sa.insert(Load).values(
         loaded_at=dt.datetime.now(dt.timezone.utc),
         tool_version=_version(),
@@ -139,6 +157,8 @@ def _version() -> str:
 def _describe(error: SQLAlchemyError, engine: sa.Engine) -> str:
     url = engine.url.render_as_string(hide_password=True)
     detail = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+    if "database is locked" in detail:
+        return f"数据库 {url} 正被另一次导入占用，等待 30 秒后仍未释放；请稍后再试（没有写入任何数据）"
     return f"数据库 {url} 无法连接或写入：{detail}"
 
 

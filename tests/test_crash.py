@@ -1,0 +1,85 @@
+"""Crash safety and concurrency: a load killed half-way leaves the database as it was; two
+loads at once end in one consistent state. On SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+import yaml
+
+from .test_store import load_paths, stored_rows
+
+REPO = Path(__file__).parent.parent
+
+
+@pytest.fixture(scope="module")
+def big_file(tmp_path_factory) -> Path:
+    sys.path.insert(0, str(REPO / "bench"))
+    from generate import generate
+
+    path = tmp_path_factory.mktemp("big") / "city.yaml"
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    path.write_text(yaml.dump(generate(1500, seed=3), Dumper=dumper, allow_unicode=True),
+                    encoding="utf-8")
+    return path
+
+
+def _load_process(path: Path, url: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "luoshi.cli.main", "load", str(path),
+                             "--db", url], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _writing(url: str, db_file: Path | None) -> bool:
+    """Whether a load is inside its transaction, writing rows."""
+    if db_file is not None:
+        return Path(f"{db_file}-journal").exists()
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return bool(connection.execute(sa.text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND state = 'active' AND query ILIKE 'INSERT INTO%'")).scalar())
+    finally:
+        engine.dispose()
+
+
+def test_a_load_killed_half_way_leaves_the_database_as_it_was(big_file, minimal_path, db_url):
+    load_paths([minimal_path], db_url)
+    before = stored_rows(db_url)
+    db_file = Path(db_url.removeprefix("sqlite:///")) if db_url.startswith("sqlite") else None
+    process = _load_process(big_file, db_url)
+    deadline = time.monotonic() + 120
+    while not _writing(db_url, db_file):
+        assert process.poll() is None, process.stderr.read().decode()
+        assert time.monotonic() < deadline, "the load never started writing"
+        time.sleep(0.02)
+    time.sleep(0.3)  # well inside the transaction
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL
+    assert stored_rows(db_url) == before
+    engine = sa.create_engine(db_url)
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM loads")).scalar() == 1
+    engine.dispose()
+
+
+def test_two_loads_at_once_end_in_one_consistent_state(big_file, db_url):
+    first, second = _load_process(big_file, db_url), _load_process(big_file, db_url)
+    outputs = [process.communicate(timeout=300) for process in (first, second)]
+    assert [first.returncode, second.returncode] == [0, 0], [o[1].decode() for o in outputs]
+    engine = sa.create_engine(db_url)
+    with engine.connect() as connection:
+        counts = connection.execute(sa.text("SELECT counts FROM loads ORDER BY id")).scalars().all()
+        units = connection.execute(sa.text("SELECT count(*) FROM units")).scalar()
+    engine.dispose()
+    counts = [c if isinstance(c, dict) else __import__("json").loads(c) for c in counts]
+    assert len(counts) == 2 and units == 1501  # one copy of every record
+    assert counts[0]["units"]["inserted"] == 1501 and counts[1]["units"]["updated"] == 1501
