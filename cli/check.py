@@ -51,6 +51,9 @@ def check(
     config: Annotated[str | None, typer.Option("--config", help="配置文件（默认 ./luoshi.toml）")] = None,
     waivers: Annotated[str | None, typer.Option(
         "--waivers", help="豁免文件（YAML）：经批准、有期限地豁免某条结果")] = None,
+    shard: Annotated[str | None, typer.Option(
+        "--shard", help="K/N：只报哈希落在第 K 份（共 N 份）的单位的结果（数据库模式），"
+                        "供多个进程或机器分担一次检查")] = None,
     record: Annotated[bool, typer.Option(
         "--record", help="把这次检查记入数据库（仅数据库模式），供 history 与 diff 使用")] = False,
 ) -> None:
@@ -66,6 +69,7 @@ def check(
         day = _as_of(as_of, year)
         catalog, program = load_program(policies, param, config)
         waiver_list = load_waivers(waivers) if waivers else []
+        shard_spec = _shard(shard, paths)
         if record and paths:
             raise InputError([Problem(Location("--record"), "C001",
                                       "--record 只用于数据库模式：先 luoshi load，再不带路径运行 check")])
@@ -73,7 +77,7 @@ def check(
         with progress_bars(total_size(paths) if paths else PROGRESS_BYTES) as progress:
             facts = read_facts(paths, progress)[0] if paths else store.read(db)
             report = run.check(facts, program, year, day, progress=progress, waivers=waiver_list)
-        report = run.narrow(report, _ids(select), _ids(ignore), _ids(unit))
+        report = run.narrow(report, _ids(select), _ids(ignore), _ids(unit), shard_spec)
         if record:
             data = json_format.as_data(report)
             history.record(db, year=year, as_of=day, inputs_sha256=facts_sha256(facts),
@@ -97,3 +101,15 @@ def _as_of(text: str | None, year: int) -> dt.date:
         return parse_date(text)
     except ValueError as error:
         raise InputError([Problem(Location("--as-of"), "C001", str(error))]) from None
+
+
+def _shard(text: str | None, paths: list[str] | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    number, _, total = text.partition("/")
+    if not (number.isdigit() and total.isdigit() and 1 <= int(number) <= int(total)):
+        raise InputError([Problem(Location("--shard"), "C001", f"应写作 K/N，且 1 ≤ K ≤ N：{text!r}")])
+    if paths:
+        raise InputError([Problem(Location("--shard"), "C001",
+                                  "--shard 用于数据库模式：各分片从同一数据库读取")])
+    return int(number), int(total)

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -96,20 +97,32 @@ def _in_key_order(matches: list[tuple[str, dict[str, int]]],
     return [(query, dict(refs)) for query, refs in sorted(unique, key=key)]
 
 
+def shard_of(unit: str | None, shards: int) -> int:
+    """The shard (1..N) a unit's results belong to, by a hash stable across runs and machines;
+    results charged to no unit belong to shard 1."""
+    if unit is None:
+        return 1
+    return int(hashlib.sha256(unit.encode()).hexdigest()[:8], 16) % shards + 1
+
+
 def narrow(report: Report, select: list[str] | None = None, ignore: list[str] | None = None,
-           units: list[str] | None = None) -> Report:
-    """Only the rules selected (ids or prefixes, e.g. `F4`), not ignored, charged to `units`."""
+           units: list[str] | None = None, shard: tuple[int, int] | None = None) -> Report:
+    """Only the rules selected (ids or prefixes, e.g. `F4`), not ignored, charged to `units`,
+    and, with `shard` = (K, N), charged to units of shard K of N."""
     def wanted(rule: str, unit: str | None) -> bool:
         if select and not any(rule.startswith(prefix) for prefix in select):
             return False
         if ignore and any(rule.startswith(prefix) for prefix in ignore):
+            return False
+        if shard and shard_of(unit, shard[1]) != shard[0]:
             return False
         return not units or unit in units
 
     return Report(report.year, report.as_of,
                   [f for f in report.findings if wanted(f.rule, f.unit)],
                   [t for t in report.triggers if wanted(t.rule, t.target_unit)],
-                  [u for u in report.units if not units or u in units], report.params,
+                  [u for u in report.units if (not units or u in units)
+                   and (not shard or shard_of(u, shard[1]) == shard[0])], report.params,
                   report.unit_names,
                   [(f, w) for f, w in report.waived if wanted(f.rule, f.unit)],
                   [w for w in report.expired if wanted(w.rule, w.unit)],
