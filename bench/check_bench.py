@@ -18,8 +18,7 @@ from pathlib import Path
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).parent))
-from generate import generate  # noqa: E402
+from luoshi.facts.demo import generate
 
 STEP = """
 import json, resource, sys, time

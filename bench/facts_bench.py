@@ -19,10 +19,9 @@ from pathlib import Path
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).parent))
-from generate import generate  # noqa: E402
+from luoshi.facts.demo import generate
 
-RECORDS_PER_UNIT = 33  # what generate() writes per unit, on average
+RECORDS_PER_UNIT = 40  # what generate() writes per unit, on average
 
 STEP = """
 import json, sys, time

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from . import (
-    check, explain, history, load, notices, report, rules, schema, template, validate,
+    check, demo, explain, history, load, notices, report, rules, schema, template, validate,
 )
 
 app = typer.Typer(
@@ -27,6 +27,7 @@ app.command("diff")(history.diff)
 app.command("notices")(notices.notices)
 app.command("report")(report.report)
 app.command("template")(template.template)
+app.command("demo")(demo.demo)
 
 
 def run() -> None:

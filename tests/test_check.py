@@ -119,8 +119,7 @@ def test_durable_backend_agrees_with_the_python_evaluator(both_examples, seed, k
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_backends_agree_on_a_generated_city_with_many_sessions(seed, tmp_path):
-    sys.path.insert(0, str(REPO / "bench"))
-    from generate import generate
+    from luoshi.facts.demo import generate
 
     path = tmp_path / "city.yaml"
     path.write_text(yaml.safe_dump(generate(60, seed), allow_unicode=True), encoding="utf-8")

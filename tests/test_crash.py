@@ -21,8 +21,7 @@ REPO = Path(__file__).parent.parent
 
 @pytest.fixture(scope="module")
 def big_file(tmp_path_factory) -> Path:
-    sys.path.insert(0, str(REPO / "bench"))
-    from generate import generate
+    from luoshi.facts.demo import generate
 
     path = tmp_path_factory.mktemp("big") / "city.yaml"
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
