@@ -13,7 +13,6 @@ import platform
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import yaml
@@ -41,6 +40,27 @@ print(json.dumps({"seconds": seconds, "read": read, "facts": len(facts),
 """
 
 
+FLOOR = """
+import json, sys, time
+import sqlalchemy as sa
+from luoshi.facts.tables import FACT_TABLES
+started = time.perf_counter()
+engine = sa.create_engine(sys.argv[1])
+rows = 0
+with engine.connect() as connection:
+    for table in FACT_TABLES.values():
+        rows += len(connection.execute(sa.select(table)).all())
+print(json.dumps({"seconds": time.perf_counter() - started, "rows": rows}))
+"""
+
+
+def floor(db: Path) -> dict:
+    """The time to merely read the same rows from the database: what check cannot beat."""
+    result = subprocess.run([sys.executable, "-c", FLOOR, f"sqlite:///{db}"], capture_output=True,
+                            text=True, check=True)
+    return json.loads(result.stdout)
+
+
 def measure(source: str) -> dict:
     result = subprocess.run([sys.executable, "-c", STEP, source], capture_output=True, text=True,
                             check=False)
@@ -56,7 +76,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"{platform.node()} ({platform.machine()}, Python {platform.python_version()})")
     print(f"{'units':>6} {'source':6} {'facts':>7} {'findings':>8} {'read s':>7} {'total s':>8} "
-          f"{'facts/s':>8} {'main MB':>8} {'worker MB':>9}")
+          f"{'facts/s':>8} {'main MB':>8} {'worker MB':>9} {'x floor':>8}")
     with tempfile.TemporaryDirectory() as scratch:
         folder = args.keep or Path(scratch)
         folder.mkdir(parents=True, exist_ok=True)
@@ -69,14 +89,15 @@ def main() -> None:
             db.unlink(missing_ok=True)
             subprocess.run([sys.executable, "-m", "luoshi.cli.main", "load", str(path), "--db",
                             str(db)], check=True, capture_output=True)
+            base = floor(db)
+            print(f"{units:6d} {'floor':6} {base['rows']:7d} {'':8} {base['seconds']:7.2f} "
+                  f"{base['seconds']:8.2f}")
             for label, source in (("files", str(path)), ("db", f"db:{db}")):
-                started = time.perf_counter()
                 figures = measure(source)
                 print(f"{units:6d} {label:6} {figures['facts']:7d} {figures['findings']:8d} "
                       f"{figures['read']:7.2f} {figures['seconds']:8.2f} "
                       f"{figures['facts'] / figures['seconds']:8.0f} {figures['peak_mb']:8.0f} "
-                      f"{figures['worker_peak_mb']:9.0f}")
-                del started
+                      f"{figures['worker_peak_mb']:9.0f} {figures['seconds'] / base['seconds']:8.1f}")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from . import expr
@@ -156,10 +157,14 @@ class Results:
         return derived
 
     def _extra_evidence(self, finding: Finding, text: str, env: expr.Env) -> None:
-        pattern = parse_pattern(text)
-        for row in self.view.rows.get(pattern.kind, []):
-            if pattern.where is None or expr.evaluate(pattern.where, env.bind(pattern.alias, row)):
-                _add_evidence(finding, row)
+        pattern = _pattern(text)
+        for row in self.view.matching(pattern.kind, pattern.alias, pattern.where, env):
+            _add_evidence(finding, row)
+
+
+@lru_cache(maxsize=None)
+def _pattern(text: str) -> Any:
+    return parse_pattern(text)
 
 
 def _text(value: Any) -> str | None:

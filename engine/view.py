@@ -43,7 +43,8 @@ class FactView:
         self._memo: dict[tuple, Any] = {}
         # Plans and memos are keyed by id(node); holding every node keeps its id from being
         # reused by another node while this view lives.
-        self._nodes: dict[int, expr.Aggregate] = {}
+        self._nodes: dict[int, Any] = {}
+        self._branches: dict[tuple[str, str, int], expr.Aggregate] = {}
         self._evaluating: set[tuple[int, str]] = set()
         self._ref_targets: dict[tuple[str, str], tuple[str, ...]] = {}
         self._build(facts)
@@ -163,6 +164,28 @@ class FactView:
         self._memo[memo_key] = result
         return result
 
+    def matching(self, kind: str, alias: str, where: expr.Node | None,
+                 env: expr.Env) -> list[dict[str, Any]]:
+        """The rows of `kind` for which `where` holds with `alias` bound to them; each branch of
+        a top-level `or` looks its candidates up by index, as aggregates do."""
+        if where is None:
+            return list(self.rows.get(kind, []))
+        found: dict[int, dict[str, Any]] = {}
+        for branch in _disjuncts(where):
+            node = self._branches.setdefault((kind, alias, id(branch)),
+                                             expr.Aggregate("exists", kind, alias, branch))
+            self._nodes.setdefault(id(branch), branch)  # keeps the id from being reused
+            index_field, contains, outer = self._plan(node)
+            if index_field is not None:
+                value = expr.evaluate(outer, env)
+                candidates = self._index(kind, index_field, contains).get(value, ())
+            else:
+                candidates = self.rows.get(kind, [])
+            for row in candidates:
+                if id(row) not in found and expr.evaluate(branch, env.bind(alias, row)):
+                    found[id(row)] = row
+        return list(found.values())
+
     def _plan(self, node: expr.Aggregate) -> tuple[str | None, bool, Any]:
         """Which field of the aggregated kind to look candidates up by, and with what value."""
         plan = self._aggregate_plans.get(id(node))
@@ -197,6 +220,12 @@ class FactView:
                     index[item].append(row)
             self._indexes[key] = index
         return index
+
+
+def _disjuncts(node: Any) -> list[Any]:
+    if isinstance(node, expr.Binary) and node.op == "or":
+        return _disjuncts(node.left) + _disjuncts(node.right)
+    return [node]
 
 
 def _path_heads(node: Any) -> set[str]:
