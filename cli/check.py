@@ -66,7 +66,7 @@ def check(
         if fail_on not in ("error", "warning", "never"):
             raise InputError([Problem(Location("--fail-on"), "C001",
                                       "应为 error、warning 或 never")])
-        day = _as_of(as_of, year)
+        day = as_of_date(as_of, year)
         catalog, program = load_program(policies, param, config)
         waiver_list = load_waivers(waivers) if waivers else []
         shard_spec = _shard(shard, paths)
@@ -94,7 +94,8 @@ def check(
         raise typer.Exit(1)
 
 
-def _as_of(text: str | None, year: int) -> dt.date:
+def as_of_date(text: str | None, year: int) -> dt.date:
+    """`--as-of`, or 31 December of the year."""
     if text is None:
         return dt.date(year, 12, 31)
     try:

@@ -11,7 +11,7 @@ from luoshi.facts import store
 from luoshi.facts.problems import InputError, Location, Problem
 from luoshi.facts.validate import read_facts
 
-from .check import _as_of
+from .check import as_of_date
 from .console import exit_on_errors, out
 from .load import DbOption
 from .policies import PoliciesOption, load_program
@@ -33,7 +33,7 @@ def explain(
     with exit_on_errors():
         catalog, program = load_program(policies, param, config)
         facts = read_facts(paths)[0] if paths else store.read(db)
-        report = run.check(facts, program, year, _as_of(as_of, year))
+        report = run.check(facts, program, year, as_of_date(as_of, year))
         finding = next((f for f in report.findings if f.id == finding_id), None)
         if finding is None:
             raise InputError([Problem(Location(finding_id), "C001",

@@ -13,7 +13,7 @@ from luoshi.facts import store
 from luoshi.facts.problems import InputError, Location, Problem
 from luoshi.facts.validate import read_facts
 
-from .check import _as_of
+from .check import as_of_date
 from .console import err, exit_on_errors
 from .load import DbOption
 from .policies import PoliciesOption, load_program
@@ -41,7 +41,7 @@ def notices(
         if output_format not in documents.FORMATS:
             raise InputError([Problem(Location("--format"), "C001",
                                       f"应为 {'、'.join(documents.FORMATS)}")])
-        day = _as_of(as_of, year)
+        day = as_of_date(as_of, year)
         catalog, program = load_program(policies, param, config)
         waiver_list = load_waivers(waivers) if waivers else []
         facts = read_facts(paths)[0] if paths else store.read(db)

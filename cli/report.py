@@ -16,7 +16,7 @@ from luoshi.facts import store
 from luoshi.facts.problems import InputError, Location, Problem
 from luoshi.facts.validate import read_facts
 
-from .check import _as_of
+from .check import as_of_date
 from .console import err, exit_on_errors
 from .load import DbOption
 from .policies import PoliciesOption, load_program
@@ -46,7 +46,7 @@ def report(
         if out is None and xlsx is None and output_format is None:
             raise InputError([Problem(Location("--out"), "C001",
                                       "请用 --out 给出 HTML 文件，或 --xlsx，或 --format json")])
-        day = _as_of(as_of, year)
+        day = as_of_date(as_of, year)
         settings = load_settings(config)
         weights = {**ranking.DEFAULT_WEIGHTS, **settings.weights}
         if error_weight is not None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from luoshi.facts.kinds import KINDS, references
+from luoshi.facts.kinds import KINDS
 
 from . import expr, names
 from .policy import Catalog, Rule, parse_pattern, template_parts
@@ -108,7 +108,7 @@ def compile_catalog(catalog: Catalog, params: dict[str, Any] | None = None,
     values = {**catalog.params(), **(params or {})}
     computed = {kind: {name: expr.parse(text) for name, text in fields.items()}
                 for kind, fields in catalog.terms.computed.items()}
-    for kind, fields in catalog.terms.computed.items():
+    for kind in catalog.terms.computed:
         if kind not in KINDS:
             raise CompileError("terms", (), f"computed 中未知的数据类别 {kind}", "P302")
         for name, node in computed[kind].items():
@@ -364,7 +364,7 @@ def _partition(rule: Rule, loc: tuple[Any, ...], patterns: list[Pattern],
     if len(patterns) == 1:
         (pattern,) = patterns
         unit_field = _plain_field(rule.finding.unit, pattern.alias)
-        chosen = unit_field or ("id" if "id" in KINDS.get(pattern.kind, _NO_FIELDS).model_fields
+        chosen = unit_field or ("id" if "id" in names.fields_of(pattern.kind, computed)
                                 else "__key__")
         pattern.partition_field = chosen
         return Partition(_kind_of(pattern, chosen, computed))
@@ -383,13 +383,6 @@ def _partition(rule: Rule, loc: tuple[Any, ...], patterns: list[Pattern],
             return Partition(kind)
     raise CompileError(rule.id, loc, "规则的各类记录之间没有共同的关联字段（==），"
                                      "无法按单位分区交给规则引擎")
-
-
-class _NoFields:
-    model_fields: dict[str, Any] = {}
-
-
-_NO_FIELDS = _NoFields()
 
 
 def _plain_field(text: str, alias: str) -> str | None:

@@ -27,7 +27,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any, Protocol
 
 
@@ -292,7 +292,7 @@ class _Parser:
         return Aggregate(func, kind_token[1], alias_token[1], where, value)
 
 
-@lru_cache(maxsize=None)
+@cache
 def parse(text: str) -> Node:
     """The syntax tree of an expression (cached: trees are immutable and shared)."""
     return _Parser(text).parse()

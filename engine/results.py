@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from . import expr
@@ -162,7 +162,7 @@ class Results:
             _add_evidence(finding, row)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _pattern(text: str) -> Any:
     return parse_pattern(text)
 

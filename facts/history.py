@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from .problems import InputError, Location, Problem
-from .store import StoreError, _describe, _version, connect, migrate
+from .store import StoreError, connect, describe_error, migrate, tool_version
 from .tables import Run
 
 
@@ -25,12 +25,12 @@ def record(db: str | None, *, year: int, as_of: dt.date, inputs_sha256: str,
         migrate(engine)
         with engine.begin() as connection:
             return connection.execute(sa.insert(Run).values(
-                created_at=dt.datetime.now(dt.timezone.utc), tool_version=_version(), year=year,
+                created_at=dt.datetime.now(dt.UTC), tool_version=tool_version(), year=year,
                 as_of=as_of, inputs_sha256=inputs_sha256, policies_sha256=policies_sha256,
                 params=params, waivers=waivers, findings=findings, triggers=triggers,
             ).returning(Run.id)).scalar_one()
     except SQLAlchemyError as error:
-        raise StoreError(_describe(error, engine)) from None
+        raise StoreError(describe_error(error, engine)) from None
     finally:
         engine.dispose()
 
@@ -45,7 +45,7 @@ def runs(db: str | None) -> list[Run]:
             rows = connection.execute(sa.select(Run).order_by(Run.id.desc())).all()
             return [Run(**row._mapping) for row in rows]
     except SQLAlchemyError as error:
-        raise StoreError(_describe(error, engine)) from None
+        raise StoreError(describe_error(error, engine)) from None
     finally:
         engine.dispose()
 

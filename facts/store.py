@@ -93,7 +93,7 @@ def load(facts: FactSet, inputs: list[InputFile], db: str | None = None,
         with engine.begin() as connection, cyclic_gc_paused():
             return _load(connection, facts, inputs, progress, waiting)
     except SQLAlchemyError as error:
-        raise StoreError(_describe(error, engine)) from None
+        raise StoreError(describe_error(error, engine)) from None
     finally:
         engine.dispose()
 
@@ -108,8 +108,8 @@ def _load(connection: sa.Connection, facts: FactSet, inputs: list[InputFile],
                 waiting("另一次导入正在写入同一数据库，等待它完成……")
             connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOAD_LOCK})
     load_id = connection.execute(sa.insert(Load).values(
-        loaded_at=dt.datetime.now(dt.timezone.utc),
-        tool_version=_version(),
+        loaded_at=dt.datetime.now(dt.UTC),
+        tool_version=tool_version(),
         files=[{"path": item.path, "sha256": item.sha256, "size": item.size} for item in inputs],
         counts={},
     ).returning(Load.id)).scalar_one()
@@ -147,14 +147,14 @@ def _load(connection: sa.Connection, facts: FactSet, inputs: list[InputFile],
     return LoadResult(load_id, counts)
 
 
-def _version() -> str:
+def tool_version() -> str:
     try:
         return metadata.version("luoshi")
     except metadata.PackageNotFoundError:
         return "0+unknown"
 
 
-def _describe(error: SQLAlchemyError, engine: sa.Engine) -> str:
+def describe_error(error: SQLAlchemyError, engine: sa.Engine) -> str:
     url = engine.url.render_as_string(hide_password=True)
     detail = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
     if "database is locked" in detail:
@@ -175,10 +175,10 @@ def read(db: str | None = None) -> FactSet:
                 fields = list(model.model_fields)
                 statement = sa.select(table.c.record_source, *(table.c[name] for name in fields))
                 for row in connection.execute(statement.order_by(table.c.record_key)):
-                    fact = model.model_construct(**dict(zip(fields, row[1:])))
+                    fact = model.model_construct(**dict(zip(fields, row[1:], strict=True)))
                     facts.records[kind].append(Record(fact, Location(row[0])))
     except SQLAlchemyError as error:
-        raise StoreError(_describe(error, engine)) from None
+        raise StoreError(describe_error(error, engine)) from None
     finally:
         engine.dispose()
     return facts

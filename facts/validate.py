@@ -61,7 +61,7 @@ def validate(reading: Reading, progress: Progress | None = None) -> FactSet:
         if "id" not in model.KEY:
             first = keys_seen[raw.kind].get(key)
             if first is not None:
-                shown = "、".join(f"{name}={value}" for name, value in zip(model.KEY, key))
+                shown = "、".join(f"{name}={value}" for name, value in zip(model.KEY, key, strict=True))
                 problems.append(Problem(raw.where, "E401", f"与 {first} 的记录重复（{shown}）",
                                         raw.kind))
                 continue

@@ -17,7 +17,7 @@ def render(report: Report, catalog: Catalog) -> str:
     by_case: dict[tuple[str, str], list] = {}
     for finding in report.findings:
         by_case.setdefault((finding.rule, finding.unit or ""), []).append(finding)
-    for rule_id, rule in sorted(catalog.rules.items()):
+    for rule_id in sorted(catalog.rules):
         for unit in units:
             cases += 1
             case = ET.SubElement(suite, "testcase", classname=rule_id,
