@@ -13,12 +13,11 @@ from luoshi.engine import run
 from luoshi.engine.outputs import FORMATS
 from luoshi.engine.waivers import load_waivers
 from luoshi.engine.outputs import json_format
-from luoshi.facts import history, store
 from luoshi.facts.factset import facts_sha256
 from luoshi.facts.problems import InputError, Location, Problem
-from luoshi.facts.validate import read_facts
 from luoshi.facts.values import parse_date
 
+from .inputs import read_input
 from .console import PROGRESS_BYTES, exit_on_errors, progress_bars, total_size
 from .load import DbOption
 from .policies import PoliciesOption, load_program
@@ -75,10 +74,12 @@ def check(
                                       "--record 只用于数据库模式：先 luoshi load，再不带路径运行 check")])
         # Bars on stderr, on a terminal, for large inputs only: never in machine formats' stdout.
         with progress_bars(total_size(paths) if paths else PROGRESS_BYTES) as progress:
-            facts = read_facts(paths, progress)[0] if paths else store.read(db)
+            facts = read_input(paths, db, progress)
             report = run.check(facts, program, year, day, progress=progress, waivers=waiver_list)
         report = run.narrow(report, _ids(select), _ids(ignore), _ids(unit), shard_spec)
         if record:
+            from luoshi.facts import history
+
             data = json_format.as_data(report)
             history.record(db, year=year, as_of=day, inputs_sha256=facts_sha256(facts),
                            policies_sha256=catalog.sha256(), params=data["params"],

@@ -20,9 +20,8 @@ from rich.progress import (
 from rich.table import Table
 
 from luoshi.facts.kinds import KINDS
-from luoshi.facts.problems import InputError
+from luoshi.facts.problems import InputError, StoreError
 from luoshi.facts.problems import Progress as ProgressFn
-from luoshi.facts.store import StoreError
 
 out = Console(highlight=False, soft_wrap=True)
 if not out.is_terminal:  # piped or captured: no terminal width to fit, so do not squeeze tables

@@ -7,11 +7,10 @@ from typing import Annotated
 import typer
 
 from luoshi.engine import run
-from luoshi.facts import store
 from luoshi.facts.problems import InputError, Location, Problem
-from luoshi.facts.validate import read_facts
 
 from .check import as_of_date
+from .inputs import read_input
 from .console import exit_on_errors, out
 from .load import DbOption
 from .policies import PoliciesOption, load_program
@@ -32,7 +31,7 @@ def explain(
     """说明一条检查结果：依据的规则、匹配到的记录及其来源（文件:行）。"""
     with exit_on_errors():
         catalog, program = load_program(policies, param, config)
-        facts = read_facts(paths)[0] if paths else store.read(db)
+        facts = read_input(paths, db)
         report = run.check(facts, program, year, as_of_date(as_of, year))
         finding = next((f for f in report.findings if f.id == finding_id), None)
         if finding is None:

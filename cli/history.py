@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from luoshi.facts import history as runs_store
 from luoshi.facts.problems import InputError, Location, Problem
 
 from .console import exit_on_errors, out
@@ -18,6 +17,8 @@ from .load import DbOption
 
 def history(db: DbOption = None) -> None:
     """列出记录过的检查（check --record），最新的在前。"""
+    from luoshi.facts import history as runs_store
+
     with exit_on_errors():
         runs = runs_store.runs(db)
     table = Table(title=f"检查记录（{len(runs)} 次）", title_justify="left")
@@ -38,6 +39,8 @@ def diff(
     output_format: Annotated[str, typer.Option("--format", help="table 或 json")] = "table",
 ) -> None:
     """比较两次检查：新出现、已解决、仍存在的问题（默认比较同一年度最新的两次）。"""
+    from luoshi.facts import history as runs_store
+
     with exit_on_errors():
         if output_format not in ("table", "json"):
             raise InputError([Problem(Location("--format"), "C001", "应为 table 或 json")])

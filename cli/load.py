@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from luoshi.facts import store
 from luoshi.facts.validate import read_facts
 
 from .console import counts_table, err, exit_on_errors, out, progress_bars, total_size
@@ -21,6 +20,8 @@ DbOption = Annotated[
 
 def load(paths: PathsArgument, db: DbOption = None) -> None:
     """校验并导入事实数据：整批写入一个事务，要么全部存入，要么什么都不存。"""
+    from luoshi.facts import store  # SQLAlchemy is imported only by commands that use it
+
     with exit_on_errors(storing=True), progress_bars(total_size(paths)) as progress:
         facts, inputs = read_facts(paths, progress)
         result = store.load(facts, inputs, db, progress, waiting=lambda text: err.print(text))

@@ -9,11 +9,10 @@ import typer
 
 from luoshi.engine import documents, notices as notice_model, run
 from luoshi.engine.waivers import load_waivers
-from luoshi.facts import store
 from luoshi.facts.problems import InputError, Location, Problem
-from luoshi.facts.validate import read_facts
 
 from .check import as_of_date
+from .inputs import read_input
 from .console import err, exit_on_errors
 from .load import DbOption
 from .policies import PoliciesOption, load_program
@@ -44,7 +43,7 @@ def notices(
         day = as_of_date(as_of, year)
         catalog, program = load_program(policies, param, config)
         waiver_list = load_waivers(waivers) if waivers else []
-        facts = read_facts(paths)[0] if paths else store.read(db)
+        facts = read_input(paths, db)
         report = run.check(facts, program, year, day, waivers=waiver_list)
         built = notice_model.build(report, catalog, reply_days)
         notices_count = sum(d.kind == "rectification_notice" for d in built)

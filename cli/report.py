@@ -12,11 +12,10 @@ import typer
 from luoshi.engine import appraisal, ranking, run
 from luoshi.engine.settings import load_settings
 from luoshi.engine.waivers import load_waivers
-from luoshi.facts import store
 from luoshi.facts.problems import InputError, Location, Problem
-from luoshi.facts.validate import read_facts
 
 from .check import as_of_date
+from .inputs import read_input
 from .console import err, exit_on_errors
 from .load import DbOption
 from .policies import PoliciesOption, load_program
@@ -55,7 +54,7 @@ def report(
             weights["warning"] = warning_weight
         catalog, program = load_program(policies, param, config)
         waiver_list = load_waivers(waivers) if waivers else []
-        facts = read_facts(paths)[0] if paths else store.read(db)
+        facts = read_input(paths, db)
         result = run.check(facts, program, year, day, waivers=waiver_list)
         scores = ranking.rank(result, weights)
         if out is not None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from luoshi.facts.factset import FactSet
 from luoshi.facts.kinds import KINDS, references
-from luoshi.facts.tables import record_key
+from luoshi.facts.factset import record_key
 
 from . import expr, names
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -45,3 +47,12 @@ def facts_sha256(facts: FactSet) -> str:
         for line in sorted(record.fact.model_dump_json() for record in records):
             digest.update(f"{kind}\t{line}\n".encode())
     return digest.hexdigest()
+
+
+def record_key(fact: Fact) -> str:
+    """The stored key: the id itself, or the natural key as a JSON array."""
+    key = fact.key()
+    if fact.KEY == ("id",):
+        return key[0]
+    return json.dumps([value.isoformat() if isinstance(value, dt.date) else value for value in key],
+                      ensure_ascii=False)

@@ -96,6 +96,10 @@ class Problem:
 Progress = Callable[[str, int, int], None]
 
 
+class StoreError(Exception):
+    """The database could not be reached or written; nothing was stored."""
+
+
 class InputError(Exception):
     """Raised with every problem found, once a whole input has been read."""
 

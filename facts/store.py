@@ -18,20 +18,17 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from .factset import FactSet, Record
-from .problems import Location, Progress
+from .problems import Location, Progress, StoreError
 from .gc_pause import cyclic_gc_paused
 from .kinds import KINDS
 from .readers import InputFile
-from .tables import FACT_TABLES, Load, record_key
+from .factset import record_key
+from .tables import FACT_TABLES, Load
 
 DEFAULT_DB = "luoshi.db"
 # Any constant: migrations and loads into one PostgreSQL database take turns on this lock.
 _LOAD_LOCK = 7_236_185_033
 _BATCH = 2000
-
-
-class StoreError(Exception):
-    """The database could not be reached or written; nothing was stored."""
 
 
 def database_url(db: str | None = None) -> str:

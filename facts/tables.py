@@ -10,7 +10,6 @@ them with it.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any, get_args, get_origin
 
 import sqlalchemy as sa
@@ -67,15 +66,6 @@ def _fact_table(model: type[Fact]) -> sa.Table:
 
 
 FACT_TABLES: dict[str, sa.Table] = {kind: _fact_table(model) for kind, model in KINDS.items()}
-
-
-def record_key(fact: Fact) -> str:
-    """The stored key: the id itself, or the natural key as a JSON array."""
-    key = fact.key()
-    if fact.KEY == ("id",):
-        return key[0]
-    return json.dumps([value.isoformat() if isinstance(value, dt.date) else value for value in key],
-                      ensure_ascii=False)
 
 
 class Run(Base):
