@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 from itertools import groupby
 
 from rich.console import Console
@@ -17,7 +18,9 @@ TRIGGER = {"accountability": "问责", "warning_measure": "预警措施", "re_ac
 NO_UNIT = "（无法确定责任单位）"
 
 
-def render(report: Report, catalog: Catalog, width: int = 120) -> str:
+def render(report: Report, catalog: Catalog, width: int | None = None) -> str:
+    """As wide as the terminal it will be shown on (120 columns when not shown on one)."""
+    width = width or shutil.get_terminal_size((120, 40)).columns
     stream = io.StringIO()
     console = Console(file=stream, width=width, force_terminal=False, highlight=False,
                       soft_wrap=False)
@@ -32,7 +35,7 @@ def render(report: Report, catalog: Catalog, width: int = 120) -> str:
         table.add_column("级别", no_wrap=True)
         table.add_column("条款", no_wrap=True)
         table.add_column("对象", no_wrap=True)
-        table.add_column("问题", ratio=1)
+        table.add_column("问题", ratio=1, overflow="fold")
         for finding in findings:
             table.add_row(finding.rule, SEVERITY[finding.severity], finding.clause,
                           finding.subject, finding.message)
