@@ -55,7 +55,7 @@ class FactView:
         for kind, model in KINDS.items():
             rows = []
             for record in facts.records[kind]:
-                row = record.fact.model_dump()
+                row = dict(record.fact.__dict__)  # the field values; model_dump re-serialises
                 if model.DATED and row[model.DATED] is not None and row[model.DATED] > self.as_of:
                     continue
                 for name in model.EVENTS:

@@ -231,3 +231,18 @@ def test_rules_commands_and_explain(minimal_path):
     assert f"{minimal_path}:" in explained.stdout
     missing = runner.invoke(app, ["explain", "F404-000000000000", str(minimal_path), "--year", "2013"])
     assert missing.exit_code == 2
+
+
+def test_negative_control_without_the_phase_gate_results_go_wrong(both_examples, monkeypatch):
+    """The comparisons above can fail: the same engine without the gate, facts in one order,
+    disagrees with the pure-Python evaluator (durable_rules bugs B1/B2)."""
+    from luoshi.engine.backends import durable
+
+    monkeypatch.setattr(durable, "GATED", False)
+    disagreements = 0
+    for seed in range(6):
+        facts = _shuffled(both_examples, seed)
+        if comparable(check(facts, program(), 2013)) != \
+                comparable(check(facts, program(), 2013, backend=oracle.run)):
+            disagreements += 1
+    assert disagreements > 0

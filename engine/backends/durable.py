@@ -68,6 +68,10 @@ def _aliases() -> list[str]:
 ALIASES = _aliases()
 
 
+# Only a test turns this off, to show that without the phase gate results go wrong.
+GATED = True
+
+
 def ruleset(queries: list[dict[str, Any]]) -> dict[str, Any]:
     """The durable_rules definition of a stratum's queries (without actions)."""
     rules = {}
@@ -76,8 +80,9 @@ def ruleset(queries: list[dict[str, Any]]) -> dict[str, Any]:
         negatives = [p for p in query["patterns"] if p["negated"]]
         names = {p["alias"]: ALIASES[position if position == 0 else position + 1]
                  for position, p in enumerate(positives)}
-        conditions = [{names[positives[0]["alias"]]: _test(positives[0], names)},
-                      {ALIASES[1]: {"type": GATE}}]
+        conditions = [{names[positives[0]["alias"]]: _test(positives[0], names)}]
+        if GATED:
+            conditions.append({ALIASES[1]: {"type": GATE}})
         conditions += [{names[p["alias"]]: _test(p, names)} for p in positives[1:]]
         conditions += [{f"n{index}$not": _test(p, names)} for index, p in enumerate(negatives)]
         rules[query["id"]] = {"all": conditions}
