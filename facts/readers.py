@@ -62,6 +62,10 @@ def discover(paths: Iterable[str], reading: Reading) -> list[Path]:
             files.append(path)
         else:
             reading.problem(Location(name), "E001", "文件或文件夹不存在")
+            continue
+        if path.is_dir() and not any(f.is_relative_to(path) for f in files):
+            reading.problem(Location(name), "E001",
+                            f"文件夹中没有数据文件（{'、'.join(sorted(EXTENSIONS))}）")
     return files
 
 
