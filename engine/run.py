@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from luoshi.facts.factset import FactSet
+from luoshi.facts.gc_pause import cyclic_gc_paused
 from luoshi.facts.problems import Progress
 
 from .compile import Program
@@ -48,7 +49,13 @@ def check(facts: FactSet, program: Program, year: int, as_of: dt.date | None = N
           backend: Backend | None = None, progress: Progress | None = None,
           waivers: list[Any] | None = None) -> Report:
     """`waivers`: (Waiver, Location) pairs, as `waivers.load_waivers` reads them."""
-    as_of = as_of or dt.date(year, 12, 31)
+    with cyclic_gc_paused():  # a check builds millions of small acyclic objects
+        return _check(facts, program, year, as_of or dt.date(year, 12, 31), backend, progress,
+                      waivers)
+
+
+def _check(facts: FactSet, program: Program, year: int, as_of: dt.date, backend: Backend | None,
+           progress: Progress | None, waivers: list[Any] | None) -> Report:
     all_waivers = [waiver for waiver, _ in waivers or []]
     active = {w.key(): w for w in all_waivers if w.expires >= as_of}
     shared = {name: value for name, value in program.params.items() if "." not in name}

@@ -164,7 +164,7 @@ def read(db: str | None = None) -> FactSet:
     engine = connect(db)
     facts = FactSet()
     try:
-        with engine.connect() as connection:
+        with engine.connect() as connection, cyclic_gc_paused():
             if not sa.inspect(connection).has_table("loads"):
                 raise StoreError(f"数据库 {database_url(db)} 中还没有导入任何数据（先运行 luoshi load）")
             for kind, model in KINDS.items():
