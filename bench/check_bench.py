@@ -1,6 +1,8 @@
 """Benchmark: `check` on generated cities of 150 and 3,000 units, from files and from the
 database (SQLite), with wall time and peak memory of the main process and of the engine's
-worker processes. Each measurement runs in a fresh process.
+worker processes (RSS, which counts pages a forked worker shares with its parent in both), and
+the peak of the whole `luoshi check` command with its workers as summed PSS (each page once).
+Each measurement runs in a fresh process.
 
     python bench/check_bench.py [--units 150,3000] [--keep DIR]
 """
@@ -13,6 +15,7 @@ import platform
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import yaml
@@ -61,12 +64,54 @@ def floor(db: Path) -> dict:
     return json.loads(result.stdout)
 
 
+def _tree(pid: int) -> list[int]:
+    pids, frontier = [pid], [pid]
+    while frontier:
+        found = []
+        for parent in frontier:
+            try:
+                found += [int(x) for x in Path(f"/proc/{parent}/task/{parent}/children").read_text().split()]
+            except OSError:
+                pass
+        pids += found
+        frontier = found
+    return pids
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def total_pss(command: list[str]) -> float:
+    """Peak memory of a command and all its worker processes together (summed PSS, sampled
+    every 50 ms), in MB: pages a forked worker shares with its parent are counted once."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak = 0
+    while process.poll() is None:
+        peak = max(peak, sum(_pss_kb(pid) for pid in _tree(process.pid)))
+        time.sleep(0.05)
+    return peak / 1024
+
+
 def measure(source: str) -> dict:
     result = subprocess.run([sys.executable, "-c", STEP, source], capture_output=True, text=True,
                             check=False)
     if result.returncode != 0:
         sys.exit(f"check {source} failed:\n{result.stderr[-3000:]}")
     return json.loads(result.stdout)
+
+
+def _total(label: str, path: Path, db: Path) -> float:
+    """Peak summed PSS of the `luoshi check` command itself, workers included."""
+    source = [str(path)] if label == "files" else ["--db", str(db)]
+    return total_pss([sys.executable, "-m", "luoshi.cli.main", "check", *source, "--year", "2013",
+                      "--format", "json", "--fail-on", "never"])
 
 
 def main() -> None:
@@ -76,7 +121,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"{platform.node()} ({platform.machine()}, Python {platform.python_version()})")
     print(f"{'units':>6} {'source':6} {'facts':>7} {'findings':>8} {'read s':>7} {'total s':>8} "
-          f"{'facts/s':>8} {'main MB':>8} {'worker MB':>9} {'x floor':>8}")
+          f"{'facts/s':>8} {'main MB':>8} {'worker MB':>9} {'x floor':>8} {'total MB':>9}")
     with tempfile.TemporaryDirectory() as scratch:
         folder = args.keep or Path(scratch)
         folder.mkdir(parents=True, exist_ok=True)
@@ -97,7 +142,8 @@ def main() -> None:
                 print(f"{units:6d} {label:6} {figures['facts']:7d} {figures['findings']:8d} "
                       f"{figures['read']:7.2f} {figures['seconds']:8.2f} "
                       f"{figures['facts'] / figures['seconds']:8.0f} {figures['peak_mb']:8.0f} "
-                      f"{figures['worker_peak_mb']:9.0f} {figures['seconds'] / base['seconds']:8.1f}")
+                      f"{figures['worker_peak_mb']:9.0f} {figures['seconds'] / base['seconds']:8.1f} "
+                      f"{_total(label, path, db):9.0f}")
 
 
 if __name__ == "__main__":
