@@ -43,7 +43,7 @@ def records_from_table(name: str, rows: Iterable[tuple[int, list[Any]]], where: 
             header = _read_header(kind, number, cells, where, reading, reported)
             continue
         values: dict[str, Any] = {}
-        fields_at: dict[str, Location] = {}
+        fields_at: dict[str, tuple[int, int]] = {}
         for index, cell in enumerate(cells):
             if _empty(cell):
                 continue
@@ -59,7 +59,7 @@ def records_from_table(name: str, rows: Iterable[tuple[int, list[Any]]], where: 
             elif isinstance(cell, str) and cell[:1] == "'" and cell[1:2] in _FORMULA_START:
                 cell = cell[1:]  # an exported cell kept from running as a formula
             values[name] = cell
-            fields_at[name] = where.at(number, index + 1)
+            fields_at[name] = (number, index + 1)
         reading.records.append(RawRecord(kind, where.at(number), values, fields_at))
 
 

@@ -48,14 +48,14 @@ def validate(reading: Reading, progress: Progress | None = None) -> FactSet:
     for number, raw in enumerate(reading.records, start=1):
         if progress and number % 5000 == 0:
             progress("校验", number, len(reading.records))
-        values, fields_at = _field_names(raw, problems)
+        values, written_as = _field_names(raw, problems)
         model = KINDS[raw.kind]
         if "id" in model.KEY:
             _note_id(raw, values, known_ids, problems)
         try:
             fact = model.model_validate(values)
         except ValidationError as error:
-            problems.extend(_translate(raw, error, fields_at))
+            problems.extend(_translate(raw, error, written_as))
             continue
         key = fact.key()
         if "id" not in model.KEY:
@@ -79,21 +79,20 @@ def validate(reading: Reading, progress: Progress | None = None) -> FactSet:
 def _field_names(raw: RawRecord, problems: list[Problem]) -> tuple[dict[str, Any], dict]:
     """Map the keys as written (code names or Chinese titles) to field names."""
     values: dict[str, Any] = {}
-    fields_at: dict[str, Location] = {}
+    written_as: dict[str, Any] = {}  # field name -> the key as written, to locate problems
     for written, value in raw.values.items():
-        at = raw.field_at(written)
         name = resolve_field(raw.kind, written)
         if name is None:
-            problems.append(Problem(at, "E301", _unknown_field(raw.kind, written), raw.kind,
-                                    str(written)[:40]))
+            problems.append(Problem(raw.field_at(written), "E301",
+                                    _unknown_field(raw.kind, written), raw.kind, str(written)[:40]))
             continue
         if name in values:
-            problems.append(Problem(at, "E302", f"字段 {written!r} 与已写出的 {name} 是同一字段",
-                                    raw.kind, name))
+            problems.append(Problem(raw.field_at(written), "E302",
+                                    f"字段 {written!r} 与已写出的 {name} 是同一字段", raw.kind, name))
             continue
         values[name] = value
-        fields_at[name] = at
-    return values, fields_at
+        written_as[name] = written
+    return values, written_as
 
 
 def _unknown_field(kind: str, written: Any) -> str:
@@ -120,12 +119,12 @@ def _note_id(raw: RawRecord, values: dict[str, Any], known_ids: dict[str, dict[s
         known_ids[raw.kind][record_id] = raw.field_at("id")
 
 
-def _translate(raw: RawRecord, error: ValidationError, fields_at: dict) -> list[Problem]:
+def _translate(raw: RawRecord, error: ValidationError, written_as: dict) -> list[Problem]:
     problems = []
     fields = KINDS[raw.kind].model_fields
     for detail in error.errors(include_url=False):
         name = str(detail["loc"][0]) if detail["loc"] else None
-        at = fields_at.get(name, raw.where)
+        at = raw.field_at(written_as[name]) if name in written_as else raw.where
         kind_of_error = detail["type"]
         if kind_of_error.startswith("E"):
             code, message = kind_of_error, detail["msg"]
