@@ -16,6 +16,20 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+def _version(value: bool) -> None:
+    if value:
+        from luoshi.facts.store import tool_version
+
+        typer.echo(f"luoshi {tool_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                      help="显示版本并退出")) -> None:
+    """落实：惩治和预防腐败体系制度落实机制的合规检查工具。"""
+
+
 app.command("validate")(validate.validate)
 app.command("load")(load.load)
 app.command("schema")(schema.schema)

@@ -108,3 +108,8 @@ def test_pre_commit_hook_runs_validate():
     (hook,) = hooks
     assert hook["id"] == "luoshi-validate" and hook["entry"] == "luoshi validate"
     assert hook["language"] == "python" and hook["pass_filenames"] is False
+
+
+def test_version():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout.startswith("luoshi ")
