@@ -161,6 +161,10 @@ def describe_error(error: SQLAlchemyError, engine: sa.Engine) -> str:
 
 def read(db: str | None = None) -> FactSet:
     """Every stored record, as the facts they were loaded from (with their sources)."""
+    url = sa.engine.make_url(database_url(db))
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+        # Reading must not leave an empty database file behind.
+        raise StoreError(f"数据库文件 {url.database} 不存在（先运行 luoshi load 导入数据）")
     engine = connect(db)
     facts = FactSet()
     try:
