@@ -19,6 +19,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from luoshi.engine.errors import EngineError
 from luoshi.facts.kinds import KINDS
 from luoshi.facts.problems import InputError, StoreError
 from luoshi.facts.problems import Progress as ProgressFn
@@ -46,6 +47,9 @@ def exit_on_errors(storing: bool = False) -> Iterator[None]:
         raise typer.Exit(2) from None
     except StoreError as error:
         err.print(f"[bold red]E601[/] {error}")
+        raise typer.Exit(2) from None
+    except EngineError as error:
+        err.print(f"[bold red]规则引擎出错[/]：{error}（没有输出不完整的结果）")
         raise typer.Exit(2) from None
 
 

@@ -246,3 +246,14 @@ def test_negative_control_without_the_phase_gate_results_go_wrong(both_examples,
                 comparable(check(facts, program(), 2013, backend=oracle.run)):
             disagreements += 1
     assert disagreements > 0
+
+
+def test_a_worker_that_dies_is_an_error_not_missing_results(minimal_path, monkeypatch):
+    import os as os_module
+
+    from luoshi.engine.backends import durable
+
+    monkeypatch.setattr(durable, "_evaluate_batch", lambda batch: os_module._exit(3))
+    result = runner.invoke(app, ["check", str(minimal_path), "--year", "2013", "--format", "json"])
+    assert result.exit_code == 2
+    assert "工作进程异常退出（退出码 3）" in result.stderr and result.stdout == ""

@@ -20,7 +20,8 @@ shared/notes/durable-rules.md). This module is built so that no policy can reach
 - No default Host (it starts threads that never stop): a Host whose run loop does nothing, and
   every action drained on the calling thread.
 - Each batch of sessions is evaluated in a worker process that exits afterwards, because
-  durable_rules never gives memory back.
+  durable_rules never gives memory back; a worker that dies (a crash in the C core) is an
+  error, not a silently missing result.
 """
 
 from __future__ import annotations
@@ -28,10 +29,12 @@ from __future__ import annotations
 import copy
 import json
 import multiprocessing
+import multiprocessing.connection
 import os
 from collections.abc import Iterator
 from typing import Any
 
+from ..errors import EngineError
 from ..workload import Workload
 
 MAX_SESSIONS = 1000  # per ruleset; durable_rules fails at the 1025th
@@ -40,10 +43,6 @@ MAX_FACTS_PER_BATCH = 20_000  # 10-20 KB each in the engine, never given back
 ASSERT_CHUNK = 1000
 _OPERATORS = {"!=": "$neq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
 GATE = "__phase__"
-
-
-class EngineError(RuntimeError):
-    """The engine reported what must not happen (a duplicate fact, an action that failed)."""
 
 
 def fnv32(text: str) -> int:
@@ -100,19 +99,47 @@ def _test(pattern: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
 def run(workload: Workload, workers: int | None = None) -> list[tuple[str, dict[str, int]]]:
     """Evaluate a workload; return every match as (query id, {alias: fact ref})."""
     batches = list(_batches(workload))
-    if not batches:
-        return []
-    processes = max(1, min(workers or os.cpu_count() or 1, len(batches)))
-    context = multiprocessing.get_context("fork")
-    # One batch per worker process, which then exits and gives its memory back.
-    with context.Pool(processes=processes, maxtasksperchild=1) as pool:
-        results = pool.map(_evaluate_batch, batches, chunksize=1)
+    processes = max(1, min(workers or os.cpu_count() or 1, len(batches) or 1))
+    results: list[tuple[list, list]] = []
+    for outcome in _in_workers(batches, processes):
+        results.append(outcome)
     matches = []
     for batch_matches, errors in results:
         if errors:
             raise EngineError("; ".join(errors[:5]))
         matches.extend(batch_matches)
     return matches
+
+
+def _in_workers(batches: list[Any], processes: int) -> Iterator[tuple[list, list]]:
+    """Each batch in a process of its own, forked from this thread (no pool: a pool's helper
+    threads make forking unsafe), at most `processes` at a time. A worker hands its matches
+    back through a pipe and exits, giving back all the memory durable_rules took."""
+    context = multiprocessing.get_context("fork")
+    pending = list(batches)
+    running: dict[Any, Any] = {}  # receiving end -> process
+    while pending or running:
+        while pending and len(running) < processes:
+            receive, send = context.Pipe(duplex=False)
+            process = context.Process(target=_worker, args=(pending.pop(0), send), daemon=True)
+            process.start()
+            send.close()
+            running[receive] = process
+        for receive in multiprocessing.connection.wait(list(running)):
+            process = running.pop(receive)
+            try:
+                outcome = receive.recv()
+            except EOFError:
+                outcome = None
+            process.join()
+            if outcome is None or process.exitcode != 0:
+                raise EngineError(f"规则引擎的工作进程异常退出（退出码 {process.exitcode}）")
+            yield outcome
+
+
+def _worker(batch: Any, send: Any) -> None:
+    send.send(_evaluate_batch(batch))
+    send.close()
 
 
 def _batches(workload: Workload) -> Iterator[tuple[list[dict[str, Any]], dict[str, list]]]:
