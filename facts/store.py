@@ -64,13 +64,19 @@ def migrate(engine: sa.Engine) -> None:
     from alembic import command
     from alembic.config import Config
 
+    from alembic.util.exc import CommandError
+
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":  # two first loads must not both create tables
             connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOAD_LOCK})
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        try:
+            command.upgrade(config, "head")
+        except CommandError as error:  # e.g. a database migrated by a newer luoshi
+            raise StoreError(f"数据库的结构版本无法识别，可能由更新版本的 luoshi 建立（{error}）；"
+                             "请升级 luoshi") from None
 
 
 @dataclass(frozen=True)

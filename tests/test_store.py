@@ -133,3 +133,14 @@ def test_database_url_defaults(monkeypatch):
     monkeypatch.setenv("LUOSHI_DB", "postgresql://h/db")
     assert store.database_url() == "postgresql://h/db"
     assert store.database_url("sqlite:///y.db") == "sqlite:///y.db"
+
+
+def test_a_database_from_a_newer_luoshi_is_refused_clearly(example_path, tmp_path):
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    load_paths([example_path], url)
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    with pytest.raises(store.StoreError, match="更新版本的 luoshi"):
+        load_paths([example_path], url)
