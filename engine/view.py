@@ -47,6 +47,7 @@ class FactView:
         self._branches: dict[tuple[str, str, int], expr.Aggregate] = {}
         self._evaluating: set[tuple[int, str]] = set()
         self._ref_targets: dict[tuple[str, str], tuple[str, ...]] = {}
+        self.homes: dict[tuple[str, Any], Any] = {}  # (kind, id) -> home unit, for sessions
         self._build(facts)
 
     # -- building -------------------------------------------------------------------------
@@ -62,9 +63,10 @@ class FactView:
                     if row[name] is not None and row[name] > self.as_of:
                         row[name] = None
                 row["__kind__"] = kind
-                row["__key__"] = record_key(record.fact)
+                key = record.fact.key()
+                row["__key__"] = record_key(record.fact, key)
                 # How evidence names it: the id, or the natural key's parts joined by "/".
-                row["__label__"] = "/".join(str(part) for part in record.fact.key())
+                row["__label__"] = key[0] if len(key) == 1 else "/".join(map(str, key))
                 row["__where__"] = record.source
                 rows.append(row)
             self.rows[kind] = rows

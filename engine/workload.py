@@ -133,8 +133,12 @@ def home_unit(view: FactView, kind: str, record_id: Any) -> Any:
     """The unit a record belongs to (its kind's HOME path), e.g. a person's unit."""
     if kind == "units":
         return record_id
-    row = view.by_id.get(kind, {}).get(record_id)
-    if row is None or kind not in KINDS or KINDS[kind].HOME is None:
-        return None
-    return expr.evaluate(expr.parse(KINDS[kind].HOME), expr.Env({}, view.context, view,
-                                                               self_row=row))
+    key = (kind, record_id)
+    if key not in view.homes:  # asked for every fact; a few thousand different answers
+        row = view.by_id.get(kind, {}).get(record_id)
+        if row is None or kind not in KINDS or KINDS[kind].HOME is None:
+            view.homes[key] = None
+        else:
+            view.homes[key] = expr.evaluate(expr.parse(KINDS[kind].HOME),
+                                            expr.Env({}, view.context, view, self_row=row))
+    return view.homes[key]

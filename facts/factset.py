@@ -49,9 +49,9 @@ def facts_sha256(facts: FactSet) -> str:
     return digest.hexdigest()
 
 
-def record_key(fact: Fact) -> str:
+def record_key(fact: Fact, key: tuple | None = None) -> str:
     """The stored key: the id itself, or the natural key as a JSON array."""
-    key = fact.key()
+    key = fact.key() if key is None else key
     if fact.KEY == ("id",):
         return key[0]
     return json.dumps([value.isoformat() if isinstance(value, dt.date) else value for value in key],
