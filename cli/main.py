@@ -18,7 +18,7 @@ app = typer.Typer(
 )
 def _version(value: bool) -> None:
     if value:
-        from luoshi.facts.store import tool_version
+        from luoshi.facts.version import tool_version
 
         typer.echo(f"luoshi {tool_version()}")
         raise typer.Exit()

@@ -333,19 +333,6 @@ def aliases_used(node: Node, bound: set[str]) -> set[str]:
     return result
 
 
-def variables(node: Node) -> set[str]:
-    if isinstance(node, Var):
-        return {node.name}
-    result: set[str] = set()
-    for child in children(node):
-        result |= variables(child)
-    if isinstance(node, Aggregate):
-        for part in (node.where, node.value):
-            if part is not None:
-                result |= variables(part)
-    return result
-
-
 def to_text(node: Node) -> str:
     """An expression back as text (for golden tests and explanations)."""
     if isinstance(node, Const):

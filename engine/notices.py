@@ -19,6 +19,8 @@ from itertools import groupby
 from typing import Any
 
 from . import expr
+from luoshi.facts.kinds import MISCONDUCT_KIND
+
 from .policy import Catalog
 from .results import Finding, Trigger, render
 from .run import Report
@@ -215,9 +217,7 @@ def _subject_text(view: Any, finding: Finding) -> str:
 def _basis_text(view: Any, basis: str) -> str:
     misconduct = view.by_id.get("misconduct", {}).get(basis)
     if misconduct is not None:
-        what = misconduct.get("description") or expr.evaluate(
-            expr.parse(f"label('misconduct', 'kind', '{misconduct['kind']}')"),
-            expr.Env({}, view.context, view))
+        what = misconduct.get("description") or MISCONDUCT_KIND.labels[misconduct["kind"]]
         return f"违规行为 {basis}（{what}，{misconduct['date'].isoformat()}）"
     rectification = view.by_id.get("rectifications", {}).get(basis)
     if rectification is not None:

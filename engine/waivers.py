@@ -11,8 +11,6 @@ to waive). A malformed waiver file is bad input, reported at its file and line.
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,18 +46,6 @@ class Waiver(BaseModel):
     def as_dict(self) -> dict[str, Any]:
         return {"reason": self.reason, "approved_by": self.approved_by,
                 "expires": self.expires.isoformat()}
-
-
-@dataclass
-class WaiverSet:
-    waivers: list[tuple[Waiver, Location]]
-    as_of: dt.date
-
-    def active(self) -> dict[tuple, Waiver]:
-        return {w.key(): w for w, _ in self.waivers if w.expires >= self.as_of}
-
-    def expired(self) -> list[Waiver]:
-        return [w for w, _ in self.waivers if w.expires < self.as_of]
 
 
 def load_waivers(path: str) -> list[tuple[Waiver, Location]]:

@@ -31,9 +31,6 @@ class Workload:
     sessions: dict[str, list[dict[str, Any]]]  # session id -> facts
     rows: list[dict[str, Any]] = field(default_factory=list)  # fact "ref" -> view row
 
-    def fact_count(self) -> int:
-        return sum(len(facts) for facts in self.sessions.values())
-
 
 def _scalar(value: Any) -> Any:
     if isinstance(value, dt.date):

@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from .problems import InputError, Location, Problem
-from .store import StoreError, connect, describe_error, migrate, tool_version
+from .store import StoreError, connect, describe_error, migrate
+from .version import tool_version
 from .tables import Run
 
 

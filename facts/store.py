@@ -11,7 +11,6 @@ import datetime as dt
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -24,6 +23,7 @@ from .kinds import KINDS
 from .readers import InputFile
 from .factset import record_key
 from .tables import FACT_TABLES, Load
+from .version import tool_version
 
 DEFAULT_DB = "luoshi.db"
 # Any constant: migrations and loads into one PostgreSQL database take turns on this lock.
@@ -148,13 +148,6 @@ def _load(connection: sa.Connection, facts: FactSet, inputs: list[InputFile],
                         "updated": len(updates)}
     connection.execute(sa.update(Load).where(Load.id == load_id).values(counts=counts))
     return LoadResult(load_id, counts)
-
-
-def tool_version() -> str:
-    try:
-        return metadata.version("luoshi")
-    except metadata.PackageNotFoundError:
-        return "0+unknown"
 
 
 def describe_error(error: SQLAlchemyError, engine: sa.Engine) -> str:

@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import json
-from importlib import metadata
 from typing import Any
+
+from luoshi.facts.version import tool_version
 
 from ..policy import Catalog
 from ..run import Report
-
-
-def version() -> str:
-    try:
-        return metadata.version("luoshi")
-    except metadata.PackageNotFoundError:
-        return "0+unknown"
 
 
 def summary(report: Report) -> dict[str, int]:
@@ -26,7 +20,7 @@ def summary(report: Report) -> dict[str, int]:
 def as_data(report: Report) -> dict[str, Any]:
     return {
         "tool": "luoshi",
-        "version": version(),
+        "version": tool_version(),
         "year": report.year,
         "as_of": report.as_of.isoformat(),
         "params": report.params,
