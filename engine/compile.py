@@ -27,7 +27,7 @@ from typing import Any
 from luoshi.facts.kinds import KINDS
 
 from . import expr, names
-from .policy import Catalog, Rule, parse_pattern, template_parts
+from .policy import Catalog, Rule, parse_pattern, rule_expressions, template_parts
 
 DERIVED_PREFIX = "triggers."
 MAX_POSITIVE_PATTERNS = 15  # durable_rules: 16 patterns per rule, one is the phase gate
@@ -137,63 +137,42 @@ def rule_params(program: Program, rule_id: str) -> dict[str, Any]:
 # ------------------------------------------------------------------------------- one rule
 
 def _check_names(rule: Rule, catalog: Catalog, computed: dict[str, dict[str, expr.Node]]) -> None:
+    """Every name each expression of the rule uses must exist (P302, at the expression)."""
     variables = set(names.CONTEXT) | set(catalog.terms.params) | set(rule.params)
-    bodies = [(("alternatives", i), a) for i, a in enumerate(rule.alternatives)] or [((), rule)]
-    for loc, body in bodies:
+    entries = rule_expressions(rule)
+    bodies = [("alternatives", i) for i in range(len(rule.alternatives))] or [()]
+    for body in bodies:
+        def in_body(loc: tuple[Any, ...], body: tuple[Any, ...] = body) -> bool:
+            return loc[0] != "alternatives" or loc[:2] == body
+
         scope: dict[str, str] = {}
-        checks: list[tuple[tuple[Any, ...], Any]] = []
-        for alias, text in {**rule.match, **body.match}.items():
-            pattern = parse_pattern(text, alias=alias)
-            if not names.known_kind(pattern.kind):
-                raise CompileError(rule.id, (*loc, "match", alias), f"未知的数据类别 {pattern.kind}",
-                                   "P302")
-            scope[alias] = pattern.kind
-            if pattern.where is not None:
-                checks.append(((*loc, "match", alias), pattern.where))
-        for where_loc, text in (((), rule.where), (loc, body.where)):
-            if text:
-                checks.append(((*where_loc, "where"), expr.parse(text)))
-        unless = [(("unless", i), t) for i, t in enumerate(rule.unless)]
-        if loc:
-            unless += [((*loc, "unless", i), t) for i, t in enumerate(body.unless)]
-        for index, trigger in enumerate(rule.triggers):
-            unless += [(("triggers", index, "unless", i), t) for i, t in enumerate(trigger.unless)]
-        unless += [(("evidence", i), t) for i, t in enumerate(rule.evidence)]
-        for part_loc, text in unless:
-            pattern = parse_pattern(text)
-            if not names.known_kind(pattern.kind):
-                raise CompileError(rule.id, part_loc, f"未知的数据类别 {pattern.kind}", "P302")
-            if pattern.where is not None:
-                checks.append((part_loc, _Scoped(pattern.where, pattern.alias, pattern.kind)))
-        outputs = [(("finding", "unit"), rule.finding.unit), (("finding", "subject"), rule.finding.subject)]
-        for index, trigger in enumerate(rule.triggers):
-            outputs += [(("triggers", index, n), getattr(trigger, n))
-                        for n in ("basis", "target_unit", "target_person", "due", "issuer")]
-        checks += [(part_loc, expr.parse(text)) for part_loc, text in outputs]
-        checks += [(("finding", "message"), part) for part in template_parts(rule.finding.message)
-                   if not isinstance(part, str)]
-        if rule.finding.notice:
-            for part in template_parts(rule.finding.notice):
-                if not isinstance(part, str):
-                    found = names.problems(part, {}, variables | {"subject", "unit"}, computed)
-                    if found:
-                        raise CompileError(rule.id, ("finding", "notice"), found[0], "P302")
-        for part_loc, node in checks:
-            extra = {}
-            if isinstance(node, _Scoped):
-                extra, node = {node.alias: node.kind}, node.node
-            found = names.problems(node, {**scope, **extra}, variables, computed)
-            if found:
-                raise CompileError(rule.id, part_loc, found[0], "P302")
+        for loc, text, kind in entries:
+            if kind == "match" and in_body(loc):
+                pattern = parse_pattern(text, alias=str(loc[-1]))
+                _known(rule, loc, pattern.kind)
+                scope[pattern.alias] = pattern.kind
+        for loc, text, kind in entries:
+            if not in_body(loc):
+                continue
+            if kind in ("match", "unless"):
+                pattern = parse_pattern(text, alias=str(loc[-1]) if kind == "match" else None)
+                _known(rule, loc, pattern.kind)
+                nodes = [pattern.where] if pattern.where is not None else []
+                local = {**scope, pattern.alias: pattern.kind}
+            else:
+                nodes = ([part for part in template_parts(text) if not isinstance(part, str)]
+                         if kind == "message" else [expr.parse(text)])
+                local = scope
+            allowed = variables | ({"subject", "unit"} if loc == ("finding", "notice") else set())
+            for node in nodes:
+                found = names.problems(node, local, allowed, computed)
+                if found:
+                    raise CompileError(rule.id, loc, found[0], "P302")
 
 
-@dataclass
-class _Scoped:
-    """An `unless` condition, with the alias it binds."""
-
-    node: Any
-    alias: str
-    kind: str
+def _known(rule: Rule, loc: tuple[Any, ...], kind: str) -> None:
+    if not names.known_kind(kind):
+        raise CompileError(rule.id, loc, f"未知的数据类别 {kind}", "P302")
 
 
 def _compile_rule(rule: Rule, computed: dict[str, dict[str, expr.Node]]) -> list[Query]:

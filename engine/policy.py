@@ -296,7 +296,7 @@ def parse_pattern(text: str, alias: str | None = None) -> Pattern:
 def _check_expressions(catalog: Catalog, problems: list[Problem]) -> None:
     """Parse every expression once, so a typo is reported at load time with its position."""
     for rule in catalog.rules.values():
-        for loc, text, kind in _rule_expressions(rule):
+        for loc, text, kind in rule_expressions(rule):
             try:
                 if kind == "match":
                     parse_pattern(text, alias=str(loc[-1]))
@@ -319,7 +319,8 @@ def _check_expressions(catalog: Catalog, problems: list[Problem]) -> None:
                                     f"{key}：{error}（第 {error.column} 个字符）"))
 
 
-def _rule_expressions(rule: Rule) -> list[tuple[tuple[Any, ...], str, str]]:
+def rule_expressions(rule: Rule) -> list[tuple[tuple[Any, ...], str, str]]:
+    """Every expression of a rule as (location in the rule, text, kind of text)."""
     found: list[tuple[tuple[Any, ...], str, str]] = []
 
     def body(prefix: tuple[Any, ...], part: Rule | Alternative) -> None:
