@@ -13,6 +13,13 @@ condition by what it reads:
   materialised as a column of its pattern;
 - anything else is a policy error.
 
+An `unless` whose joins are all equalities with one positive pattern is an anti-join on that
+pattern's own values: it moves to that pattern's `absent` list and is decided, like a filter,
+before the engine by a hash lookup (`pushdown`). Without this, every record of both sides
+would reach the engine so that it can find the few with no partner; with it, only those few
+do. Negations over two or more patterns stay in the engine. `pushdown=False` keeps them all
+there: the tests compare both forms.
+
 It also chooses how facts are partitioned into engine sessions: by a join key shared by every
 pattern of the query, coarsened to the unit that key belongs to (`Partition`), so facts that
 can meet share a session, and sessions are per unit. It orders queries into strata: a rule that
@@ -59,6 +66,9 @@ class Pattern:
     joins: list[Join] = field(default_factory=list)
     columns: dict[str, expr.Node] = field(default_factory=dict)  # materialised expressions
     partition_field: str | None = None
+    # Negated patterns joined to this one alone by equalities: a record (or list element)
+    # with a partner in any of them is dropped before the engine.
+    absent: list[Pattern] = field(default_factory=list)
 
     @property
     def token(self) -> str:
@@ -103,8 +113,9 @@ class Program:
 
 
 def compile_catalog(catalog: Catalog, params: dict[str, Any] | None = None,
-                    select: set[str] | None = None) -> Program:
-    """Compile the rules (all, or `select` and what they need) with parameters applied."""
+                    select: set[str] | None = None, pushdown: bool = True) -> Program:
+    """Compile the rules (all, or `select` and what they need) with parameters applied;
+    `pushdown`: single-pattern negations become anti-joins decided before the engine."""
     values = {**catalog.params(), **(params or {})}
     computed = {kind: {name: expr.parse(text) for name, text in fields.items()}
                 for kind, fields in catalog.terms.computed.items()}
@@ -121,7 +132,7 @@ def compile_catalog(catalog: Catalog, params: dict[str, Any] | None = None,
         if select is not None and rule.id not in select:
             continue
         _check_names(rule, catalog, computed)
-        queries.extend(_compile_rule(rule, computed))
+        queries.extend(_compile_rule(rule, computed, pushdown))
     _stratify(queries, catalog)
     return Program(queries, catalog.rules, computed, values)
 
@@ -175,7 +186,8 @@ def _known(rule: Rule, loc: tuple[Any, ...], kind: str) -> None:
         raise CompileError(rule.id, loc, f"未知的数据类别 {kind}", "P302")
 
 
-def _compile_rule(rule: Rule, computed: dict[str, dict[str, expr.Node]]) -> list[Query]:
+def _compile_rule(rule: Rule, computed: dict[str, dict[str, expr.Node]],
+                  pushdown: bool) -> list[Query]:
     bodies = [((), rule.match, rule.where, rule.unless)]
     for index, alternative in enumerate(rule.alternatives):
         bodies.append((("alternatives", index), {**rule.match, **alternative.match},
@@ -187,12 +199,13 @@ def _compile_rule(rule: Rule, computed: dict[str, dict[str, expr.Node]]) -> list
     for number, (loc, match, where, unless) in enumerate(bodies):
         suffix = f"/{number + 1}" if len(bodies) > 1 else ""
         queries.append(_query(rule, f"{rule.id}{suffix}", loc, match, where, unless,
-                              finding=True, triggers=plain_triggers, computed=computed))
+                              finding=True, triggers=plain_triggers, computed=computed,
+                              pushdown=pushdown))
         for index, trigger in enumerate(rule.triggers):
             if trigger.unless:
                 queries.append(_query(rule, f"{rule.id}{suffix}#t{index}", loc, match, where,
                                       [*unless, *trigger.unless], finding=False,
-                                      triggers=[index], computed=computed))
+                                      triggers=[index], computed=computed, pushdown=pushdown))
     return queries
 
 
@@ -204,7 +217,7 @@ def _and(first: str | None, second: str | None) -> str | None:
 
 def _query(rule: Rule, query_id: str, loc: tuple[Any, ...], match: dict[str, str],
            where: str | None, unless: list[str], finding: bool, triggers: list[int],
-           computed: dict[str, dict[str, expr.Node]]) -> Query:
+           computed: dict[str, dict[str, expr.Node]], pushdown: bool) -> Query:
     positives: list[Pattern] = []
     conditions: list[tuple[expr.Node, tuple[Any, ...]]] = []
     for alias, text in match.items():
@@ -237,10 +250,22 @@ def _query(rule: Rule, query_id: str, loc: tuple[Any, ...], match: dict[str, str
         scope_order = {**order, parsed.alias: len(order)}
         for part in expr.conjuncts(parsed.where) if parsed.where is not None else []:
             _place(rule, part_loc, part, scope, scope_order, negated=pattern)
-        negatives.append(pattern)
+        partner = _anti_join_partner(pattern) if pushdown else None
+        if partner is not None:
+            by_alias[partner].absent.append(pattern)
+        else:
+            negatives.append(pattern)
     patterns = positives + negatives
     partition = _partition(rule, loc, patterns, computed)
     return Query(query_id, rule.id, 1, patterns, partition, finding, triggers)
+
+
+def _anti_join_partner(pattern: Pattern) -> str | None:
+    """The one positive alias a negated pattern is joined to by equalities only, if any."""
+    others = {join.other for join in pattern.joins}
+    if len(others) == 1 and all(join.op == "==" for join in pattern.joins):
+        return next(iter(others))
+    return None
 
 
 def _check_kind(rule: Rule, loc: tuple[Any, ...], kind: str) -> None:
@@ -415,6 +440,12 @@ def describe(program: Program) -> list[dict[str, Any]]:
                 "filter": expr.to_text(p.filter) if p.filter is not None else None,
                 "joins": [f"{p.alias}.{j.field} {j.op} {j.other}.{j.other_field}" for j in p.joins],
                 "columns": {name: expr.to_text(node) for name, node in p.columns.items()},
+                **({"absent": [{
+                    "kind": n.token,
+                    "filter": expr.to_text(n.filter) if n.filter is not None else None,
+                    "joins": [f"{n.alias}.{j.field} == {p.alias}.{j.other_field}"
+                              for j in n.joins],
+                } for n in p.absent]} if p.absent else {}),
             } for p in query.patterns],
         })
     return result

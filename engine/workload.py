@@ -1,7 +1,7 @@
 """What a rule engine is given for one stratum: query shapes, and facts grouped into sessions.
 
-Only the facts a pattern can match reach the engine (its filter is evaluated here), and only
-the fields its joins read. Values are plain JSON scalars: dates become day numbers, missing
+Only the facts a pattern can match reach the engine (its filter and its anti-joins, `absent`,
+are decided here), and only the fields its joins read. Values are plain JSON scalars: dates become day numbers, missing
 values are left out (a comparison with a missing value never matches, as in expressions).
 Each fact goes to the session of its partition value's home unit (`Partition`), once per
 session however many patterns it serves. The workload is plain data, so it can be sent to a
@@ -58,15 +58,23 @@ def build(view: FactView, program: Program, queries: list[Query]) -> Workload:
                            names[(j.other, j.other_field)]] for j in pattern.joins],
             })
             needed = {name for (alias, name) in names if alias == pattern.alias}
+            partners = [(absent, _partner_keys(view, absent, context)) for absent in pattern.absent]
             for row in view.rows.get(pattern.kind, []):
                 env = expr.Env({pattern.alias: row}, context, view)
                 if pattern.filter is not None and not expr.evaluate(pattern.filter, env):
                     continue
+                elements = (view.field(row, pattern.explode) or []) if pattern.explode else [None]
+                if partners:
+                    elements = [element for element in elements if not any(
+                        _join_key(view, pattern, env, row, element,
+                                  [join.other_field for join in absent.joins]) in keys
+                        for absent, keys in partners)]
+                    if not elements:
+                        continue
                 ref = refs.get(id(row))
                 if ref is None:
                     ref = refs[id(row)] = len(workload.rows)
                     workload.rows.append(row)
-                elements = (view.field(row, pattern.explode) or []) if pattern.explode else [None]
                 for element in elements:
                     session = _session(view, query, pattern, env, row, element)
                     if session is None:
@@ -83,6 +91,34 @@ def build(view: FactView, program: Program, queries: list[Query]) -> Workload:
                             fact[names[(pattern.alias, name)]] = _scalar(value)
         workload.queries.append(shape)
     return workload
+
+
+def _partner_keys(view: FactView, pattern: Pattern, context: dict[str, Any]) -> set[tuple]:
+    """The join values of every record (or list element) of a negated pattern that passes its
+    filter; a record missing one of them can never be a partner."""
+    keys: set[tuple] = set()
+    fields = [join.field for join in pattern.joins]
+    for row in view.rows.get(pattern.kind, []):
+        env = expr.Env({pattern.alias: row}, context, view)
+        if pattern.filter is not None and not expr.evaluate(pattern.filter, env):
+            continue
+        for element in (view.field(row, pattern.explode) or []) if pattern.explode else [None]:
+            key = _join_key(view, pattern, env, row, element, fields)
+            if key is not None:
+                keys.add(key)
+    return keys
+
+
+def _join_key(view: FactView, pattern: Pattern, env: expr.Env, row: dict[str, Any],
+              element: Any, fields: list[str]) -> tuple | None:
+    """The values of `fields` as a hashable key, None if one is missing (nothing equals it)."""
+    key = []
+    for name in fields:
+        value = _value(view, pattern, env, row, element, name)
+        if value is None:
+            return None
+        key.append(tuple(value) if isinstance(value, list) else value)
+    return tuple(key)
 
 
 def _field_names(query: Query, number: int) -> dict[tuple[str, str], str]:

@@ -21,8 +21,9 @@ def catalog() -> Catalog:
 
 
 @cache
-def program() -> Program:
-    return compile_catalog(catalog())
+def program(pushdown: bool = True) -> Program:
+    """`pushdown=False`: every negation left to the engine (see engine/compile.py)."""
+    return compile_catalog(catalog(), pushdown=pushdown)
 
 
 def facts_from_yaml(text: str, name: str = "case.yaml") -> FactSet:
