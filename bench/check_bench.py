@@ -31,12 +31,12 @@ from luoshi.engine.run import check
 from luoshi.facts import store
 from luoshi.facts.validate import read_facts
 source = sys.argv[1]
-facts = store.read(source[len("db:"):]) if source.startswith("db:") else read_facts([source])[0]
+facts = store.read_rows(source[len("db:"):]) if source.startswith("db:") else read_facts([source])[0]
 read = time.perf_counter() - started
 report = check(facts, compile_catalog(load_catalog()), 2013)
 seconds = time.perf_counter() - started
 status = open("/proc/self/status").read()
-print(json.dumps({"seconds": seconds, "read": read, "facts": len(facts),
+print(json.dumps({"seconds": seconds, "read": read, "facts": sum(map(len, facts.values())),
                   "findings": len(report.findings),
                   "peak_mb": int(status.split("VmHWM:")[1].split()[0]) / 1024,
                   "worker_peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))

@@ -75,13 +75,14 @@ def check(
         # Bars on stderr, on a terminal, for large inputs only: never in machine formats' stdout.
         with progress_bars(total_size(paths) if paths else PROGRESS_BYTES) as progress:
             facts = read_input(paths, db, progress)
+            inputs_sha256 = facts_sha256(facts) if record else None  # the check changes rows
             report = run.check(facts, program, year, day, progress=progress, waivers=waiver_list)
         report = run.narrow(report, _ids(select), _ids(ignore), _ids(unit), shard_spec)
         if record:
             from luoshi.facts import history
 
             data = json_format.as_data(report)
-            history.record(db, year=year, as_of=day, inputs_sha256=facts_sha256(facts),
+            history.record(db, year=year, as_of=day, inputs_sha256=inputs_sha256,
                            policies_sha256=catalog.sha256(), params=data["params"],
                            waivers=[w.model_dump(mode="json") for w, _ in waiver_list],
                            findings=data["findings"], triggers=data["triggers"])

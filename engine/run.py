@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from luoshi.facts.factset import FactSet
+from luoshi.facts.factset import FactSet, Rows
 from luoshi.facts.gc_pause import cyclic_gc_paused
 from luoshi.facts.problems import Progress
 
@@ -45,16 +45,17 @@ def default_backend(workload: Workload) -> list[tuple[str, dict[str, int]]]:
     return durable.run(workload)
 
 
-def check(facts: FactSet, program: Program, year: int, as_of: dt.date | None = None,
+def check(facts: FactSet | Rows, program: Program, year: int, as_of: dt.date | None = None,
           backend: Backend | None = None, progress: Progress | None = None,
           waivers: list[Any] | None = None) -> Report:
-    """`waivers`: (Waiver, Location) pairs, as `waivers.load_waivers` reads them."""
+    """`facts`: validated facts, or their rows (`store.read_rows`), which the check changes;
+    `waivers`: (Waiver, Location) pairs, as `waivers.load_waivers` reads them."""
     with cyclic_gc_paused():  # a check builds millions of small acyclic objects
         return _check(facts, program, year, as_of or dt.date(year, 12, 31), backend, progress,
                       waivers)
 
 
-def _check(facts: FactSet, program: Program, year: int, as_of: dt.date, backend: Backend | None,
+def _check(facts: FactSet | Rows, program: Program, year: int, as_of: dt.date, backend: Backend | None,
            progress: Progress | None, waivers: list[Any] | None) -> Report:
     all_waivers = [waiver for waiver, _ in waivers or []]
     active = {w.key(): w for w in all_waivers if w.expires >= as_of}

@@ -15,9 +15,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from luoshi.facts.factset import FactSet
+from luoshi.facts.factset import FactSet, Rows, rows_of
 from luoshi.facts.kinds import KINDS, references
-from luoshi.facts.factset import record_key
 
 from . import expr, names
 
@@ -31,7 +30,7 @@ class ViewError(Exception):
 
 
 class FactView:
-    def __init__(self, facts: FactSet, as_of: dt.date,
+    def __init__(self, facts: FactSet | Rows, as_of: dt.date,
                  computed: dict[str, dict[str, expr.Node]], context: dict[str, Any]) -> None:
         self.as_of = as_of
         self.computed = computed
@@ -48,26 +47,25 @@ class FactView:
         self._evaluating: set[tuple[int, str]] = set()
         self._ref_targets: dict[tuple[str, str], tuple[str, ...]] = {}
         self.homes: dict[tuple[str, Any], Any] = {}  # (kind, id) -> home unit, for sessions
-        self._build(facts)
+        # Rows are changed in place (event dates cleared, computed fields kept): own copies.
+        self._build(rows_of(facts) if isinstance(facts, FactSet) else facts)
 
     # -- building -------------------------------------------------------------------------
 
-    def _build(self, facts: FactSet) -> None:
+    def _build(self, stored: Rows) -> None:
         for kind, model in KINDS.items():
+            dated, events, key_fields = model.DATED, model.EVENTS, model.KEY
             rows = []
-            for record in facts.records[kind]:
-                row = dict(record.fact.__dict__)  # the field values; model_dump re-serialises
-                if model.DATED and row[model.DATED] is not None and row[model.DATED] > self.as_of:
+            for row in stored.get(kind, ()):
+                if dated and row[dated] is not None and row[dated] > self.as_of:
                     continue
-                for name in model.EVENTS:
+                for name in events:
                     if row[name] is not None and row[name] > self.as_of:
                         row[name] = None
                 row["__kind__"] = kind
-                key = record.fact.key()
-                row["__key__"] = record_key(record.fact, key)
                 # How evidence names it: the id, or the natural key's parts joined by "/".
-                row["__label__"] = key[0] if len(key) == 1 else "/".join(map(str, key))
-                row["__where__"] = record.source
+                row["__label__"] = row[key_fields[0]] if len(key_fields) == 1 else \
+                    "/".join(str(row[name]) for name in key_fields)
                 rows.append(row)
             self.rows[kind] = rows
         self._drop_orphans()

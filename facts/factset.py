@@ -7,6 +7,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from .kinds import KINDS, Fact
 from .problems import Location
@@ -40,13 +41,35 @@ class FactSet:
         return {kind: len(records) for kind, records in self.records.items()}
 
 
-def facts_sha256(facts: FactSet) -> str:
+# A record as checks read it: its field values, `__key__` (the stored key, `record_key`) and
+# `__where__` (where it came from, as text).
+Row = dict[str, Any]
+Rows = dict[str, list[Row]]  # by kind
+
+
+def rows_of(facts: FactSet) -> Rows:
+    """The facts as plain rows, the form `store.read_rows` gives straight from a database."""
+    return {kind: [{**record.fact.__dict__, "__key__": record_key(record.fact),
+                    "__where__": record.source} for record in records]
+            for kind, records in facts.records.items()}
+
+
+def facts_sha256(rows: Rows) -> str:
     """A hash of the facts themselves, whatever files or database they came from."""
     digest = hashlib.sha256()
-    for kind, records in facts.records.items():
-        for line in sorted(record.fact.model_dump_json() for record in records):
+    for kind, model in KINDS.items():
+        names = list(model.model_fields)
+        lines = (json.dumps({name: row[name] for name in names}, ensure_ascii=False,
+                            separators=(",", ":"), default=_iso) for row in rows.get(kind, ()))
+        for line in sorted(lines):
             digest.update(f"{kind}\t{line}\n".encode())
     return digest.hexdigest()
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def record_key(fact: Fact, key: tuple | None = None) -> str:

@@ -16,12 +16,11 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from .factset import FactSet, Record
+from .factset import FactSet, Record, Rows, record_key
 from .problems import Location, Progress, StoreError
 from .gc_pause import cyclic_gc_paused
 from .kinds import KINDS
 from .readers import InputFile
-from .factset import record_key
 from .tables import FACT_TABLES, Load
 from .version import tool_version
 
@@ -160,25 +159,38 @@ def describe_error(error: SQLAlchemyError, engine: sa.Engine) -> str:
 
 def read(db: str | None = None) -> FactSet:
     """Every stored record, as the facts they were loaded from (with their sources)."""
+    facts = FactSet()
+    for kind, rows in read_rows(db).items():
+        model = KINDS[kind]
+        for row in rows:
+            where = Location(row.pop("__where__"))
+            del row["__key__"]
+            facts.records[kind].append(Record(model.model_construct(**row), where))
+    return facts
+
+
+def read_rows(db: str | None = None) -> Rows:
+    """Every stored record as a plain row (`factset.rows_of`'s form), straight from the
+    database: what a check reads, without building a model per record."""
     url = sa.engine.make_url(database_url(db))
     if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
         # Reading must not leave an empty database file behind.
         raise StoreError(f"数据库文件 {url.database} 不存在（先运行 luoshi load 导入数据）")
     engine = connect(db)
-    facts = FactSet()
+    result: Rows = {}
     try:
         with engine.connect() as connection, cyclic_gc_paused():
             if not sa.inspect(connection).has_table("loads"):
                 raise StoreError(f"数据库 {database_url(db)} 中还没有导入任何数据（先运行 luoshi load）")
             for kind, model in KINDS.items():
                 table = FACT_TABLES[kind]
-                fields = list(model.model_fields)
-                statement = sa.select(table.c.record_source, *(table.c[name] for name in fields))
-                for row in connection.execute(statement.order_by(table.c.record_key)):
-                    fact = model.model_construct(**dict(zip(fields, row[1:], strict=True)))
-                    facts.records[kind].append(Record(fact, Location(row[0])))
+                names = [*model.model_fields, "__key__", "__where__"]
+                statement = sa.select(*(table.c[name] for name in model.model_fields),
+                                      table.c.record_key, table.c.record_source)
+                cursor = connection.execute(statement.order_by(table.c.record_key))
+                result[kind] = [dict(zip(names, row)) for row in cursor]
     except SQLAlchemyError as error:
         raise StoreError(describe_error(error, engine)) from None
     finally:
         engine.dispose()
-    return facts
+    return result
