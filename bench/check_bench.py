@@ -29,9 +29,11 @@ from luoshi.engine.compile import compile_catalog
 from luoshi.engine.policy import load_catalog
 from luoshi.engine.run import check
 from luoshi.facts import store
+from luoshi.facts.factset import rows_of
 from luoshi.facts.validate import read_facts
 source = sys.argv[1]
-facts = store.read_rows(source[len("db:"):]) if source.startswith("db:") else read_facts([source])[0]
+facts = store.read_rows(source[len("db:"):]) if source.startswith("db:") \
+    else rows_of(read_facts([source])[0])
 read = time.perf_counter() - started
 report = check(facts, compile_catalog(load_catalog()), 2013)
 seconds = time.perf_counter() - started

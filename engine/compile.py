@@ -13,8 +13,8 @@ condition by what it reads:
   materialised as a column of its pattern;
 - anything else is a policy error.
 
-An `unless` whose joins are all equalities with one positive pattern is an anti-join on that
-pattern's own values: it moves to that pattern's `absent` list and is decided, like a filter,
+An `unless` whose joins are all equalities with one positive pattern (directly, or through
+the positives' own equalities) is an anti-join on that pattern's own values: it moves to that pattern's `absent` list and is decided, like a filter,
 before the engine by a hash lookup (`pushdown`). Without this, every record of both sides
 would reach the engine so that it can find the few with no partner; with it, only those few
 do. Negations over two or more patterns stay in the engine. `pushdown=False` keeps them all
@@ -250,7 +250,7 @@ def _query(rule: Rule, query_id: str, loc: tuple[Any, ...], match: dict[str, str
         scope_order = {**order, parsed.alias: len(order)}
         for part in expr.conjuncts(parsed.where) if parsed.where is not None else []:
             _place(rule, part_loc, part, scope, scope_order, negated=pattern)
-        partner = _anti_join_partner(pattern) if pushdown else None
+        partner = _anti_join_partner(pattern, positives) if pushdown else None
         if partner is not None:
             by_alias[partner].absent.append(pattern)
         else:
@@ -260,11 +260,31 @@ def _query(rule: Rule, query_id: str, loc: tuple[Any, ...], match: dict[str, str
     return Query(query_id, rule.id, 1, patterns, partition, finding, triggers)
 
 
-def _anti_join_partner(pattern: Pattern) -> str | None:
-    """The one positive alias a negated pattern is joined to by equalities only, if any."""
-    others = {join.other for join in pattern.joins}
-    if len(others) == 1 and all(join.op == "==" for join in pattern.joins):
-        return next(iter(others))
+def _anti_join_partner(pattern: Pattern, positives: list[Pattern]) -> str | None:
+    """The positive alias a negated pattern can be joined to alone, by equalities only: its
+    joins with other patterns rewritten through the positives' own equalities (`x.f == u.id`
+    where every match has `u.id == i.g` becomes `x.f == i.g`). None if there is none."""
+    if not pattern.joins or any(join.op != "==" for join in pattern.joins):
+        return None
+    equal: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    for positive in positives:
+        for join in positive.joins:
+            if join.op == "==":
+                ends = {(positive.alias, join.field), (join.other, join.other_field)}
+                merged = set().union(*(equal.get(end, {end}) for end in ends))
+                for end in merged:
+                    equal[end] = merged
+    for partner in dict.fromkeys(join.other for join in pattern.joins):
+        rewritten = []
+        for join in pattern.joins:
+            same = equal.get((join.other, join.other_field), {(join.other, join.other_field)})
+            field_of_partner = sorted(name for alias, name in same if alias == partner)
+            if not field_of_partner:
+                break
+            rewritten.append(Join(join.field, "==", partner, field_of_partner[0]))
+        else:
+            pattern.joins = rewritten
+            return partner
     return None
 
 

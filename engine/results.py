@@ -99,18 +99,36 @@ def display(value: Any) -> str:
     return str(value)
 
 
+@dataclass
+class Found:
+    """What matches gave, by rule (every key starts with the rule's id or names it): plain
+    data, so a worker can hand it back, and parts for different rules merge by union."""
+
+    findings: dict[tuple, Finding] = field(default_factory=dict)
+    triggers: dict[tuple, Trigger] = field(default_factory=dict)
+    waived: dict[tuple, Finding] = field(default_factory=dict)
+    derived: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # rows, by kind
+
+    def merge(self, other: Found) -> None:
+        self.findings.update(other.findings)
+        self.triggers.update(other.triggers)
+        self.waived.update(other.waived)
+        for kind, rows in other.derived.items():
+            self.derived.setdefault(kind, []).extend(rows)
+
+
 class Results:
     def __init__(self, program: Program, view: FactView,
                  waivers: dict[tuple, Any] | None = None) -> None:
         self.program = program
         self.view = view
-        self.findings: dict[tuple, Finding] = {}
-        self.triggers: dict[tuple, Trigger] = {}
         self.waivers = waivers or {}
-        self.waived: dict[tuple, Finding] = {}
+        self.found = Found()
+        self.findings, self.triggers, self.waived = (self.found.findings, self.found.triggers,
+                                                     self.found.waived)
 
-    def add(self, query: Query, bindings: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-        """Record one match; return the derived rows (triggers) it raises for later strata."""
+    def add(self, query: Query, bindings: dict[str, dict[str, Any]]) -> None:
+        """Record one match, and the derived rows (triggers) it raises for later strata."""
         rule = self.program.rules[query.rule]
         env = expr.Env(bindings, {**self.view.context, **rule_params(self.program, rule.id)},
                        self.view)
@@ -123,7 +141,7 @@ class Results:
                 self.waived[key] = Finding(finding_id(rule.id, unit, subject), rule.id,
                                            rule.severity, rule.clause, unit, subject,
                                            render(rule.finding.message, env))
-            return []
+            return
         finding = self.findings.get(key)
         if finding is None:
             finding = Finding(finding_id(rule.id, unit, subject), rule.id, rule.severity,
@@ -135,7 +153,6 @@ class Results:
         if query.finding:
             for text in rule.evidence:
                 self._extra_evidence(finding, text, env)
-        derived = []
         for index in query.triggers:
             spec = rule.triggers[index]
             values = {name: expr.evaluate(expr.parse(getattr(spec, name)), env)
@@ -146,7 +163,7 @@ class Results:
             if trigger.key() in self.triggers:
                 continue
             self.triggers[trigger.key()] = trigger
-            derived.append({"__kind__": DERIVED_PREFIX + spec.type,
+            self.found.derived.setdefault(DERIVED_PREFIX + spec.type, []).append({"__kind__": DERIVED_PREFIX + spec.type,
                             "__key__": "|".join(str(part) for part in trigger.key()),
                             "__where__": f"{rule.id} {finding.id}",
                             "__evidence__": list(finding.evidence),
@@ -154,7 +171,6 @@ class Results:
                             "target_unit": trigger.target_unit,
                             "target_person": trigger.target_person, "due": trigger.due,
                             "issuer": trigger.issuer})
-        return derived
 
     def _extra_evidence(self, finding: Finding, text: str, env: expr.Env) -> None:
         pattern = _pattern(text)

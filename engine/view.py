@@ -148,16 +148,29 @@ class FactView:
             candidates = self._index(node.kind, index_field, contains).get(value, ())
         else:
             candidates = self.rows[node.kind]
-        matched = [row for row in candidates if node.where is None
-                   or expr.evaluate(node.where, env.bind(node.alias, row))]
+        # One environment for every candidate, its alias rebound in turn: evaluation is
+        # synchronous, and an aggregate inside `where` binds in an environment of its own.
+        inner = env.bind(node.alias, {})
+        bindings = inner.bindings
+        if node.where is None:
+            matched = list(candidates)
+        else:
+            where = expr.compiled(node.where)
+            matched = []
+            for row in candidates:
+                bindings[node.alias] = row
+                if where(inner):
+                    matched.append(row)
         if node.func == "count":
             result: Any = len(matched)
         elif node.func == "exists":
             result = bool(matched)
         else:
             values: set[Any] = set()
+            value_of = expr.compiled(node.value)
             for row in matched:
-                value = expr.evaluate(node.value, env.bind(node.alias, row))
+                bindings[node.alias] = row
+                value = value_of(inner)
                 values.update(value if isinstance(value, list) else [value])
             values.discard(None)
             result = sorted(values, key=str)

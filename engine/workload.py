@@ -49,6 +49,7 @@ def build(view: FactView, program: Program, queries: list[Query]) -> Workload:
         context = {**view.context, **rule_params(program, query.rule)}
         shape = {"id": query.id, "patterns": []}
         names = _field_names(query, number)
+        seen: dict[tuple[str, str], set[Any]] = {}  # (alias, field) -> values its facts have
         for position, pattern in enumerate(query.patterns):
             flag = f"q{number}p{position}"
             shape["patterns"].append({
@@ -59,36 +60,44 @@ def build(view: FactView, program: Program, queries: list[Query]) -> Workload:
             })
             needed = {name for (alias, name) in names if alias == pattern.alias}
             partners = [(absent, _partner_keys(view, absent, context)) for absent in pattern.absent]
+            # A fact whose join value no fact of the earlier pattern has can never match.
+            required = [(j.field, seen.setdefault((j.other, j.other_field), set()))
+                        for j in pattern.joins if j.op == "=="]
+            passes = expr.compiled(pattern.filter) if pattern.filter is not None else None
             for row in view.rows.get(pattern.kind, []):
                 env = expr.Env({pattern.alias: row}, context, view)
-                if pattern.filter is not None and not expr.evaluate(pattern.filter, env):
+                if passes is not None and not passes(env):
                     continue
                 elements = (view.field(row, pattern.explode) or []) if pattern.explode else [None]
-                if partners:
-                    elements = [element for element in elements if not any(
-                        _join_key(view, pattern, env, row, element,
-                                  [join.other_field for join in absent.joins]) in keys
-                        for absent, keys in partners)]
-                    if not elements:
-                        continue
-                ref = refs.get(id(row))
-                if ref is None:
-                    ref = refs[id(row)] = len(workload.rows)
-                    workload.rows.append(row)
                 for element in elements:
+                    if partners and any(
+                            _join_key(view, pattern, env, row, element,
+                                      [join.other_field for join in absent.joins]) in keys
+                            for absent, keys in partners):
+                        continue
+                    values = {}
+                    for name in needed:
+                        value = _value(view, pattern, env, row, element, name)
+                        if value is not None:
+                            values[name] = _scalar(value)
+                    if any(values.get(name) not in allowed for name, allowed in required):
+                        continue
                     session = _session(view, query, pattern, env, row, element)
                     if session is None:
                         continue
+                    ref = refs.get(id(row))
+                    if ref is None:
+                        ref = refs[id(row)] = len(workload.rows)
+                        workload.rows.append(row)
                     fact = facts.get((session, pattern.token, ref, element))
                     if fact is None:
                         fact = facts[(session, pattern.token, ref, element)] = {
                             "type": pattern.token, "ref": ref}
                         workload.sessions.setdefault(session, []).append(fact)
                     fact[flag] = True
-                    for name in needed:
-                        value = _value(view, pattern, env, row, element, name)
-                        if value is not None:
-                            fact[names[(pattern.alias, name)]] = _scalar(value)
+                    for name, value in values.items():
+                        fact[names[(pattern.alias, name)]] = value
+                        seen.setdefault((pattern.alias, name), set()).add(value)
         workload.queries.append(shape)
     return workload
 
@@ -98,9 +107,10 @@ def _partner_keys(view: FactView, pattern: Pattern, context: dict[str, Any]) -> 
     filter; a record missing one of them can never be a partner."""
     keys: set[tuple] = set()
     fields = [join.field for join in pattern.joins]
+    passes = expr.compiled(pattern.filter) if pattern.filter is not None else None
     for row in view.rows.get(pattern.kind, []):
         env = expr.Env({pattern.alias: row}, context, view)
-        if pattern.filter is not None and not expr.evaluate(pattern.filter, env):
+        if passes is not None and not passes(env):
             continue
         for element in (view.field(row, pattern.explode) or []) if pattern.explode else [None]:
             key = _join_key(view, pattern, env, row, element, fields)

@@ -152,9 +152,41 @@ def test_anti_joins_before_the_engine_give_what_the_engine_gives(seed, tmp_path,
                 sum(len(p.absent) for q in program_.queries for p in q.patterns)]
 
     assert negations(in_engine) == [15, 0]
-    assert negations(pushed) == [1, 14]  # R102's unless joins two patterns: left to the engine
+    assert negations(pushed) == [0, 15]
     for facts in (_generated_city(seed, tmp_path), _shuffled(both_examples, seed, keep=0.8)):
         assert comparable(check(facts, pushed, 2013)) == comparable(check(facts, in_engine, 2013))
+
+
+def test_rule_groups_in_parallel_workers_give_what_one_process_gives(tmp_path, both_examples,
+                                                                     monkeypatch):
+    from luoshi.engine import run
+
+    facts = _generated_city(5, tmp_path)
+    alone = comparable(check(facts, program(), 2013))
+    groups = []
+    monkeypatch.setattr(run, "PARALLEL_MIN_ROWS", 0)  # parallel however few the facts
+    monkeypatch.setattr(run, "WORKERS", 2)  # however many cores
+    original = run._rule_groups
+    monkeypatch.setattr(run, "_rule_groups", lambda *args: groups.append(original(*args))
+                        or groups[-1])
+    assert comparable(check(facts, program(), 2013)) == alone
+    assert len(groups[0]) == 2 and {q.rule for q in groups[0][0]}.isdisjoint(
+        {q.rule for q in groups[0][1]})
+    assert comparable(check(both_examples, program(), 2013)) == \
+        comparable(check(both_examples, program(), 2013, backend=oracle.run))
+
+
+def test_an_error_in_a_parallel_worker_is_raised_in_the_caller(both_examples, monkeypatch):
+    from luoshi.engine import run
+    from luoshi.engine.errors import EngineError
+
+    def failing(workload):
+        raise EngineError("规则引擎拒绝了重复的事实（测试）")
+
+    monkeypatch.setattr(run, "PARALLEL_MIN_ROWS", 0)
+    monkeypatch.setattr(run, "WORKERS", 2)
+    with pytest.raises(EngineError, match="测试"):
+        check(both_examples, program(), 2013, backend=failing)
 
 
 # ------------------------------------------------------------------------------- the command

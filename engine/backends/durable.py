@@ -28,12 +28,11 @@ from __future__ import annotations
 
 import copy
 import json
-import multiprocessing
-import multiprocessing.connection
 import os
 from collections.abc import Iterator
 from typing import Any
 
+from .. import forked
 from ..errors import EngineError
 from ..workload import Workload
 
@@ -99,47 +98,17 @@ def _test(pattern: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
 def run(workload: Workload, workers: int | None = None) -> list[tuple[str, dict[str, int]]]:
     """Evaluate a workload; return every match as (query id, {alias: fact ref})."""
     batches = list(_batches(workload))
-    processes = max(1, min(workers or os.cpu_count() or 1, len(batches) or 1))
-    results: list[tuple[list, list]] = []
-    for outcome in _in_workers(batches, processes):
-        results.append(outcome)
+    if forked.nested and len(batches) == 1:
+        # Already in a worker that exits when done: no need to fork another for one batch.
+        outcomes = [_evaluate_batch(batches[0])]
+    else:
+        outcomes = forked.run(_evaluate_batch, batches, forked.processes(workers))
     matches = []
-    for batch_matches, errors in results:
+    for batch_matches, errors in outcomes:
         if errors:
             raise EngineError("; ".join(errors[:5]))
         matches.extend(batch_matches)
     return matches
-
-
-def _in_workers(batches: list[Any], processes: int) -> Iterator[tuple[list, list]]:
-    """Each batch in a process of its own, forked from this thread (no pool: a pool's helper
-    threads make forking unsafe), at most `processes` at a time. A worker hands its matches
-    back through a pipe and exits, giving back all the memory durable_rules took."""
-    context = multiprocessing.get_context("fork")
-    pending = list(batches)
-    running: dict[Any, Any] = {}  # receiving end -> process
-    while pending or running:
-        while pending and len(running) < processes:
-            receive, send = context.Pipe(duplex=False)
-            process = context.Process(target=_worker, args=(pending.pop(0), send), daemon=True)
-            process.start()
-            send.close()
-            running[receive] = process
-        for receive in multiprocessing.connection.wait(list(running)):
-            process = running.pop(receive)
-            try:
-                outcome = receive.recv()
-            except EOFError:
-                outcome = None
-            process.join()
-            if outcome is None or process.exitcode != 0:
-                raise EngineError(f"规则引擎的工作进程异常退出（退出码 {process.exitcode}）")
-            yield outcome
-
-
-def _worker(batch: Any, send: Any) -> None:
-    send.send(_evaluate_batch(batch))
-    send.close()
 
 
 def _batches(workload: Workload) -> Iterator[tuple[list[dict[str, Any]], dict[str, list]]]:

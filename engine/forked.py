@@ -1,0 +1,78 @@
+"""Work in forked processes that exit: memory the work took is given back, and a crash in
+native code (durable_rules' C core) is an error, not a silently missing result.
+
+Processes are forked from the calling thread (no pool: a pool's helper threads make forking
+unsafe), at most `processes` at a time; each hands its result back through a pipe. An
+exception in a worker is raised again in the caller. Work running in a worker that forks
+again does so one process at a time (`nested`): the cores are already busy.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.connection
+import os
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from .errors import EngineError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+nested = False  # True inside a worker
+
+
+def processes(wanted: int | None = None) -> int:
+    """How many workers to run at once: one per core, one inside a worker."""
+    return 1 if nested else max(1, wanted or os.cpu_count() or 1)
+
+
+def run(function: Callable[[T], R], items: Sequence[T], at_once: int) -> list[R]:
+    """`function(item)` for every item, each in a process of its own; results in item order."""
+    context = multiprocessing.get_context("fork")
+    pending = list(enumerate(items))
+    results: dict[int, R] = {}
+    running: dict[Any, tuple[int, Any]] = {}  # receiving end -> (item number, process)
+    try:
+        while pending or running:
+            while pending and len(running) < max(1, at_once):
+                number, item = pending.pop(0)
+                receive, send = context.Pipe(duplex=False)
+                # Not a daemon: a daemon may not fork, and workers of workers do.
+                process = context.Process(target=_worker, args=(function, item, send))
+                process.start()
+                send.close()
+                running[receive] = (number, process)
+            for receive in multiprocessing.connection.wait(list(running)):
+                number, process = running.pop(receive)
+                try:
+                    outcome = receive.recv()
+                except EOFError:
+                    outcome = None
+                process.join()
+                if outcome is None or process.exitcode != 0:
+                    raise EngineError(f"规则引擎的工作进程异常退出（退出码 {process.exitcode}）")
+                failed, value = outcome
+                if failed:
+                    raise value
+                results[number] = value
+    finally:
+        for _, process in running.values():  # after a failure: stop the others
+            process.kill()
+            process.join()
+    return [results[number] for number in range(len(items))]
+
+
+def _worker(function: Callable[[Any], Any], item: Any, send: Any) -> None:
+    global nested
+    nested = True
+    try:
+        outcome: tuple[bool, Any] = (False, function(item))
+    except Exception as error:  # raised again in the caller
+        outcome = (True, error)
+    try:
+        send.send(outcome)
+    except Exception as error:  # an exception that cannot be pickled
+        send.send((True, EngineError(f"{type(error).__name__}: {error}")))
+    send.close()
