@@ -74,21 +74,27 @@ class FactView:
                 else {}
 
     def _drop_orphans(self) -> None:
-        """A record that requires a record not yet existing at the as-of date does not exist."""
+        """A record that requires a record not yet existing at the as-of date does not exist
+        (nor, in turn, what requires it)."""
         required = {kind: [(name, targets) for name, targets in references(kind).items()
                            if KINDS[kind].model_fields[name].is_required()]
                     for kind in KINDS}
-        changed = True
-        while changed:
-            changed = False
-            ids = {kind: {row.get("id") for row in rows} for kind, rows in self.rows.items()}
-            for kind, rows in self.rows.items():
-                kept = [row for row in rows if all(
-                    any(row[name] in ids[target] for target in targets)
-                    for name, targets in required[kind])]
-                if len(kept) != len(rows):
-                    self.rows[kind] = kept
-                    changed = True
+        ids = {kind: {row.get("id") for row in rows} for kind, rows in self.rows.items()}
+        recheck = set(self.rows)
+        while recheck:
+            shrunk = set()
+            for kind in recheck:
+                rows = self.rows[kind]
+                for name, targets in required[kind]:
+                    known = ids[targets[0]] if len(targets) == 1 else \
+                        set().union(*(ids[target] for target in targets))
+                    rows = [row for row in rows if row[name] in known]
+                if len(rows) != len(self.rows[kind]):
+                    self.rows[kind] = rows
+                    ids[kind] = {row.get("id") for row in rows}
+                    shrunk.add(kind)
+            recheck = {kind for kind in self.rows
+                       if any(set(targets) & shrunk for _, targets in required[kind])}
 
     def add_rows(self, kind: str, rows: Iterable[dict[str, Any]]) -> None:
         """Rows of a derived kind (triggers), for rules of a later stratum."""

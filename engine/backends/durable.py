@@ -204,9 +204,10 @@ class _Ids:
 
     def take(self, session: str, base: str) -> str:
         used = self.used.setdefault(session, set())
-        candidate, bump = base, 0
-        while fnv32(candidate) in used:
+        candidate, bump, hashed = base, 0, fnv32(base)
+        while hashed in used:
             bump += 1
             candidate = f"{base}~{bump}"
-        used.add(fnv32(candidate))
+            hashed = fnv32(candidate)
+        used.add(hashed)
         return candidate
