@@ -77,7 +77,7 @@ def finding_id(rule: str, unit: str | None, subject: str) -> str:
 def render(text: str, env: expr.Env) -> str:
     """A message template: text with `{expression}` placeholders."""
     parts = []
-    for part in template_parts(text):
+    for part in _template(text):
         if isinstance(part, str):
             parts.append(part)
             continue
@@ -176,6 +176,11 @@ class Results:
         pattern = _pattern(text)
         for row in self.view.matching(pattern.kind, pattern.alias, pattern.where, env):
             _add_evidence(finding, row)
+
+
+@cache
+def _template(text: str) -> tuple[Any, ...]:
+    return tuple(template_parts(text))
 
 
 @cache

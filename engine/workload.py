@@ -12,6 +12,7 @@ evaluates exactly the same thing.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,12 +31,6 @@ class Workload:
     queries: list[dict[str, Any]]
     sessions: dict[str, list[dict[str, Any]]]  # session id -> facts
     rows: list[dict[str, Any]] = field(default_factory=list)  # fact "ref" -> view row
-
-
-def _scalar(value: Any) -> Any:
-    if isinstance(value, dt.date):
-        return value.toordinal()
-    return value
 
 
 def build(view: FactView, program: Program, queries: list[Query]) -> Workload:
@@ -58,8 +53,11 @@ def build(view: FactView, program: Program, queries: list[Query]) -> Workload:
                 "joins": [[names[(pattern.alias, j.field)], j.op, j.other,
                            names[(j.other, j.other_field)]] for j in pattern.joins],
             })
-            needed = {name for (alias, name) in names if alias == pattern.alias}
-            partners = [(absent, _partner_keys(view, absent, context)) for absent in pattern.absent]
+            getters = [(name, names[(pattern.alias, name)], _getter(view, pattern, name))
+                       for name in {name for (alias, name) in names if alias == pattern.alias}]
+            partition = _getter(view, pattern, pattern.partition_field)
+            partners = [(_key_getter(view, pattern, [join.other_field for join in absent.joins]),
+                         _partner_keys(view, absent, context)) for absent in pattern.absent]
             # A fact whose join value no fact of the earlier pattern has can never match.
             required = [(j.field, seen.setdefault((j.other, j.other_field), set()))
                         for j in pattern.joins if j.op == "=="]
@@ -70,19 +68,17 @@ def build(view: FactView, program: Program, queries: list[Query]) -> Workload:
                     continue
                 elements = (view.field(row, pattern.explode) or []) if pattern.explode else [None]
                 for element in elements:
-                    if partners and any(
-                            _join_key(view, pattern, env, row, element,
-                                      [join.other_field for join in absent.joins]) in keys
-                            for absent, keys in partners):
+                    if partners and any(key(env, row, element) in keys for key, keys in partners):
                         continue
                     values = {}
-                    for name in needed:
-                        value = _value(view, pattern, env, row, element, name)
+                    for name, engine_name, get in getters:
+                        value = get(env, row, element)
                         if value is not None:
-                            values[name] = _scalar(value)
+                            values[name] = value.toordinal() if isinstance(value, dt.date) \
+                                else value
                     if any(values.get(name) not in allowed for name, allowed in required):
                         continue
-                    session = _session(view, query, pattern, env, row, element)
+                    session = _session(view, query, partition(env, row, element))
                     if session is None:
                         continue
                     ref = refs.get(id(row))
@@ -95,9 +91,10 @@ def build(view: FactView, program: Program, queries: list[Query]) -> Workload:
                             "type": pattern.token, "ref": ref}
                         workload.sessions.setdefault(session, []).append(fact)
                     fact[flag] = True
-                    for name, value in values.items():
-                        fact[names[(pattern.alias, name)]] = value
-                        seen.setdefault((pattern.alias, name), set()).add(value)
+                    for name, engine_name, _ in getters:
+                        if name in values:
+                            fact[engine_name] = values[name]
+                            seen.setdefault((pattern.alias, name), set()).add(values[name])
         workload.queries.append(shape)
     return workload
 
@@ -106,29 +103,53 @@ def _partner_keys(view: FactView, pattern: Pattern, context: dict[str, Any]) -> 
     """The join values of every record (or list element) of a negated pattern that passes its
     filter; a record missing one of them can never be a partner."""
     keys: set[tuple] = set()
-    fields = [join.field for join in pattern.joins]
+    key_of = _key_getter(view, pattern, [join.field for join in pattern.joins])
     passes = expr.compiled(pattern.filter) if pattern.filter is not None else None
     for row in view.rows.get(pattern.kind, []):
         env = expr.Env({pattern.alias: row}, context, view)
         if passes is not None and not passes(env):
             continue
         for element in (view.field(row, pattern.explode) or []) if pattern.explode else [None]:
-            key = _join_key(view, pattern, env, row, element, fields)
+            key = key_of(env, row, element)
             if key is not None:
                 keys.add(key)
     return keys
 
 
-def _join_key(view: FactView, pattern: Pattern, env: expr.Env, row: dict[str, Any],
-              element: Any, fields: list[str]) -> tuple | None:
+Getter = Callable[[expr.Env, dict[str, Any], Any], Any]  # (env, row, list element) -> value
+
+
+def _getter(view: FactView, pattern: Pattern, name: str) -> Getter:
+    """How a fact of `pattern` reads `name`: the list element it was exploded to, one of the
+    pattern's materialised columns, or a field (stored or computed) of its record."""
+    if name == pattern.explode:
+        return lambda env, row, element: element
+    if name in pattern.columns:
+        column = expr.compiled(pattern.columns[name])
+        return lambda env, row, element: column(env)
+
+    def field(env: expr.Env, row: dict[str, Any], element: Any) -> Any:
+        try:
+            return row[name]
+        except KeyError:
+            return view.field(row, name)
+    return field
+
+
+def _key_getter(view: FactView, pattern: Pattern,
+                fields: list[str]) -> Callable[[expr.Env, dict[str, Any], Any], tuple | None]:
     """The values of `fields` as a hashable key, None if one is missing (nothing equals it)."""
-    key = []
-    for name in fields:
-        value = _value(view, pattern, env, row, element, name)
-        if value is None:
-            return None
-        key.append(tuple(value) if isinstance(value, list) else value)
-    return tuple(key)
+    getters = [_getter(view, pattern, name) for name in fields]
+
+    def key(env: expr.Env, row: dict[str, Any], element: Any) -> tuple | None:
+        values = []
+        for get in getters:
+            value = get(env, row, element)
+            if value is None:
+                return None
+            values.append(tuple(value) if isinstance(value, list) else value)
+        return tuple(values)
+    return key
 
 
 def _field_names(query: Query, number: int) -> dict[tuple[str, str], str]:
@@ -151,18 +172,8 @@ def _field_names(query: Query, number: int) -> dict[tuple[str, str], str]:
     return names
 
 
-def _value(view: FactView, pattern: Pattern, env: expr.Env, row: dict[str, Any], element: Any,
-           name: str) -> Any:
-    if name == pattern.explode:
-        return element
-    if name in pattern.columns:
-        return expr.evaluate(pattern.columns[name], env)
-    return view.field(row, name)
-
-
-def _session(view: FactView, query: Query, pattern: Pattern, env: expr.Env,
-             row: dict[str, Any], element: Any) -> str | None:
-    value = _value(view, pattern, env, row, element, pattern.partition_field)
+def _session(view: FactView, query: Query, value: Any) -> str | None:
+    """The session of a fact whose partition field holds `value`."""
     if value is None:
         # Only a single-pattern query can match a fact with no partition value.
         return UNIT_SESSION if len(query.patterns) == 1 else None
