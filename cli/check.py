@@ -76,7 +76,8 @@ def check(
         with progress_bars(total_size(paths) if paths else PROGRESS_BYTES) as progress:
             facts = read_input(paths, db, progress)
             inputs_sha256 = facts_sha256(facts) if record else None  # the check changes rows
-            report = run.check(facts, program, year, day, progress=progress, waivers=waiver_list)
+            report = run.check(facts, program, year, day, progress=progress, waivers=waiver_list,
+                               shard=shard_spec)
         report = run.narrow(report, _ids(select), _ids(ignore), _ids(unit), shard_spec)
         if record:
             from luoshi.facts import history

@@ -92,6 +92,9 @@ class Query:
     partition: Partition
     finding: bool  # whether a match raises the rule's finding
     triggers: list[int]  # indexes of the rule's triggers a match raises
+    # Whether every finding and trigger of a match is charged to its session's unit: then a
+    # shard (`check --shard`) need evaluate only its own units' sessions of this query.
+    by_session: bool = False
 
     def consumes(self) -> set[str]:
         return {pattern.kind for pattern in self.patterns}
@@ -257,7 +260,27 @@ def _query(rule: Rule, query_id: str, loc: tuple[Any, ...], match: dict[str, str
             negatives.append(pattern)
     patterns = positives + negatives
     partition = _partition(rule, loc, patterns, computed)
-    return Query(query_id, rule.id, 1, patterns, partition, finding, triggers)
+    query = Query(query_id, rule.id, 1, patterns, partition, finding, triggers)
+    query.by_session = _charged_to_session(rule, query)
+    return query
+
+
+def _charged_to_session(rule: Rule, query: Query) -> bool:
+    """Whether the finding's unit and every trigger's target unit are the unit whose session
+    holds the match: a plain `alias.field` that is that pattern's partition field, its values
+    unit ids (so the session's unit is the value itself)."""
+    if query.partition.kind != "units":
+        return False
+    by_alias = {pattern.alias: pattern for pattern in query.patterns}
+    for text in [rule.finding.unit, *(rule.triggers[i].target_unit for i in query.triggers)]:
+        node = expr.parse(text)
+        if not (isinstance(node, expr.Path) and len(node.parts) == 2):
+            return False
+        pattern = by_alias.get(node.parts[0])
+        if pattern is None or pattern.partition_field != node.parts[1] or \
+                pattern.explode == node.parts[1]:
+            return False
+    return True
 
 
 def _anti_join_partner(pattern: Pattern, positives: list[Pattern]) -> str | None:
@@ -453,6 +476,7 @@ def describe(program: Program) -> list[dict[str, Any]]:
     for query in program.queries:
         result.append({
             "id": query.id, "stratum": query.stratum, "partition": query.partition.kind,
+            "by_session": query.by_session,
             "finding": query.finding, "triggers": query.triggers,
             "patterns": [{
                 "alias": p.alias, "kind": p.token, "negated": p.negated,

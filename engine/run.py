@@ -56,16 +56,18 @@ def default_backend(workload: Workload) -> list[tuple[str, dict[str, int]]]:
 
 def check(facts: FactSet | Rows, program: Program, year: int, as_of: dt.date | None = None,
           backend: Backend | None = None, progress: Progress | None = None,
-          waivers: list[Any] | None = None) -> Report:
+          waivers: list[Any] | None = None, shard: tuple[int, int] | None = None) -> Report:
     """`facts`: validated facts, or their rows (`store.read_rows`), which the check changes;
-    `waivers`: (Waiver, Location) pairs, as `waivers.load_waivers` reads them."""
+    `waivers`: (Waiver, Location) pairs, as `waivers.load_waivers` reads them; `shard` (K, N):
+    spare the work whose results all belong to other shards (`narrow` then keeps shard K's)."""
     with cyclic_gc_paused():  # a check builds millions of small acyclic objects
         return _check(facts, program, year, as_of or dt.date(year, 12, 31), backend, progress,
-                      waivers)
+                      waivers, shard)
 
 
-def _check(facts: FactSet | Rows, program: Program, year: int, as_of: dt.date, backend: Backend | None,
-           progress: Progress | None, waivers: list[Any] | None) -> Report:
+def _check(facts: FactSet | Rows, program: Program, year: int, as_of: dt.date,
+           backend: Backend | None, progress: Progress | None, waivers: list[Any] | None,
+           shard: tuple[int, int] | None) -> Report:
     all_waivers = [waiver for waiver, _ in waivers or []]
     active = {w.key(): w for w in all_waivers if w.expires >= as_of}
     shared = {name: value for name, value in program.params.items() if "." not in name}
@@ -76,6 +78,7 @@ def _check(facts: FactSet | Rows, program: Program, year: int, as_of: dt.date, b
     rows = sum(len(kind_rows) for kind_rows in view.rows.values())
     workers = forked.processes(WORKERS) if rows >= PARALLEL_MIN_ROWS else 1
     groups = _rule_groups(program, view, workers)
+    in_shard = _member_of(shard) if shard else None
     if progress:
         progress("检查", 0, 1)
 
@@ -84,7 +87,7 @@ def _check(facts: FactSet | Rows, program: Program, year: int, as_of: dt.date, b
         part = Found()
         for depth in sorted({query.stratum for query in queries}):
             stratum = [query for query in queries if query.stratum == depth]
-            found_here = _evaluate(view, program, stratum, backend, active)
+            found_here = _evaluate(view, program, stratum, backend, active, in_shard)
             part.merge(found_here)
             for kind, derived in found_here.derived.items():
                 view.add_rows(kind, derived)
@@ -115,10 +118,10 @@ def _check(facts: FactSet | Rows, program: Program, year: int, as_of: dt.date, b
 
 
 def _evaluate(view: FactView, program: Program, queries: list[Query], backend: Backend | None,
-              waivers: dict[tuple, Any]) -> Found:
+              waivers: dict[tuple, Any], in_shard: Callable[[str | None], bool] | None) -> Found:
     """Some rules of a stratum: workload, engine, then each match, in key order, to results."""
     results = Results(program, view, waivers)
-    workload = build(view, program, queries)
+    workload = build(view, program, queries, in_shard)
     by_id = {query.id: query for query in queries}
     for query_id, refs in _in_key_order((backend or default_backend)(workload), workload):
         results.add(by_id[query_id], {alias: workload.rows[ref] for alias, ref in refs.items()})
@@ -198,6 +201,18 @@ def shard_of(unit: str | None, shards: int) -> int:
     if unit is None:
         return 1
     return int(hashlib.sha256(unit.encode()).hexdigest()[:8], 16) % shards + 1
+
+
+def _member_of(shard: tuple[int, int]) -> Callable[[str | None], bool]:
+    """Whether a unit belongs to shard K of N (memoised: asked for every row)."""
+    number, count = shard
+    memo: dict[str | None, bool] = {}
+
+    def member(unit: str | None) -> bool:
+        if unit not in memo:
+            memo[unit] = shard_of(unit, count) == number
+        return memo[unit]
+    return member
 
 
 def narrow(report: Report, select: list[str] | None = None, ignore: list[str] | None = None,

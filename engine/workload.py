@@ -33,7 +33,11 @@ class Workload:
     rows: list[dict[str, Any]] = field(default_factory=list)  # fact "ref" -> view row
 
 
-def build(view: FactView, program: Program, queries: list[Query]) -> Workload:
+def build(view: FactView, program: Program, queries: list[Query],
+          in_shard: Callable[[str | None], bool] | None = None) -> Workload:
+    """`in_shard`: whether a unit is in the shard being checked; a query whose results are all
+    charged to its session's unit (`Query.by_session`) then gets only those units' sessions,
+    and the rows of other units are not even filtered."""
     workload = Workload([], {})
     refs: dict[int, int] = {}
     # One fact per session, record and list element; its flags say which patterns it serves
@@ -45,6 +49,7 @@ def build(view: FactView, program: Program, queries: list[Query]) -> Workload:
         shape = {"id": query.id, "patterns": []}
         names = _field_names(query, number)
         seen: dict[tuple[str, str], set[Any]] = {}  # (alias, field) -> values its facts have
+        shard = in_shard if query.by_session else None
         for position, pattern in enumerate(query.patterns):
             flag = f"q{number}p{position}"
             shape["patterns"].append({
@@ -64,6 +69,9 @@ def build(view: FactView, program: Program, queries: list[Query]) -> Workload:
             passes = expr.compiled(pattern.filter) if pattern.filter is not None else None
             for row in view.rows.get(pattern.kind, []):
                 env = expr.Env({pattern.alias: row}, context, view)
+                if shard and not pattern.explode and not shard(
+                        _session_unit(_session(view, query, partition(env, row, None)))):
+                    continue
                 if passes is not None and not passes(env):
                     continue
                 elements = (view.field(row, pattern.explode) or []) if pattern.explode else [None]
@@ -79,7 +87,7 @@ def build(view: FactView, program: Program, queries: list[Query]) -> Workload:
                     if any(values.get(name) not in allowed for name, allowed in required):
                         continue
                     session = _session(view, query, partition(env, row, element))
-                    if session is None:
+                    if session is None or (shard and not shard(_session_unit(session))):
                         continue
                     ref = refs.get(id(row))
                     if ref is None:
@@ -181,6 +189,11 @@ def _session(view: FactView, query: Query, value: Any) -> str | None:
     if kind is None:
         return f"v:{value}"
     return UNIT_SESSION + str(home_unit(view, kind, value) or "")
+
+
+def _session_unit(session: str | None) -> str | None:
+    """The unit of a unit session (`u:<id>`; `u:` holds facts of no unit)."""
+    return (session[len(UNIT_SESSION):] or None) if session else None
 
 
 def home_unit(view: FactView, kind: str, record_id: Any) -> Any:

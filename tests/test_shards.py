@@ -38,11 +38,12 @@ def test_shard_needs_the_database_and_a_valid_spec(minimal_path):
 
 
 @pytest.mark.parametrize("shards", [2, 5])
-def test_split_evaluation_on_a_generated_city(tmp_path, shards):
-    """Many units, many rules firing: the shards together give exactly the whole run."""
+def test_split_evaluation_on_a_generated_city(tmp_path, shards, monkeypatch):
+    """Many units, many rules firing: each shard evaluates only what can be charged to its
+    units, and the shards together give exactly the whole run."""
     import yaml
 
-    from luoshi.engine.run import check, narrow
+    from luoshi.engine import run
     from luoshi.facts.demo import generate
     from luoshi.facts.validate import read_facts
 
@@ -51,8 +52,32 @@ def test_split_evaluation_on_a_generated_city(tmp_path, shards):
     path = tmp_path / "city.yaml"
     path.write_text(yaml.safe_dump(generate(60, seed=shards), allow_unicode=True), encoding="utf-8")
     facts, _ = read_facts([str(path)])
-    whole = comparable(check(facts, program(), 2013))
-    report = check(facts, program(), 2013)
-    parts = [comparable(narrow(report, shard=(k, shards))) for k in range(1, shards + 1)]
+    by_session_facts: list[int] = []  # facts of queries whose results go to their session's unit
+    build = run.build
+
+    def counting_build(view, program_, queries, in_shard=None):
+        workload = build(view, program_, queries, in_shard)
+        flags = {f"q{n}p{m}" for n, query in enumerate(queries) if query.by_session
+                 for m in range(len(query.patterns))}
+        by_session_facts.append(sum(1 for facts_ in workload.sessions.values()
+                                    for fact in facts_ if flags & fact.keys()))
+        return workload
+
+    monkeypatch.setattr(run, "build", counting_build)
+
+    def evaluated(shard=None):
+        by_session_facts.clear()
+        report = run.check(facts, program(), 2013, shard=shard)
+        return report, sum(by_session_facts)
+
+    whole, whole_work = evaluated()
+    parts, works = [], []
+    for k in range(1, shards + 1):
+        report, work = evaluated((k, shards))
+        works.append(work)
+        parts.append(comparable(run.narrow(report, shard=(k, shards))))
+    # Each such fact is evaluated by exactly one shard: the work is spread, not just the output.
+    assert sum(works) == whole_work and all(0 < work < whole_work for work in works)
+    whole = comparable(whole)
     assert sorted(f for part in parts for f in part["findings"]) == whole["findings"]
     assert sorted(t for part in parts for t in part["triggers"]) == whole["triggers"]
