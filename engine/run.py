@@ -77,7 +77,7 @@ def _check(facts: FactSet | Rows, program: Program, year: int, as_of: dt.date,
     found = Found()
     rows = sum(len(kind_rows) for kind_rows in view.rows.values())
     workers = forked.processes(WORKERS) if rows >= PARALLEL_MIN_ROWS else 1
-    groups = _rule_groups(program, view, workers)
+    groups = _rule_groups(program, view, workers, shard[1] if shard else 1)
     in_shard = _member_of(shard) if shard else None
     if progress:
         progress("检查", 0, 1)
@@ -128,17 +128,20 @@ def _evaluate(view: FactView, program: Program, queries: list[Query], backend: B
     return results.found
 
 
-def _rule_groups(program: Program, view: FactView, groups: int) -> list[list[Query]]:
+def _rule_groups(program: Program, view: FactView, groups: int,
+                 shards: int = 1) -> list[list[Query]]:
     """The queries split into at most `groups` groups of about equal work. A group holds whole
     rules, and a rule that reads triggers together with the rules raising them, so that each
     group runs its strata on its own. Work is estimated in rows read (fitted to measurements
     at 3,000 units): a filter with an aggregate costs four times a plain one, and every fact
-    of a query that joins patterns costs again in the engine."""
+    of a query that joins patterns costs again in the engine; a shard of N evaluates 1/N of a
+    query charged by session."""
     work: dict[str, float] = {}
     for query in program.queries:
         joined = len(query.patterns) > 1
+        share = 1 / shards if query.by_session else 1
         for pattern in query.patterns:
-            rows = len(view.rows.get(pattern.kind, ()))
+            rows = len(view.rows.get(pattern.kind, ())) * share
             weight = 4 if pattern.filter is not None and _has_aggregate(pattern.filter) else 1
             work[query.rule] = work.get(query.rule, 0) + rows * (weight + 1.25 * joined) + sum(
                 len(view.rows.get(absent.kind, ())) for absent in pattern.absent)
