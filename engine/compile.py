@@ -69,6 +69,9 @@ class Pattern:
     # Negated patterns joined to this one alone by equalities: a record (or list element)
     # with a partner in any of them is dropped before the engine.
     absent: list[Pattern] = field(default_factory=list)
+    # Patterns joined to this one by their own id (`p.id == t.leader`): at most one record
+    # each, looked up by id before the engine, with their filters and other joins.
+    lookups: list[Pattern] = field(default_factory=list)
 
     @property
     def token(self) -> str:
@@ -258,6 +261,8 @@ def _query(rule: Rule, query_id: str, loc: tuple[Any, ...], match: dict[str, str
             by_alias[partner].absent.append(pattern)
         else:
             negatives.append(pattern)
+    if pushdown:
+        positives = _push_down_lookups(positives, negatives)
     patterns = positives + negatives
     partition = _partition(rule, loc, patterns, computed)
     query = Query(query_id, rule.id, 1, patterns, partition, finding, triggers)
@@ -281,6 +286,27 @@ def _charged_to_session(rule: Rule, query: Query) -> bool:
                 pattern.explode == node.parts[1]:
             return False
     return True
+
+
+def _push_down_lookups(positives: list[Pattern], negatives: list[Pattern]) -> list[Pattern]:
+    """Move each later positive pattern joined to an earlier one by its own id into that
+    pattern's `lookups`, where no other pattern joins to it: the engine would only pair
+    every record with the one record it names, which a lookup by id does."""
+    kept = list(positives)
+    for pattern in positives[1:]:
+        by_id = [j for j in pattern.joins if j.field == "id" and j.op == "=="]
+        if not by_id or pattern.explode or pattern.absent or pattern.lookups or \
+                pattern.kind not in KINDS or "id" not in KINDS[pattern.kind].model_fields:
+            continue
+        owner = next(p for p in kept if p.alias == by_id[0].other)
+        if owner.explode or by_id[0].other_field in owner.columns or \
+                any(join.other != owner.alias for join in pattern.joins) or \
+                any(join.other == pattern.alias for other in kept + negatives
+                    for join in other.joins):
+            continue
+        owner.lookups.append(pattern)
+        kept.remove(pattern)
+    return kept
 
 
 def _anti_join_partner(pattern: Pattern, positives: list[Pattern]) -> str | None:
@@ -484,6 +510,12 @@ def describe(program: Program) -> list[dict[str, Any]]:
                 "filter": expr.to_text(p.filter) if p.filter is not None else None,
                 "joins": [f"{p.alias}.{j.field} {j.op} {j.other}.{j.other_field}" for j in p.joins],
                 "columns": {name: expr.to_text(node) for name, node in p.columns.items()},
+                **({"lookups": [{
+                    "alias": b.alias, "kind": b.kind,
+                    "filter": expr.to_text(b.filter) if b.filter is not None else None,
+                    "joins": [f"{b.alias}.{j.field} {j.op} {p.alias}.{j.other_field}"
+                              for j in b.joins],
+                } for b in p.lookups]} if p.lookups else {}),
                 **({"absent": [{
                     "kind": n.token,
                     "filter": expr.to_text(n.filter) if n.filter is not None else None,

@@ -405,7 +405,7 @@ def _arith(op: str, left: Any, right: Any) -> Any:
     return left + right if op == "+" else left - right
 
 
-_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
     "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
 }
@@ -509,8 +509,8 @@ def _compile_binary(op: str, left: Callable[[Env], Any],
         return lambda env: bool(left(env)) and bool(right(env))
     if op == "or":
         return lambda env: bool(left(env)) or bool(right(env))
-    if op in _COMPARE:
-        compare = _COMPARE[op]
+    if op in COMPARE:
+        compare = COMPARE[op]
 
         def comparison(env: Env) -> bool:
             a = left(env)

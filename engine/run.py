@@ -25,7 +25,7 @@ from . import expr, forked
 from .compile import Program, Query
 from .results import Finding, Found, Results, Trigger
 from .view import FactView, context_for
-from .workload import Workload, build
+from .workload import Workload, build, lookup_row
 
 Backend = Callable[[Workload], list[tuple[str, dict[str, int]]]]
 
@@ -124,7 +124,12 @@ def _evaluate(view: FactView, program: Program, queries: list[Query], backend: B
     workload = build(view, program, queries, in_shard)
     by_id = {query.id: query for query in queries}
     for query_id, refs in _in_key_order((backend or default_backend)(workload), workload):
-        results.add(by_id[query_id], {alias: workload.rows[ref] for alias, ref in refs.items()})
+        query = by_id[query_id]
+        bindings = {alias: workload.rows[ref] for alias, ref in refs.items()}
+        for pattern in query.patterns:  # records looked up by id are bound again here
+            for lookup in pattern.lookups:
+                bindings[lookup.alias] = lookup_row(view, lookup, bindings[pattern.alias])
+        results.add(query, bindings)
     return results.found
 
 

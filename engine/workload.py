@@ -67,12 +67,15 @@ def build(view: FactView, program: Program, queries: list[Query],
             required = [(j.field, seen.setdefault((j.other, j.other_field), set()))
                         for j in pattern.joins if j.op == "=="]
             passes = expr.compiled(pattern.filter) if pattern.filter is not None else None
+            looked_up = [_lookup(view, pattern, lookup) for lookup in pattern.lookups]
             for row in view.rows.get(pattern.kind, []):
                 env = expr.Env({pattern.alias: row}, context, view)
                 if shard and not pattern.explode and not shard(
                         _session_unit(_session(view, query, partition(env, row, None)))):
                     continue
                 if passes is not None and not passes(env):
+                    continue
+                if looked_up and not all(found(env, row) for found in looked_up):
                     continue
                 elements = (view.field(row, pattern.explode) or []) if pattern.explode else [None]
                 for element in elements:
@@ -125,6 +128,43 @@ def _partner_keys(view: FactView, pattern: Pattern, context: dict[str, Any]) -> 
 
 
 Getter = Callable[[expr.Env, dict[str, Any], Any], Any]  # (env, row, list element) -> value
+
+
+def lookup_row(view: FactView, lookup: Pattern,
+               row: dict[str, Any]) -> dict[str, Any] | None:
+    """The record a looked-up pattern names from `row`, a record of its owner (by id)."""
+    by_id = next(j for j in lookup.joins if j.field == "id" and j.op == "==")
+    value = row[by_id.other_field] if by_id.other_field in row else \
+        view.field(row, by_id.other_field)
+    return None if value is None else view.by_id.get(lookup.kind, {}).get(value)
+
+
+def _lookup(view: FactView, owner: Pattern,
+            lookup: Pattern) -> Callable[[expr.Env, dict[str, Any]], bool]:
+    """Whether a record of `owner` has the record `lookup` names, passing its filter and
+    its other joins, as the engine would have required (a missing value never matches)."""
+    passes = expr.compiled(lookup.filter) if lookup.filter is not None else None
+    joins = [(_getter(view, lookup, j.field), expr.COMPARE[j.op], _getter(view, owner, j.other_field))
+             for j in lookup.joins if not (j.field == "id" and j.op == "==")]
+
+    def found(env: expr.Env, row: dict[str, Any]) -> bool:
+        partner = lookup_row(view, lookup, row)
+        if partner is None:
+            return False
+        both = env.bind(lookup.alias, partner)
+        if passes is not None and not passes(both):
+            return False
+        for own, compare, other in joins:
+            left, right = own(both, partner, None), other(both, row, None)
+            if left is None or right is None:
+                return False
+            try:
+                if not compare(left, right):
+                    return False
+            except TypeError:
+                return False
+        return True
+    return found
 
 
 def _getter(view: FactView, pattern: Pattern, name: str) -> Getter:
