@@ -2,8 +2,9 @@
 database (SQLite), beside the floor: merely reading the same rows from the database.
 
 - read s, check s: reading, and reading plus checking, timed inside the process once its
-  imports are done, as the floor is; `x floor` compares these two. Each is the median of
-  `--repeat` runs in fresh processes (this VM's timings vary by 20% and more).
+  imports are done, as the floor is. Each is the median of `--repeat` runs in fresh
+  processes (this VM's timings vary by 20% and more); `x floor` is the median ratio of each
+  run to a floor run just before it.
 - main MB, worker MB: peak RSS of the main process and of the largest worker (RSS counts the
   pages a forked worker shares with its parent in both).
 - command s, total MB: the whole `luoshi check` command, interpreter start and imports
@@ -113,15 +114,20 @@ def total_pss(command: list[str]) -> tuple[float, float]:
     return time.perf_counter() - started, peak / 1024
 
 
-def measure(source: str, repeat: int) -> dict:
+def measure(source: str, repeat: int, db: Path) -> dict:
+    """The median of `repeat` runs, each right after a floor run of its own: `x floor` is the
+    median of those pairs' ratios, so a slow minute of this VM slows both sides."""
     runs = []
     for _ in range(repeat):
+        base = floor(db, 1)
         result = subprocess.run([sys.executable, "-c", STEP, source], capture_output=True,
                                 text=True, check=False)
         if result.returncode != 0:
             sys.exit(f"check {source} failed:\n{result.stderr[-3000:]}")
-        runs.append(json.loads(result.stdout))
-    return sorted(runs, key=lambda run: run["seconds"])[len(runs) // 2]
+        run = json.loads(result.stdout)
+        runs.append({**run, "ratio": run["seconds"] / base["seconds"]})
+    figures = sorted(runs, key=lambda run: run["seconds"])[len(runs) // 2]
+    return {**figures, "ratio": sorted(run["ratio"] for run in runs)[len(runs) // 2]}
 
 
 def _total(label: str, path: Path, db: Path) -> tuple[float, float]:
@@ -157,12 +163,12 @@ def main() -> None:
             print(f"{units:6d} {'floor':6} {base['rows']:7d} {'':8} {base['seconds']:7.2f} "
                   f"{base['seconds']:8.2f} {'':8} {'':8} {'':9} {'':8} {base['command']:9.2f}")
             for label, source in (("files", str(path)), ("db", f"db:{db}")):
-                figures = measure(source, args.repeat)
+                figures = measure(source, args.repeat, db)
                 wall, total_mb = _total(label, path, db)
                 print(f"{units:6d} {label:6} {figures['facts']:7d} {figures['findings']:8d} "
                       f"{figures['read']:7.2f} {figures['seconds']:8.2f} "
                       f"{figures['facts'] / figures['seconds']:8.0f} {figures['peak_mb']:8.0f} "
-                      f"{figures['worker_peak_mb']:9.0f} {figures['seconds'] / base['seconds']:8.1f} "
+                      f"{figures['worker_peak_mb']:9.0f} {figures['ratio']:8.1f} "
                       f"{wall:9.2f} {total_mb:9.0f}")
 
 

@@ -82,7 +82,7 @@ def build(view: FactView, program: Program, queries: list[Query],
                     if partners and any(key(env, row, element) in keys for key, keys in partners):
                         continue
                     values = {}
-                    for name, engine_name, get in getters:
+                    for name, _, get in getters:
                         value = get(env, row, element)
                         if value is not None:
                             values[name] = value.toordinal() if isinstance(value, dt.date) \

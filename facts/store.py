@@ -188,7 +188,7 @@ def read_rows(db: str | None = None) -> Rows:
                 statement = sa.select(*(table.c[name] for name in model.model_fields),
                                       table.c.record_key, table.c.record_source)
                 cursor = connection.execute(statement.order_by(table.c.record_key))
-                result[kind] = [dict(zip(names, row)) for row in cursor]
+                result[kind] = [dict(zip(names, row, strict=True)) for row in cursor]
     except SQLAlchemyError as error:
         raise StoreError(describe_error(error, engine)) from None
     finally:
