@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -61,13 +62,18 @@ def progress_bars(total_bytes: int) -> Iterator[ProgressFn | None]:
         return
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeRemainingColumn())
-    with Progress(*columns, console=err, transient=True) as bars:
+    # No refresh thread: a check forks worker processes, which a running thread makes unsafe.
+    with Progress(*columns, console=err, transient=True, auto_refresh=False) as bars:
         tasks: dict[str, TaskID] = {}
+        shown = [0.0]  # when the bars were last drawn
 
         def report(step: str, done: int, total: int) -> None:
             if step not in tasks:
                 tasks[step] = bars.add_task(step, total=total)
             bars.update(tasks[step], completed=done, total=total)
+            if time.monotonic() - shown[0] >= 0.1 or done >= total:
+                bars.refresh()
+                shown[0] = time.monotonic()
 
         yield report
 
