@@ -279,6 +279,9 @@ def _charged_to_session(rule: Rule, query: Query) -> bool:
     by_alias = {pattern.alias: pattern for pattern in query.patterns}
     for text in [rule.finding.unit, *(rule.triggers[i].target_unit for i in query.triggers)]:
         node = expr.parse(text)
+        if len(query.patterns) == 1 and query.patterns[0].columns.get(
+                query.patterns[0].partition_field) == node:
+            continue  # the column materialised from this very expression
         if not (isinstance(node, expr.Path) and len(node.parts) == 2):
             return False
         pattern = by_alias.get(node.parts[0])
@@ -435,12 +438,20 @@ def _partition(rule: Rule, loc: tuple[Any, ...], patterns: list[Pattern],
             if join.op == "==":
                 parent[find((pattern.alias, join.field))] = find((join.other, join.other_field))
     if len(patterns) == 1:
+        # No joins, so any partition will do: the finding's unit, a plain field or else a
+        # column materialised from its expression (`r.inspection.target`), so that every
+        # session is the unit its results are charged to, which is what shards need.
         (pattern,) = patterns
-        unit_field = _plain_field(rule.finding.unit, pattern.alias)
-        chosen = unit_field or ("id" if "id" in names.fields_of(pattern.kind, computed)
-                                else "__key__")
-        pattern.partition_field = chosen
-        return Partition(_kind_of(pattern, chosen, computed))
+        unit = expr.parse(rule.finding.unit)
+        if isinstance(unit, expr.Path) and len(unit.parts) == 2 and unit.parts[0] == pattern.alias:
+            pattern.partition_field = unit.parts[1]
+        elif expr.aliases_used(unit, {pattern.alias}):
+            pattern.partition_field = _column(pattern, unit)
+            return Partition("units")
+        else:  # charged to no unit (`null`): by the record itself
+            pattern.partition_field = "id" if "id" in names.fields_of(pattern.kind, computed) \
+                else "__key__"
+        return Partition(_kind_of(pattern, pattern.partition_field, computed))
     classes: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for node in list(parent):
         classes.setdefault(find(node), []).append(node)
@@ -456,13 +467,6 @@ def _partition(rule: Rule, loc: tuple[Any, ...], patterns: list[Pattern],
             return Partition(kind)
     raise CompileError(rule.id, loc, "规则的各类记录之间没有共同的关联字段（==），"
                                      "无法按单位分区交给规则引擎")
-
-
-def _plain_field(text: str, alias: str) -> str | None:
-    node = expr.parse(text)
-    if isinstance(node, expr.Path) and len(node.parts) == 2 and node.parts[0] == alias:
-        return node.parts[1]
-    return None
 
 
 def _kind_of(pattern: Pattern, name: str, computed: dict[str, dict[str, expr.Node]]) -> str | None:
