@@ -74,7 +74,7 @@ def check(
                                       "--record 只用于数据库模式：先 luoshi load，再不带路径运行 check")])
         # Bars on stderr, on a terminal, for large inputs only: never in machine formats' stdout.
         with progress_bars(total_size(paths) if paths else PROGRESS_BYTES) as progress:
-            facts = read_input(paths, db, progress)
+            facts = read_input(paths, db, progress, program, shard_spec)
             inputs_sha256 = facts_sha256(facts) if record else None  # the check changes rows
             report = run.check(facts, program, year, day, progress=progress, waivers=waiver_list,
                                shard=shard_spec)

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from luoshi.facts.factset import Rows, rows_of
 from luoshi.facts.problems import Progress
 from luoshi.facts.validate import read_facts
 
 
-def read_input(paths: list[str] | None, db: str | None,
-               progress: Progress | None = None) -> Rows:
-    """The facts as rows (what a check reads); from a database without building models."""
+def read_input(paths: list[str] | None, db: str | None, progress: Progress | None = None,
+               program: Any = None, shard: tuple[int, int] | None = None) -> Rows:
+    """The facts as rows (what a check reads); from a database without building models, and
+    for shard K of N (with the compiled `program`) only K's records of kinds no other unit's
+    rules read (`engine.locality`)."""
     if paths:
         return rows_of(read_facts(paths, progress)[0])
     from luoshi.facts import store  # SQLAlchemy is imported only by commands that use it
 
+    if shard and program is not None:
+        from luoshi.engine.locality import local_kinds
+        from luoshi.engine.run import shard_of
+
+        number, count = shard
+        return store.read_rows(db, local_kinds(program),
+                               lambda unit: shard_of(unit, count) == number)
     return store.read_rows(db)

@@ -169,9 +169,11 @@ def read(db: str | None = None) -> FactSet:
     return facts
 
 
-def read_rows(db: str | None = None) -> Rows:
+def read_rows(db: str | None = None, local: dict[str, str] | None = None,
+              unit_wanted: Callable[[str], bool] | None = None) -> Rows:
     """Every stored record as a plain row (`factset.rows_of`'s form), straight from the
-    database: what a check reads, without building a model per record."""
+    database: what a check reads, without building a model per record. With `unit_wanted`,
+    the kinds in `local` (kind -> its unit field) only for the units wanted (a shard's)."""
     url = sa.engine.make_url(database_url(db))
     if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
         # Reading must not leave an empty database file behind.
@@ -182,11 +184,17 @@ def read_rows(db: str | None = None) -> Rows:
         with engine.connect() as connection, cyclic_gc_paused():
             if not sa.inspect(connection).has_table("loads"):
                 raise StoreError(f"数据库 {database_url(db)} 中还没有导入任何数据（先运行 luoshi load）")
-            for kind, model in KINDS.items():
+            wanted = None
+            for kind, model in KINDS.items():  # units first
                 table = FACT_TABLES[kind]
                 names = [*model.model_fields, "__key__", "__where__"]
                 statement = sa.select(*(table.c[name] for name in model.model_fields),
                                       table.c.record_key, table.c.record_source)
+                if unit_wanted and local and kind in local:
+                    if wanted is None:
+                        wanted = _units_table(connection, [row["id"] for row in result["units"]
+                                                           if unit_wanted(row["id"])])
+                    statement = statement.where(table.c[local[kind]].in_(sa.select(wanted.c.id)))
                 cursor = connection.execute(statement.order_by(table.c.record_key))
                 result[kind] = [dict(zip(names, row, strict=True)) for row in cursor]
     except SQLAlchemyError as error:
@@ -194,3 +202,15 @@ def read_rows(db: str | None = None) -> Rows:
     finally:
         engine.dispose()
     return result
+
+
+def _units_table(connection: sa.Connection, ids: list[str]) -> sa.Table:
+    """A temporary table of unit ids, for `IN (SELECT …)`: any number of them, unlike bound
+    parameters (SQLite allows 32,766 per statement)."""
+    table = sa.Table("luoshi_units_wanted", sa.MetaData(),
+                     sa.Column("id", FACT_TABLES["units"].c.id.type, primary_key=True),
+                     prefixes=["TEMPORARY"])
+    table.create(connection)
+    if ids:
+        connection.execute(table.insert(), [{"id": unit} for unit in ids])
+    return table

@@ -39,19 +39,17 @@ def test_shard_needs_the_database_and_a_valid_spec(minimal_path):
 
 @pytest.mark.parametrize("shards", [2, 5])
 def test_split_evaluation_on_a_generated_city(tmp_path, shards, monkeypatch):
-    """Many units, many rules firing: each shard evaluates only what can be charged to its
-    units, and the shards together give exactly the whole run."""
+    """Many units, many rules firing: each shard reads and evaluates only what can be charged
+    to its units, and the shards together give exactly the whole run."""
     import yaml
 
     from luoshi.engine import run
     from luoshi.facts.demo import generate
-    from luoshi.facts.validate import read_facts
 
     from .checking import comparable, program
 
     path = tmp_path / "city.yaml"
     path.write_text(yaml.safe_dump(generate(60, seed=shards), allow_unicode=True), encoding="utf-8")
-    facts, _ = read_facts([str(path)])
     by_session_facts: list[int] = []  # facts of queries whose results go to their session's unit
     build = run.build
 
@@ -65,9 +63,15 @@ def test_split_evaluation_on_a_generated_city(tmp_path, shards, monkeypatch):
 
     monkeypatch.setattr(run, "build", counting_build)
 
-    def evaluated(shard=None):
+    from luoshi.cli.inputs import read_input
+
+    db = f"sqlite:///{tmp_path / 'city.db'}"
+    assert runner.invoke(app, ["load", str(path), "--db", db]).exit_code == 0
+
+    def evaluated(shard=None):  # as `check --db … --shard K/N` reads and checks
         by_session_facts.clear()
-        report = run.check(facts, program(), 2013, shard=shard)
+        rows = read_input(None, db, program=program(), shard=shard)
+        report = run.check(rows, program(), 2013, shard=shard)
         return report, sum(by_session_facts)
 
     whole, whole_work = evaluated()
@@ -81,3 +85,52 @@ def test_split_evaluation_on_a_generated_city(tmp_path, shards, monkeypatch):
     whole = comparable(whole)
     assert sorted(f for part in parts for f in part["findings"]) == whole["findings"]
     assert sorted(t for part in parts for t in part["triggers"]) == whole["triggers"]
+
+
+def test_kinds_read_only_for_the_shards_own_units():
+    from luoshi.engine import expr
+    from luoshi.engine.locality import _check_aggregates, local_kinds
+
+    from .checking import program
+
+    assert local_kinds(program()) == {kind: "unit" for kind in (
+        "appraisals", "checks", "supporting_systems", "education", "lookbacks",
+        "key_institutions")}
+    # Left to the engine, a negation is not proved local: fewer kinds, never more.
+    assert set(local_kinds(program(False))) < set(local_kinds(program()))
+
+    def kept(text):
+        candidates = {"checks": "unit"}
+        _check_aggregates(expr.parse(text), {"u": "id"}, candidates)
+        return bool(candidates)
+
+    assert kept("count(checks as c where c.unit == u.id and c.kind == 'key_post') > 0")
+    assert not kept("count(checks as c where c.unit == u.organ) > 0")  # another unit's
+    assert not kept("count(checks as c where c.kind == 'key_post') > 0")
+    assert not kept("exists(units as x where count(checks as c where c.unit == u.id) > 0)")
+
+
+def test_a_shard_reads_only_its_units_records_of_local_kinds(minimal_path, example_path,
+                                                              db_url):
+    from luoshi.engine.locality import local_kinds
+    from luoshi.engine.run import shard_of
+    from luoshi.facts import store
+
+    from .checking import program
+
+    assert runner.invoke(app, ["load", str(minimal_path), str(example_path),
+                               "--db", db_url]).exit_code == 0
+    local = local_kinds(program())
+    whole = store.read_rows(db_url)
+    parts = [store.read_rows(db_url, local, lambda unit, k=k: shard_of(unit, 2) == k)
+             for k in (1, 2)]
+    for kind, rows in whole.items():
+        keys = sorted(row["__key__"] for row in rows)
+        if kind in local:
+            assert sorted(row["__key__"] for part in parts for row in part[kind]) == keys
+            assert all(shard_of(row["unit"], 2) == k for k, part in zip((1, 2), parts, strict=True)
+                       for row in part[kind])
+        else:
+            assert all(sorted(row["__key__"] for row in part[kind]) == keys for part in parts)
+    assert sum(len(part[kind]) for part in parts for kind in local) == \
+        sum(len(whole[kind]) for kind in local) > 0

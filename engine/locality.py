@@ -1,0 +1,122 @@
+"""Which kinds a shard may read for its own units only (`check --shard`).
+
+A kind is *local* when every rule reads its records only from within one unit: the unit whose
+session the match is in, which for a query charged by session (`Query.by_session`) is the unit
+its results belong to. Then shard K needs only the records whose home unit is in K. The proof
+is deliberately narrow, because a wrong answer would silently drop findings:
+
+- no field of any kind (stored or computed) refers to the kind: no path can reach its records
+  from another unit's record, and no record depends on one of them existing (orphans);
+- it is a pattern of by-session queries only, partitioned by its own home field, or negated
+  with an equality between its home field and the session unit;
+- every aggregate or evidence pattern over it says `x.<home> == p.<partition field>` for the
+  pattern `p` of every query it is evaluated in, and none sits in a computed field.
+
+Everything else is read whole.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from luoshi.facts.kinds import KINDS, references
+
+from . import expr, names
+from .compile import Pattern, Program, Query
+from .policy import parse_pattern, rule_expressions, template_parts
+
+
+def local_kinds(program: Program) -> dict[str, str]:
+    """Local kinds, each with its home field (a column holding a unit id)."""
+    candidates = {kind: model.HOME for kind, model in KINDS.items()
+                  if kind != "units" and model.HOME and "." not in model.HOME
+                  and model.HOME in references(kind)
+                  and references(kind)[model.HOME] == ["units"]}
+    for kind in KINDS:  # reached from another record: never local
+        for name in [*references(kind), *program.computed.get(kind, {})]:
+            for target in names.targets(kind, name, program.computed):
+                candidates.pop(target, None)
+    for fields in program.computed.values():  # computed fields have no session
+        for node in fields.values():
+            for aggregate, _ in _aggregates(node):
+                candidates.pop(aggregate.kind, None)
+    for query in program.queries:
+        unit_of = {p.alias: p.partition_field for p in query.patterns
+                   if query.by_session and p.partition_field and p.explode != p.partition_field}
+        for position, pattern in enumerate(query.patterns):
+            own = query.by_session and position == 0 and len(query.patterns) == 1 and \
+                not pattern.negated and pattern.partition_field == candidates.get(pattern.kind)
+            if not own:
+                candidates.pop(pattern.kind, None)
+            for absent in pattern.absent:
+                home = candidates.get(absent.kind)
+                if not (query.by_session and any(
+                        j.field == home and j.other_field == pattern.partition_field
+                        for j in absent.joins)):
+                    candidates.pop(absent.kind, None)
+            for lookup in pattern.lookups:
+                candidates.pop(lookup.kind, None)
+            for node in _nodes_of(pattern):
+                _check_aggregates(node, unit_of, candidates)
+        for node in _rule_nodes(program, query):
+            _check_aggregates(node, unit_of, candidates)
+    return candidates
+
+
+def _nodes_of(pattern: Pattern) -> list[Any]:
+    parts = [pattern.filter, *pattern.columns.values()]
+    for other in (*pattern.absent, *pattern.lookups):
+        parts += [other.filter, *other.columns.values()]
+    return [node for node in parts if node is not None]
+
+
+def _rule_nodes(program: Program, query: Query) -> list[Any]:
+    """The rule's expressions evaluated on a match (messages, units, triggers, `where`), and
+    its evidence patterns as the aggregates they are; its `match` and `unless` patterns are
+    the query's own."""
+    nodes: list[Any] = []
+    for loc, text, kind in rule_expressions(program.rules[query.rule]):
+        if kind == "message":
+            nodes += [part for part in template_parts(text) if not isinstance(part, str)]
+        elif kind == "unless" and loc[0] == "evidence":
+            pattern = parse_pattern(text)
+            nodes.append(expr.Aggregate("exists", pattern.kind, pattern.alias, pattern.where))
+        elif kind not in ("match", "unless"):
+            nodes.append(expr.parse(text))
+    return nodes
+
+
+def _aggregates(node: Any, nested: bool = False) -> list[tuple[expr.Aggregate, bool]]:
+    """Every aggregate in an expression, and whether it sits inside another."""
+    found = [(node, nested)] if isinstance(node, expr.Aggregate) else []
+    inner = nested or isinstance(node, expr.Aggregate)
+    for child in expr.children(node):
+        found += _aggregates(child, inner)
+    if isinstance(node, expr.Aggregate):
+        for part in (node.where, node.value):
+            if part is not None:
+                found += _aggregates(part, True)
+    return found
+
+
+def _check_aggregates(node: Any, unit_of: dict[str, str], candidates: dict[str, str]) -> None:
+    """An aggregate keeps its kind local only if its records are bound to the session's unit:
+    a top-level conjunct `x.<home> == p.<partition field>` (`unit_of`: alias -> that field)."""
+    for aggregate, nested in _aggregates(node):
+        home = candidates.get(aggregate.kind)
+        if home is None:
+            continue
+        if nested or aggregate.alias in unit_of or not any(
+                _binds(part, aggregate.alias, home, unit_of)
+                for part in expr.conjuncts(aggregate.where or expr.Const(True))):
+            candidates.pop(aggregate.kind, None)
+
+
+def _binds(part: Any, alias: str, home: str, unit_of: dict[str, str]) -> bool:
+    if not (isinstance(part, expr.Binary) and part.op == "=="):
+        return False
+    for own, other in ((part.left, part.right), (part.right, part.left)):
+        if own == expr.Path((alias, home)) and isinstance(other, expr.Path) and \
+                len(other.parts) == 2 and unit_of.get(other.parts[0]) == other.parts[1]:
+            return True
+    return False
