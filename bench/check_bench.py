@@ -11,6 +11,7 @@ database (SQLite), beside the floor: merely reading the same rows from the datab
   included, and its peak memory with all its workers as summed PSS (each page once).
 
     python bench/check_bench.py [--units 150,3000] [--repeat 3] [--keep DIR]
+    python bench/check_bench.py --scaling DIR/city-3000.db DIR/city-30000.db [--repeat 5]
 """
 
 from __future__ import annotations
@@ -137,13 +138,31 @@ def _total(label: str, path: Path, db: Path) -> tuple[float, float]:
                       "--format", "json", "--fail-on", "never"])
 
 
+def scaling(small: Path, large: Path, repeat: int) -> None:
+    """How the check time grows, from two databases `--keep` left: each large run beside the
+    median of three small runs made just before it, so that both see the same VM."""
+    ratios = []
+    for _ in range(repeat):
+        small_runs = sorted(measure(f"db:{small}", 1, small)["seconds"] for _ in range(3))
+        large_seconds = measure(f"db:{large}", 1, large)["seconds"]
+        ratios.append(large_seconds / small_runs[1])
+        print(f"{small.stem}: {small_runs[1]:.2f} s  {large.stem}: {large_seconds:.2f} s  "
+              f"ratio {ratios[-1]:.1f}", flush=True)
+    print(f"median ratio {sorted(ratios)[len(ratios) // 2]:.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--units", default="150,3000")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--keep", type=Path)
+    parser.add_argument("--scaling", nargs=2, type=Path, metavar=("SMALL_DB", "LARGE_DB"),
+                        help="only compare the check time of two databases --keep left")
     args = parser.parse_args()
     print(f"{platform.node()} ({platform.machine()}, Python {platform.python_version()})")
+    if args.scaling:
+        scaling(*args.scaling, args.repeat)
+        return
     print(f"{'units':>6} {'source':6} {'facts':>7} {'findings':>8} {'read s':>7} {'check s':>8} "
           f"{'facts/s':>8} {'main MB':>8} {'worker MB':>9} {'x floor':>8} {'command s':>9} "
           f"{'total MB':>9}")

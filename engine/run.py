@@ -92,6 +92,8 @@ def _check(facts: FactSet | Rows, program: Program, year: int, as_of: dt.date,
             part.merge(found_here)
             for kind, derived in found_here.derived.items():
                 view.add_rows(kind, derived)
+        for finding in part.findings.values():  # here, in parallel, not in the parent
+            finding.evidence.sort(key=lambda item: (item.kind, item.id, item.source))
         return part
 
     if len(groups) == 1:
@@ -105,8 +107,6 @@ def _check(facts: FactSet | Rows, program: Program, year: int, as_of: dt.date,
         progress("检查", 1, 1)
     findings = sorted(found.findings.values(),
                       key=lambda f: (f.rule, f.unit or "", f.subject))
-    for finding in findings:
-        finding.evidence.sort(key=lambda item: (item.kind, item.id, item.source))
     triggers = sorted(found.triggers.values(),
                       key=lambda t: (t.type, t.basis, t.target_unit or ""))
     names = {row["id"]: row["name"] for row in view.rows["units"]}
