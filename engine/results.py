@@ -118,9 +118,11 @@ class Found:
 
     def __reduce__(self) -> tuple:
         """Sent from a worker as plain tuples: pickling 100,000 findings as dataclasses takes
-        three times as long, in the worker and again in the parent."""
-        return (_found, (_as_tuples(self.findings), self.triggers, _as_tuples(self.waived),
-                         self.derived))
+        three times as long, in the worker and again in the parent. Derived rows stay behind:
+        they fed the worker's own later strata, and nothing after the check reads them."""
+        return (_found, (_as_tuples(self.findings),
+                         [(key, *vars(t).values()) for key, t in self.triggers.items()],
+                         _as_tuples(self.waived)))
 
 
 def _as_tuples(findings: dict[tuple, Finding]) -> list[tuple]:
@@ -133,9 +135,9 @@ def _from_tuples(items: list[tuple]) -> dict[tuple, Finding]:
             for key, *fields, evidence in items}
 
 
-def _found(findings: list[tuple], triggers: dict[tuple, Trigger], waived: list[tuple],
-           derived: dict[str, list[dict[str, Any]]]) -> Found:
-    return Found(_from_tuples(findings), triggers, _from_tuples(waived), derived)
+def _found(findings: list[tuple], triggers: list[tuple], waived: list[tuple]) -> Found:
+    return Found(_from_tuples(findings), {key: Trigger(*fields) for key, *fields in triggers},
+                 _from_tuples(waived))
 
 
 class Results:

@@ -101,8 +101,6 @@ def _check(facts: FactSet | Rows, program: Program, year: int, as_of: dt.date,
     else:
         for part in forked.run(evaluate, groups, workers):
             found.merge(part)
-            for kind, derived in part.derived.items():  # for documents made from the report
-                view.add_rows(kind, derived)
     if progress:
         progress("检查", 1, 1)
     findings = sorted(found.findings.values(),
