@@ -186,14 +186,13 @@ class Results:
             if trigger.key() in self.triggers:
                 continue
             self.triggers[trigger.key()] = trigger
-            self.found.derived.setdefault(DERIVED_PREFIX + spec.type, []).append({"__kind__": DERIVED_PREFIX + spec.type,
-                            "__key__": "|".join(str(part) for part in trigger.key()),
-                            "__where__": f"{rule.id} {finding.id}",
-                            "__evidence__": list(finding.evidence),
-                            "type": spec.type, "rule": rule.id, "basis": trigger.basis,
-                            "target_unit": trigger.target_unit,
-                            "target_person": trigger.target_person, "due": trigger.due,
-                            "issuer": trigger.issuer})
+            kind = DERIVED_PREFIX + spec.type
+            self.found.derived.setdefault(kind, []).append({
+                "__kind__": kind, "__key__": "|".join(str(part) for part in trigger.key()),
+                "__where__": f"{rule.id} {finding.id}", "__evidence__": list(finding.evidence),
+                "type": spec.type, "rule": rule.id, "basis": trigger.basis,
+                "target_unit": trigger.target_unit, "target_person": trigger.target_person,
+                "due": trigger.due, "issuer": trigger.issuer})
 
     def _extra_evidence(self, finding: Finding, text: str, env: expr.Env) -> None:
         pattern = _pattern(text)
