@@ -50,6 +50,7 @@ def run(function: Callable[[T], R], items: Sequence[T], at_once: int) -> list[R]
                     outcome = receive.recv()
                 except EOFError:
                     outcome = None
+                receive.close()
                 process.join()
                 if outcome is None or process.exitcode != 0:
                     raise EngineError(f"规则引擎的工作进程异常退出（退出码 {process.exitcode}）")
@@ -58,7 +59,8 @@ def run(function: Callable[[T], R], items: Sequence[T], at_once: int) -> list[R]
                     raise value
                 results[number] = value
     finally:
-        for _, process in running.values():  # after a failure: stop the others
+        for receive, (_, process) in running.items():  # after a failure: stop the others
+            receive.close()
             process.kill()
             process.join()
     return [results[number] for number in range(len(items))]

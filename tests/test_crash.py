@@ -61,7 +61,7 @@ def test_a_load_killed_half_way_leaves_the_database_as_it_was(big_file, minimal_
         time.sleep(0.02)
     time.sleep(0.3)  # well inside the transaction
     os.kill(process.pid, signal.SIGKILL)
-    process.wait()
+    process.communicate()  # reaps it and closes its pipes
     assert process.returncode == -signal.SIGKILL
     assert stored_rows(db_url) == before
     engine = sa.create_engine(db_url)
