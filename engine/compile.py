@@ -14,11 +14,13 @@ condition by what it reads:
 - anything else is a policy error.
 
 An `unless` whose joins are all equalities with one positive pattern (directly, or through
-the positives' own equalities) is an anti-join on that pattern's own values: it moves to that pattern's `absent` list and is decided, like a filter,
-before the engine by a hash lookup (`pushdown`). Without this, every record of both sides
-would reach the engine so that it can find the few with no partner; with it, only those few
-do. Negations over two or more patterns stay in the engine. `pushdown=False` keeps them all
-there: the tests compare both forms.
+the positives' own equalities) is an anti-join on that pattern's own values: it moves to that
+pattern's `absent` list and is decided, like a filter, before the engine by a hash lookup.
+Without this, every record of both sides would reach the engine so that it can find the few
+with no partner; with it, only those few do. Likewise a later pattern joined by its own id
+(`p.id == t.leader`) names at most one record: it moves to the earlier pattern's `lookups`.
+Negations over two or more patterns, and other joins, stay in the engine. `pushdown=False`
+keeps everything there: the tests compare both forms.
 
 It also chooses how facts are partitioned into engine sessions: by a join key shared by every
 pattern of the query, coarsened to the unit that key belongs to (`Partition`), so facts that

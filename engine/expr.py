@@ -312,6 +312,18 @@ def children(node: Node) -> tuple[Any, ...]:
     return ()
 
 
+def aggregates(node: Node, nested: bool = False) -> list[tuple[Aggregate, bool]]:
+    """Every aggregate in an expression, each with whether it sits inside another."""
+    found = [(node, nested)] if isinstance(node, Aggregate) else []
+    for child in children(node):
+        found += aggregates(child, nested)
+    if isinstance(node, Aggregate):
+        for part in (node.where, node.value):
+            if part is not None:
+                found += aggregates(part, True)
+    return found
+
+
 def conjuncts(node: Node) -> list[Node]:
     """`a and b and c` as [a, b, c]."""
     if isinstance(node, Binary) and node.op == "and":

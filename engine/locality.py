@@ -38,7 +38,7 @@ def local_kinds(program: Program) -> dict[str, str]:
                 candidates.pop(target, None)
     for fields in program.computed.values():  # computed fields have no session
         for node in fields.values():
-            for aggregate, _ in _aggregates(node):
+            for aggregate, _ in expr.aggregates(node):
                 candidates.pop(aggregate.kind, None)
     for query in program.queries:
         unit_of = {p.alias: p.partition_field for p in query.patterns
@@ -86,23 +86,10 @@ def _rule_nodes(program: Program, query: Query) -> list[Any]:
     return nodes
 
 
-def _aggregates(node: Any, nested: bool = False) -> list[tuple[expr.Aggregate, bool]]:
-    """Every aggregate in an expression, and whether it sits inside another."""
-    found = [(node, nested)] if isinstance(node, expr.Aggregate) else []
-    inner = nested or isinstance(node, expr.Aggregate)
-    for child in expr.children(node):
-        found += _aggregates(child, inner)
-    if isinstance(node, expr.Aggregate):
-        for part in (node.where, node.value):
-            if part is not None:
-                found += _aggregates(part, True)
-    return found
-
-
 def _check_aggregates(node: Any, unit_of: dict[str, str], candidates: dict[str, str]) -> None:
     """An aggregate keeps its kind local only if its records are bound to the session's unit:
     a top-level conjunct `x.<home> == p.<partition field>` (`unit_of`: alias -> that field)."""
-    for aggregate, nested in _aggregates(node):
+    for aggregate, nested in expr.aggregates(node):
         home = candidates.get(aggregate.kind)
         if home is None:
             continue

@@ -110,11 +110,11 @@ class Found:
     derived: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # rows, by kind
 
     def merge(self, other: Found) -> None:
+        """Another part's findings, triggers and waived findings (not its derived rows: those
+        feed only the later strata of the rules that raised them)."""
         self.findings.update(other.findings)
         self.triggers.update(other.triggers)
         self.waived.update(other.waived)
-        for kind, rows in other.derived.items():
-            self.derived.setdefault(kind, []).extend(rows)
 
     def __reduce__(self) -> tuple:
         """Sent from a worker as plain tuples: pickling 100,000 findings as dataclasses takes
@@ -147,8 +147,6 @@ class Results:
         self.view = view
         self.waivers = waivers or {}
         self.found = Found()
-        self.findings, self.triggers, self.waived = (self.found.findings, self.found.triggers,
-                                                     self.found.waived)
 
     def add(self, query: Query, bindings: dict[str, dict[str, Any]]) -> None:
         """Record one match, and the derived rows (triggers) it raises for later strata."""
@@ -160,17 +158,17 @@ class Results:
         key = (rule.id, unit, subject)
         if key in self.waivers:
             # Waived: not a finding, no trigger, so nothing chains from it either.
-            if key not in self.waived and query.finding:
-                self.waived[key] = Finding(finding_id(rule.id, unit, subject), rule.id,
+            if key not in self.found.waived and query.finding:
+                self.found.waived[key] = Finding(finding_id(rule.id, unit, subject), rule.id,
                                            rule.severity, rule.clause, unit, subject,
                                            render(rule.finding.message, env))
             return
-        finding = self.findings.get(key)
+        finding = self.found.findings.get(key)
         if finding is None:
             finding = Finding(finding_id(rule.id, unit, subject), rule.id, rule.severity,
                               rule.clause, unit, subject, render(rule.finding.message, env))
             if query.finding:
-                self.findings[key] = finding
+                self.found.findings[key] = finding
         for row in bindings.values():
             _add_evidence(finding, row)
         if query.finding:
@@ -183,9 +181,9 @@ class Results:
             trigger = Trigger(spec.type, rule.id, _text(values["basis"]),
                               _text(values["target_unit"]), _text(values["target_person"]),
                               values["due"], _text(values["issuer"]), finding.id)
-            if trigger.key() in self.triggers:
+            if trigger.key() in self.found.triggers:
                 continue
-            self.triggers[trigger.key()] = trigger
+            self.found.triggers[trigger.key()] = trigger
             kind = DERIVED_PREFIX + spec.type
             self.found.derived.setdefault(kind, []).append({
                 "__kind__": kind, "__key__": "|".join(str(part) for part in trigger.key()),

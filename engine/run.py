@@ -153,7 +153,7 @@ def _rule_groups(program: Program, view: FactView, groups: int,
         share = 1 / shards if query.by_session else 1
         for pattern in query.patterns:
             rows = (len(view.rows.get(pattern.kind, ())) or derived.get(pattern.kind, 0)) * share
-            weight = 4 if pattern.filter is not None and _has_aggregate(pattern.filter) else 1
+            weight = 4 if pattern.filter is not None and expr.aggregates(pattern.filter) else 1
             work[query.rule] = work.get(query.rule, 0) + rows * (weight + 1.25 * joined) + sum(
                 len(view.rows.get(absent.kind, ())) for absent in pattern.absent)
     together = _linked_by_triggers(program)
@@ -191,10 +191,6 @@ def _linked_by_triggers(program: Program) -> dict[str, str]:
             for producer in producers.get(kind, []):
                 parent[find(producer)] = find(query.rule)
     return {rule: find(rule) for rule in parent}
-
-
-def _has_aggregate(node: Any) -> bool:
-    return isinstance(node, expr.Aggregate) or any(map(_has_aggregate, expr.children(node)))
 
 
 def _in_key_order(matches: list[tuple[str, dict[str, int]]],

@@ -16,8 +16,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from .factset import FactSet, Record, Rows, record_key
-from .problems import Location, Progress, StoreError
+from .factset import FactSet, Rows, record_key
+from .problems import Progress, StoreError
 from .gc_pause import cyclic_gc_paused
 from .kinds import KINDS
 from .readers import InputFile
@@ -155,18 +155,6 @@ def describe_error(error: SQLAlchemyError, engine: sa.Engine) -> str:
     if "database is locked" in detail:
         return f"数据库 {url} 正被另一次导入占用，等待 30 秒后仍未释放；请稍后再试（没有写入任何数据）"
     return f"数据库 {url} 无法连接或写入：{detail}"
-
-
-def read(db: str | None = None) -> FactSet:
-    """Every stored record, as the facts they were loaded from (with their sources)."""
-    facts = FactSet()
-    for kind, rows in read_rows(db).items():
-        model = KINDS[kind]
-        for row in rows:
-            where = Location(row.pop("__where__"))
-            del row["__key__"]
-            facts.records[kind].append(Record(model.model_construct(**row), where))
-    return facts
 
 
 def read_rows(db: str | None = None, local: dict[str, str] | None = None,
