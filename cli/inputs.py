@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from luoshi.facts.factset import Rows, rows_of
 from luoshi.facts.problems import Progress
 from luoshi.facts.validate import read_facts
 
+if TYPE_CHECKING:  # the engine is imported only by the commands that check
+    from luoshi.engine.compile import Program
+
 
 def read_input(paths: list[str] | None, db: str | None, progress: Progress | None = None,
-               program: Any = None, shard: tuple[int, int] | None = None) -> Rows:
+               program: Program | None = None, shard: tuple[int, int] | None = None) -> Rows:
     """The facts as rows (what a check reads); from a database without building models, and
     for shard K of N (with the compiled `program`) only K's records of kinds no other unit's
     rules read (`engine.locality`)."""
@@ -20,9 +23,7 @@ def read_input(paths: list[str] | None, db: str | None, progress: Progress | Non
 
     if shard and program is not None:
         from luoshi.engine.locality import local_kinds
-        from luoshi.engine.run import shard_of
+        from luoshi.engine.run import member_of
 
-        number, count = shard
-        return store.read_rows(db, local_kinds(program),
-                               lambda unit: shard_of(unit, count) == number)
+        return store.read_rows(db, local_kinds(program), member_of(shard))
     return store.read_rows(db)

@@ -79,7 +79,7 @@ def _check(facts: FactSet | Rows, program: Program, year: int, as_of: dt.date,
     rows = sum(len(kind_rows) for kind_rows in view.rows.values())
     workers = forked.processes(WORKERS) if rows >= PARALLEL_MIN_ROWS else 1
     groups = _rule_groups(program, view, workers, shard[1] if shard else 1)
-    in_shard = _member_of(shard) if shard else None
+    in_shard = member_of(shard) if shard else None
     if progress:
         progress("检查", 0, 1)
 
@@ -213,7 +213,7 @@ def shard_of(unit: str | None, shards: int) -> int:
     return int(hashlib.sha256(unit.encode()).hexdigest()[:8], 16) % shards + 1
 
 
-def _member_of(shard: tuple[int, int]) -> Callable[[str | None], bool]:
+def member_of(shard: tuple[int, int]) -> Callable[[str | None], bool]:
     """Whether a unit belongs to shard K of N (memoised: asked for every row)."""
     number, count = shard
     memo: dict[str | None, bool] = {}
