@@ -31,9 +31,9 @@ from luoshi.facts.demo import generate
 
 STEP = """
 import json, resource, sys, time
-from luoshi.engine.compile import compile_catalog
-from luoshi.engine.policy import load_catalog
-from luoshi.engine.run import check
+from luoshi.engine.plan.compile import compile_catalog
+from luoshi.engine.language.policy import load_catalog
+from luoshi.engine.runtime.run import check
 from luoshi.facts import store
 from luoshi.facts.factset import rows_of
 from luoshi.facts.validate import read_facts

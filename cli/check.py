@@ -9,10 +9,10 @@ from typing import Annotated
 
 import typer
 
-from luoshi.engine import run
-from luoshi.engine.outputs import FORMATS
-from luoshi.engine.waivers import load_waivers
-from luoshi.engine.outputs import json_format
+from luoshi.engine.runtime import run
+from luoshi.outputs.formats import FORMATS
+from luoshi.engine.runtime.waivers import load_waivers
+from luoshi.outputs.formats import json_format
 from luoshi.facts.factset import facts_sha256
 from luoshi.facts.problems import InputError, Location, Problem
 from luoshi.facts.values import parse_date

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from luoshi.engine import run
+from luoshi.engine.runtime import run
 from luoshi.facts.problems import InputError, Location, Problem
 
 from .check import as_of_date

@@ -9,7 +9,7 @@ from luoshi.facts.problems import Progress
 from luoshi.facts.validate import read_facts
 
 if TYPE_CHECKING:  # the engine is imported only by the commands that check
-    from luoshi.engine.compile import Program
+    from luoshi.engine.plan.compile import Program
 
 
 def read_input(paths: list[str] | None, db: str | None, progress: Progress | None = None,
@@ -22,8 +22,8 @@ def read_input(paths: list[str] | None, db: str | None, progress: Progress | Non
     from luoshi.facts import store  # SQLAlchemy is imported only by commands that use it
 
     if shard and program is not None:
-        from luoshi.engine.locality import local_kinds
-        from luoshi.engine.run import member_of
+        from luoshi.engine.plan.locality import local_kinds
+        from luoshi.engine.runtime.run import member_of
 
         return store.read_rows(db, local_kinds(program), member_of(shard))
     return store.read_rows(db)

@@ -7,8 +7,12 @@ from typing import Annotated
 
 import typer
 
-from luoshi.engine import documents, notices as notice_model, run
-from luoshi.engine.waivers import load_waivers
+from luoshi.outputs import documents
+
+from luoshi.outputs import notices as notice_model
+
+from luoshi.engine.runtime import run
+from luoshi.engine.runtime.waivers import load_waivers
 from luoshi.facts.problems import InputError, Location, Problem
 
 from .check import as_of_date

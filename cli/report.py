@@ -9,9 +9,13 @@ from typing import Annotated
 
 import typer
 
-from luoshi.engine import appraisal, ranking, run
+from luoshi.outputs import appraisal
+
+from luoshi.outputs import ranking
+
+from luoshi.engine.runtime import run
 from luoshi.engine.settings import load_settings
-from luoshi.engine.waivers import load_waivers
+from luoshi.engine.runtime.waivers import load_waivers
 from luoshi.facts.problems import InputError, Location, Problem
 
 from .check import as_of_date

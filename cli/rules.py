@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from luoshi.engine.policy import Catalog, load_catalog
-from luoshi.engine.source import clause_text
+from luoshi.engine.language.policy import Catalog, load_catalog
+from luoshi.engine.language.source import clause_text
 from luoshi.facts.problems import InputError, Location, Problem
 
 from .console import exit_on_errors, out

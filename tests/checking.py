@@ -6,9 +6,10 @@ import datetime as dt
 from functools import cache
 from pathlib import Path
 
-from luoshi.engine.compile import Program, compile_catalog
-from luoshi.engine.policy import Catalog, load_catalog
-from luoshi.engine.run import Report, check
+from luoshi.engine.plan.compile import Program, compile_catalog
+from luoshi.engine.language.policy import Catalog, load_catalog
+from luoshi.engine.runtime.results import Report
+from luoshi.engine.runtime.run import check
 from luoshi.facts.factset import FactSet
 from luoshi.facts.raw import Reading
 from luoshi.facts.validate import validate

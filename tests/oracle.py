@@ -10,7 +10,7 @@ from __future__ import annotations
 import operator
 from typing import Any
 
-from luoshi.engine.workload import Workload
+from luoshi.engine.runtime.workload import Workload
 
 _OPS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
         ">": operator.gt, ">=": operator.ge}

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from luoshi.cli.main import app
-from luoshi.engine.compile import describe
-from luoshi.engine.run import check
+from luoshi.engine.plan.compile import describe
+from luoshi.engine.runtime.run import check
 from luoshi.facts.factset import FactSet
 from luoshi.facts.validate import read_facts
 
@@ -163,7 +163,7 @@ def test_anti_joins_before_the_engine_give_what_the_engine_gives(seed, tmp_path,
 
 def test_rule_groups_in_parallel_workers_give_what_one_process_gives(tmp_path, both_examples,
                                                                      monkeypatch):
-    from luoshi.engine import run
+    from luoshi.engine.runtime import run
 
     facts = _generated_city(5, tmp_path)
     alone = comparable(check(facts, program(), 2013))
@@ -181,7 +181,7 @@ def test_rule_groups_in_parallel_workers_give_what_one_process_gives(tmp_path, b
 
 
 def test_an_error_in_a_parallel_worker_is_raised_in_the_caller(both_examples, monkeypatch):
-    from luoshi.engine import run
+    from luoshi.engine.runtime import run
     from luoshi.engine.errors import EngineError
 
     def failing(workload):
@@ -299,7 +299,7 @@ def test_rules_commands_and_explain(minimal_path):
 def test_negative_control_without_the_phase_gate_results_go_wrong(both_examples, monkeypatch):
     """The comparisons above can fail: the same engine without the gate, facts in one order,
     disagrees with the pure-Python evaluator (durable_rules bugs B1/B2)."""
-    from luoshi.engine.backends import durable
+    from luoshi.engine.runtime import durable
 
     monkeypatch.setattr(durable, "GATED", False)
     disagreements = 0
@@ -314,7 +314,7 @@ def test_negative_control_without_the_phase_gate_results_go_wrong(both_examples,
 def test_a_worker_that_dies_is_an_error_not_missing_results(minimal_path, monkeypatch):
     import os as os_module
 
-    from luoshi.engine.backends import durable
+    from luoshi.engine.runtime import durable
 
     monkeypatch.setattr(durable, "_evaluate_batch", lambda batch: os_module._exit(3))
     result = runner.invoke(app, ["check", str(minimal_path), "--year", "2013", "--format", "json"])

@@ -13,7 +13,7 @@ from docx import Document as Docx
 from typer.testing import CliRunner
 
 from luoshi.cli.main import app
-from luoshi.engine import notices
+from luoshi.outputs import notices
 from luoshi.facts.validate import read_facts
 
 from .checking import catalog, program
@@ -47,7 +47,7 @@ def test_one_notice_per_unit_with_findings_and_one_document_per_trigger(minimal_
     assert "关于市教育局惩防体系制度落实问题限期整改的通知" in notice
     assert "2014年1月30日前将整改情况书面报送市纪委" in notice
     facts, _ = read_facts([str(minimal_path)])
-    from luoshi.engine.run import check
+    from luoshi.engine.runtime.run import check
 
     report = check(facts, program(), 2013)
     expected = sorted(f.rule for f in report.findings if f.unit == "u-edu")
@@ -66,7 +66,7 @@ def test_a_document_carries_only_its_addressees_data(which, minimal_path, exampl
                                                      tmp_path):
     path = minimal_path if which == "minimal" else example_path
     facts, _ = read_facts([str(path)])
-    from luoshi.engine.run import check
+    from luoshi.engine.runtime.run import check
 
     report = check(facts, program(), 2013)
     units = {r.fact.id: r.fact for r in facts.records["units"]}

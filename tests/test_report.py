@@ -12,8 +12,8 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from luoshi.cli.main import app
-from luoshi.engine.ranking import rank
-from luoshi.engine.run import Report
+from luoshi.outputs.ranking import rank
+from luoshi.engine.runtime.results import Report
 
 runner = CliRunner()
 
@@ -36,7 +36,7 @@ def test_minimal_example_is_ranked_as_the_scoring_rule_gives(minimal_path):
 
 
 def test_ties_share_a_rank_and_are_listed_by_unit_id():
-    from luoshi.engine.results import Finding
+    from luoshi.engine.runtime.results import Finding
 
     def finding(unit, severity):
         return Finding("x", "R101", severity, "二(一)", unit, unit, "")

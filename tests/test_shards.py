@@ -43,7 +43,7 @@ def test_split_evaluation_on_a_generated_city(tmp_path, shards, monkeypatch):
     to its units, and the shards together give exactly the whole run."""
     import yaml
 
-    from luoshi.engine import run
+    from luoshi.engine.runtime import run
     from luoshi.facts.demo import generate
 
     from .checking import comparable, program
@@ -88,8 +88,8 @@ def test_split_evaluation_on_a_generated_city(tmp_path, shards, monkeypatch):
 
 
 def test_kinds_read_only_for_the_shards_own_units():
-    from luoshi.engine import expr
-    from luoshi.engine.locality import _check_aggregates, local_kinds
+    from luoshi.engine.language import expr
+    from luoshi.engine.plan.locality import _check_aggregates, local_kinds
 
     from .checking import program
 
@@ -112,8 +112,8 @@ def test_kinds_read_only_for_the_shards_own_units():
 
 def test_a_shard_reads_only_its_units_records_of_local_kinds(minimal_path, example_path,
                                                               db_url):
-    from luoshi.engine.locality import local_kinds
-    from luoshi.engine.run import shard_of
+    from luoshi.engine.plan.locality import local_kinds
+    from luoshi.engine.runtime.run import shard_of
     from luoshi.facts import store
 
     from .checking import program

@@ -18,9 +18,9 @@ from typing import Any
 
 from luoshi.facts.kinds import KINDS
 
-from . import expr
-from .compile import Pattern, Program, Query, rule_params
-from .view import FactView
+from luoshi.engine.language import expr
+from luoshi.engine.plan.compile import Pattern, Program, Query, rule_params
+from luoshi.engine.runtime.view import FactView
 
 UNIT_SESSION = "u:"
 

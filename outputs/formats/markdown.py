@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..policy import Catalog
-from ..run import Report
-from .json_format import summary
+from luoshi.engine.language.policy import Catalog
+from luoshi.engine.runtime.results import Report
+from luoshi.outputs.formats.json_format import summary
 
 
 def _cell(text: str | None) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 
 from luoshi.facts.kinds import KINDS, references
 
-from . import expr
+from luoshi.engine.language import expr
 
 # Derived kinds: the triggers rules raise, which other rules (A308) match, and their fields.
 TRIGGER_FIELDS = {"type": None, "rule": None, "basis": ("misconduct", "rectifications"),

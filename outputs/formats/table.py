@@ -9,9 +9,9 @@ from itertools import groupby
 from rich.console import Console
 from rich.table import Table
 
-from ..policy import Catalog
-from ..run import Report
-from .json_format import summary
+from luoshi.engine.language.policy import Catalog
+from luoshi.engine.runtime.results import Report
+from luoshi.outputs.formats.json_format import summary
 
 SEVERITY = {"error": "[red]错误[/]", "warning": "[yellow]警告[/]"}
 TRIGGER = {"accountability": "问责", "warning_measure": "预警措施", "re_accountability": "再问责"}

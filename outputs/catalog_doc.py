@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from .policy import Catalog
+from luoshi.engine.language.policy import Catalog
 
 SEVERITY = {"error": "错误", "warning": "警告"}
 
 
 def rules_markdown(catalog: Catalog) -> str:
     lines = ["# 规则目录 · Rule catalog", "",
-             "本页由 `policies/*.yaml` 生成（`luoshi.engine.catalog_doc`），测试保证两者一致；"
+             "本页由 `policies/*.yaml` 生成（`luoshi.outputs.catalog_doc`），测试保证两者一致；"
              "`luoshi rules show 编号` 显示同样的内容和条款原文。", ""]
     order = ["二(一)", "二(二)", "二(三)", "二(四)", "三"]
     ordered = sorted(catalog.mechanisms.items(),

@@ -13,9 +13,9 @@ from typing import Any
 
 import jinja2
 
-from .notices import CLAUSES
-from .ranking import Score, deduction
-from .run import Report
+from luoshi.outputs.notices import CLAUSES
+from luoshi.outputs.ranking import Score, deduction
+from luoshi.engine.runtime.results import Report
 
 TRIGGERS = {"accountability": "问责", "warning_measure": "预警措施", "re_accountability": "再问责"}
 
@@ -60,7 +60,7 @@ def html(report: Report, scores: list[Score], weights: dict[str, float]) -> str:
             errors = sum(f.severity == "error" for f in items)
             cells.append({"errors": errors, "warnings": len(items) - errors})
         matrix.append({"score": score, "cells": cells})
-    template = resources.files("luoshi.engine").joinpath("templates", "report.html.j2")
+    template = resources.files("luoshi.outputs").joinpath("templates", "report.html.j2")
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     return environment.from_string(template.read_text(encoding="utf-8")).render(
         report=report, scores=scores, chart=bar_chart(scores), clauses=clauses,

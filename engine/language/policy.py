@@ -30,7 +30,7 @@ from luoshi.facts.problems import InputError, Location, Problem
 from luoshi.facts.raw import Positioned, PositionedList
 from luoshi.facts.yaml_reader import YamlRefused, load_positioned
 
-from . import expr
+from luoshi.engine.language import expr
 
 TRIGGER_TYPES = ("accountability", "warning_measure", "re_accountability")
 _MATCH = re.compile(r"^\s*(?P<kind>[a-z_.]+)(?:\s+where\s+(?P<where>.+))?\s*$", re.DOTALL)

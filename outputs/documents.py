@@ -3,7 +3,7 @@
 `--format md|html` use the Jinja2 templates `document.<fmt>.j2` and `index.<fmt>.j2`; `docx`
 uses the docxtpl templates `document.docx` and `index.docx` (Word files with `{{ … }}` tags,
 so the office can restyle them in Word or WPS). Templates are looked up first in the folder
-given with `--templates`, then among the bundled ones in `engine/templates/`.
+given with `--templates`, then among the bundled ones in `outputs/templates/`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import jinja2
 
-from .notices import Document
+from luoshi.outputs.notices import Document
 
 FORMATS = ("docx", "html", "md")
 TEMPLATE_NAMES = ("document.docx", "index.docx", "document.html.j2", "index.html.j2",
@@ -25,7 +25,7 @@ TEMPLATE_NAMES = ("document.docx", "index.docx", "document.html.j2", "index.html
 def _template(name: str, folder: Path | None) -> Path:
     if folder is not None and (folder / name).exists():
         return folder / name
-    return Path(str(resources.files("luoshi.engine").joinpath("templates", name)))
+    return Path(str(resources.files("luoshi.outputs").joinpath("templates", name)))
 
 
 def write(documents: list[Document], out: Path, fmt: str, summary: str,

@@ -22,11 +22,13 @@ from luoshi.facts.factset import FactSet, Rows
 from luoshi.facts.gc_pause import cyclic_gc_paused
 from luoshi.facts.problems import Progress
 
-from . import expr, forked
-from .compile import Program, Query
-from .results import Finding, Found, Results, Trigger
-from .view import FactView, context_for
-from .workload import Workload, build, lookup_row
+from luoshi.engine.language import expr
+
+from luoshi.engine.runtime import forked
+from luoshi.engine.plan.compile import Program, Query
+from luoshi.engine.runtime.results import Found, Report, Results
+from luoshi.engine.runtime.view import FactView, context_for
+from luoshi.engine.runtime.workload import Workload, build, lookup_row
 
 Backend = Callable[[Workload], list[tuple[str, dict[str, int]]]]
 
@@ -34,23 +36,8 @@ PARALLEL_MIN_ROWS = 20_000  # below this, forking workers costs more than it sav
 WORKERS: int | None = None  # rule groups evaluated at once; None: one per core
 
 
-@dataclass
-class Report:
-    year: int
-    as_of: dt.date
-    findings: list[Finding]
-    triggers: list[Trigger]
-    units: list[str]  # the responsible units checked
-    params: dict[str, Any]
-    unit_names: dict[str, str] = field(default_factory=dict)
-    waived: list[tuple[Finding, Any]] = field(default_factory=list)  # (finding, its waiver)
-    expired: list[Any] = field(default_factory=list)  # waivers past their date
-    stale: list[Any] = field(default_factory=list)  # unexpired waivers that matched nothing
-    view: Any = None  # the FactView the check read: names and titles for documents
-
-
 def default_backend(workload: Workload) -> list[tuple[str, dict[str, int]]]:
-    from .backends import durable
+    from luoshi.engine.runtime import durable
 
     return durable.run(workload)
 

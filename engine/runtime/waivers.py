@@ -22,7 +22,7 @@ from luoshi.facts.raw import Positioned, PositionedList
 from luoshi.facts.values import RequiredDay, parse_text
 from luoshi.facts.yaml_reader import YamlRefused, load_positioned
 
-from .policy import locate
+from luoshi.engine.language.policy import locate
 
 
 class Waiver(BaseModel):

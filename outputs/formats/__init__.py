@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..policy import Catalog
-from ..run import Report
-from . import github, json_format, junit, markdown, table
+from luoshi.engine.language.policy import Catalog
+from luoshi.engine.runtime.results import Report
+from luoshi.outputs.formats import github, json_format, junit, markdown, table
 
 Formatter = Callable[[Report, Catalog], str]
 

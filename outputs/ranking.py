@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .results import Finding
-from .run import Report
+from luoshi.engine.runtime.results import Finding
+from luoshi.engine.runtime.results import Report
 
 DEFAULT_WEIGHTS = {"error": 5.0, "warning": 1.0}
 

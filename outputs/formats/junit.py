@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from xml.etree import ElementTree as ET
 
-from ..policy import Catalog
-from ..run import Report
+from luoshi.engine.language.policy import Catalog
+from luoshi.engine.runtime.results import Report
 
 
 def render(report: Report, catalog: Catalog) -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from ..policy import Catalog
-from ..run import Report
+from luoshi.engine.language.policy import Catalog
+from luoshi.engine.runtime.results import Report
 
 _SOURCE = re.compile(r"^(?P<file>.+?):(?P<line>\d+)(?::(?P<col>\d+))?$")
 

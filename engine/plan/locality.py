@@ -21,9 +21,11 @@ from typing import Any
 
 from luoshi.facts.kinds import KINDS, references
 
-from . import expr, names
-from .compile import Pattern, Program, Query
-from .policy import parse_pattern, rule_expressions, template_parts
+from luoshi.engine.language import expr
+
+from luoshi.engine.language import names
+from luoshi.engine.plan.compile import Pattern, Program, Query
+from luoshi.engine.language.policy import parse_pattern, rule_expressions, template_parts
 
 
 def local_kinds(program: Program) -> dict[str, str]:

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from . import expr
-from .compile import DERIVED_PREFIX, Program, Query, rule_params
-from .policy import parse_pattern, template_parts
-from .view import FactView
+from luoshi.engine.language import expr
+from luoshi.engine.plan.compile import DERIVED_PREFIX, Program, Query, rule_params
+from luoshi.engine.language.policy import parse_pattern, template_parts
+from luoshi.engine.runtime.view import FactView
 
 
 @dataclass
@@ -220,3 +220,18 @@ def _add_evidence(finding: Finding, row: dict[str, Any]) -> None:
     for item in items:
         if item not in finding.evidence:
             finding.evidence.append(item)
+
+
+@dataclass
+class Report:
+    year: int
+    as_of: dt.date
+    findings: list[Finding]
+    triggers: list[Trigger]
+    units: list[str]  # the responsible units checked
+    params: dict[str, Any]
+    unit_names: dict[str, str] = field(default_factory=dict)
+    waived: list[tuple[Finding, Any]] = field(default_factory=list)  # (finding, its waiver)
+    expired: list[Any] = field(default_factory=list)  # waivers past their date
+    stale: list[Any] = field(default_factory=list)  # unexpired waivers that matched nothing
+    view: Any = None  # the FactView the check read: names and titles for documents

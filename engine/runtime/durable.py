@@ -32,9 +32,9 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from .. import forked
-from ..errors import EngineError
-from ..workload import Workload
+from luoshi.engine.runtime import forked
+from luoshi.engine.errors import EngineError
+from luoshi.engine.runtime.workload import Workload
 
 MAX_SESSIONS = 1000  # per ruleset; durable_rules fails at the 1025th
 FACTS_PER_SESSION = 3000  # durable slows down quadratically within a session past ~5,000

@@ -35,8 +35,10 @@ from typing import Any
 
 from luoshi.facts.kinds import KINDS
 
-from . import expr, names
-from .policy import Catalog, Rule, parse_pattern, rule_expressions, template_parts
+from luoshi.engine.language import expr
+
+from luoshi.engine.language import names
+from luoshi.engine.language.policy import Catalog, Rule, parse_pattern, rule_expressions, template_parts
 
 DERIVED_PREFIX = "triggers."
 MAX_POSITIVE_PATTERNS = 15  # durable_rules: 16 patterns per rule, one is the phase gate

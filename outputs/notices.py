@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any
 
-from . import expr
+from luoshi.engine.language import expr
 from luoshi.facts.kinds import MISCONDUCT_KIND
 
-from .policy import Catalog
-from .results import Finding, Trigger, render
-from .run import Report
+from luoshi.engine.language.policy import Catalog
+from luoshi.engine.runtime.results import Finding, Trigger, render
+from luoshi.engine.runtime.results import Report
 
 CLAUSES = {"二(一)": "责任体系", "二(二)": "督办检查", "二(三)": "考核问责", "二(四)": "反馈整改",
            "三": "强化领导"}

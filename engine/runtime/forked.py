@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from .errors import EngineError
+from luoshi.engine.errors import EngineError
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -7,8 +7,8 @@ from typing import Any
 
 from luoshi.facts.version import tool_version
 
-from ..policy import Catalog
-from ..run import Report
+from luoshi.engine.language.policy import Catalog
+from luoshi.engine.runtime.results import Report
 
 
 def summary(report: Report) -> dict[str, int]:

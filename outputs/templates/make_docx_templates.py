@@ -3,7 +3,7 @@
 The office may edit the .docx files themselves in Word or WPS (fonts, the red masthead, the
 wording around the `{{ … }}` and `{%p … %}` tags); this script only recreates the defaults:
 
-    python engine/templates/make_docx_templates.py
+    python outputs/templates/make_docx_templates.py
 
 Layout after GB/T 9704-2012: A4, margins 37/35/28/26 mm; issuing organ in red 小标宋 over a
 red rule; title in 2号 (22 pt) 小标宋; body in 3号 (16 pt) 仿宋 with a 2-character indent;

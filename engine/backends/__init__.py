@@ -1,1 +1,0 @@
-"""Rule engine backends: each evaluates a `Workload` and returns its matches."""
