@@ -22,9 +22,8 @@ def catalog() -> Catalog:
 
 
 @cache
-def program(pushdown: bool = True) -> Program:
-    """`pushdown=False`: every negation left to the engine (see engine/compile.py)."""
-    return compile_catalog(catalog(), pushdown=pushdown)
+def program() -> Program:
+    return compile_catalog(catalog())
 
 
 def facts_from_yaml(text: str, name: str = "case.yaml") -> FactSet:

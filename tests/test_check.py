@@ -16,8 +16,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from luoshi.cli.main import app
-from luoshi.engine.plan.compile import describe
-from luoshi.engine.runtime.run import check
+from luoshi.engine.runtime.run import RunOptions, check
 from luoshi.facts.factset import FactSet
 from luoshi.facts.validate import read_facts
 
@@ -56,15 +55,6 @@ def test_examples_give_exactly_their_expected_findings(example, backend, minimal
     assert _actual_sets(report) == (findings, triggers)
 
 
-def test_compiled_form_is_as_reviewed():
-    """Set LUOSHI_UPDATE_GOLDEN=1 to rewrite tests/golden/compiled.json after a policy change."""
-    text = json.dumps(describe(program()), ensure_ascii=False, indent=1) + "\n"
-    path = GOLDEN / "compiled.json"
-    if os.environ.get("LUOSHI_UPDATE_GOLDEN"):
-        path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8")
-
-
 def test_accountability_chain_carries_due_dates_and_issuer():
     report = run_yaml("""
 units:
@@ -100,26 +90,20 @@ def both_examples(minimal_path, example_path):
     return facts
 
 
-# `pushdown` False leaves every negation to durable_rules: both forms are proved.
-PUSHDOWN = pytest.mark.parametrize("pushdown", [True, False], ids=["pushdown", "in-engine"])
-
-
-@PUSHDOWN
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 2**32 - 1))
-def test_results_do_not_depend_on_fact_order(both_examples, seed, pushdown):
-    reference = comparable(check(both_examples, program(pushdown), 2013))
-    assert comparable(check(_shuffled(both_examples, seed), program(pushdown), 2013)) == reference
+def test_results_do_not_depend_on_fact_order(both_examples, seed):
+    reference = comparable(check(both_examples, program(), 2013))
+    assert comparable(check(_shuffled(both_examples, seed), program(), 2013)) == reference
 
 
-@PUSHDOWN
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 2**32 - 1), keep=st.floats(0.3, 0.95))
-def test_durable_backend_agrees_with_the_python_evaluator(both_examples, seed, keep, pushdown):
+def test_durable_backend_agrees_with_the_python_evaluator(both_examples, seed, keep):
     """Random subsets (references may dangle: that is part of the test) in random order."""
     facts = _shuffled(both_examples, seed, keep)
-    assert comparable(check(facts, program(pushdown), 2013)) == \
-        comparable(check(facts, program(pushdown), 2013, backend=oracle.run))
+    assert comparable(check(facts, program(), 2013)) == \
+        comparable(check(facts, program(), 2013, backend=oracle.run))
 
 
 def _generated_city(seed: int, tmp_path: Path) -> FactSet:
@@ -133,32 +117,13 @@ def _generated_city(seed: int, tmp_path: Path) -> FactSet:
     return facts
 
 
-@PUSHDOWN
 @pytest.mark.parametrize("seed", [1, 2])
-def test_backends_agree_on_a_generated_city_with_many_sessions(seed, tmp_path, pushdown):
+def test_backends_agree_on_a_generated_city_with_many_sessions(seed, tmp_path):
     facts = _generated_city(seed, tmp_path)
-    durable = check(facts, program(pushdown), 2013)
+    durable = check(facts, program(), 2013)
     assert len(durable.findings) > 50
     assert comparable(durable) == \
-        comparable(check(facts, program(pushdown), 2013, backend=oracle.run))
-
-
-@pytest.mark.parametrize("seed", [3, 4])
-def test_anti_joins_before_the_engine_give_what_the_engine_gives(seed, tmp_path, both_examples):
-    """The pushdowns (anti-joins, lookups by id) are rewrites, not changes of meaning: same
-    findings, evidence and triggers."""
-    pushed, in_engine = program(True), program(False)
-    def left_to_the_engine(program_):
-        return [sum(p.negated for q in program_.queries for p in q.patterns),
-                sum(len(p.absent) for q in program_.queries for p in q.patterns),
-                sum(len(q.patterns) > 1 for q in program_.queries),
-                sum(len(p.lookups) for q in program_.queries for p in q.patterns)]
-
-    # [negations, anti-joins before the engine, queries joining patterns, lookups by id]
-    assert left_to_the_engine(in_engine) == [15, 0, 17, 0]
-    assert left_to_the_engine(pushed) == [0, 15, 1, 2]  # R102 joins in the engine
-    for facts in (_generated_city(seed, tmp_path), _shuffled(both_examples, seed, keep=0.8)):
-        assert comparable(check(facts, pushed, 2013)) == comparable(check(facts, in_engine, 2013))
+        comparable(check(facts, program(), 2013, backend=oracle.run))
 
 
 def test_rule_groups_in_parallel_workers_give_what_one_process_gives(tmp_path, both_examples,
@@ -168,12 +133,11 @@ def test_rule_groups_in_parallel_workers_give_what_one_process_gives(tmp_path, b
     facts = _generated_city(5, tmp_path)
     alone = comparable(check(facts, program(), 2013))
     groups = []
-    monkeypatch.setattr(run, "PARALLEL_MIN_ROWS", 0)  # parallel however few the facts
-    monkeypatch.setattr(run, "WORKERS", 2)  # however many cores
+    parallel = RunOptions(workers=2, parallel_min_rows=0)  # however many cores and facts
     original = run._rule_groups
     monkeypatch.setattr(run, "_rule_groups", lambda *args: groups.append(original(*args))
                         or groups[-1])
-    assert comparable(check(facts, program(), 2013)) == alone
+    assert comparable(check(facts, program(), 2013, options=parallel)) == alone
     assert len(groups[0]) == 2 and {q.rule for q in groups[0][0]}.isdisjoint(
         {q.rule for q in groups[0][1]})
     assert comparable(check(both_examples, program(), 2013)) == \
@@ -184,13 +148,12 @@ def test_an_error_in_a_parallel_worker_is_raised_in_the_caller(both_examples, mo
     from luoshi.engine.runtime import run
     from luoshi.engine.errors import EngineError
 
-    def failing(workload):
+    def failing(stratum):
         raise EngineError("规则引擎拒绝了重复的事实（测试）")
 
-    monkeypatch.setattr(run, "PARALLEL_MIN_ROWS", 0)
-    monkeypatch.setattr(run, "WORKERS", 2)
     with pytest.raises(EngineError, match="测试"):
-        check(both_examples, program(), 2013, backend=failing)
+        check(both_examples, program(), 2013, backend=failing,
+              options=RunOptions(workers=2, parallel_min_rows=0))
 
 
 # ------------------------------------------------------------------------------- the command
@@ -299,14 +262,11 @@ def test_rules_commands_and_explain(minimal_path):
 def test_negative_control_without_the_phase_gate_results_go_wrong(both_examples, monkeypatch):
     """The comparisons above can fail: the same engine without the gate, facts in one order,
     disagrees with the pure-Python evaluator (durable_rules bugs B1/B2)."""
-    from luoshi.engine.runtime import durable
-
-    monkeypatch.setattr(durable, "GATED", False)
     disagreements = 0
     for seed in range(6):
         facts = _shuffled(both_examples, seed)
-        if comparable(check(facts, program(False), 2013)) != \
-                comparable(check(facts, program(False), 2013, backend=oracle.run)):
+        if comparable(check(facts, program(), 2013, options=RunOptions(gated=False))) != \
+                comparable(check(facts, program(), 2013, backend=oracle.run)):
             disagreements += 1
     assert disagreements > 0
 
@@ -316,7 +276,7 @@ def test_a_worker_that_dies_is_an_error_not_missing_results(minimal_path, monkey
 
     from luoshi.engine.runtime import durable
 
-    monkeypatch.setattr(durable, "_evaluate_batch", lambda batch: os_module._exit(3))
+    monkeypatch.setattr(durable, "_evaluate_batch", lambda *args: os_module._exit(3))
     result = runner.invoke(app, ["check", str(minimal_path), "--year", "2013", "--format", "json"])
     assert result.exit_code == 2
     assert "工作进程异常退出（退出码 3）" in result.stderr and result.stdout == ""

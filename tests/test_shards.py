@@ -50,18 +50,17 @@ def test_split_evaluation_on_a_generated_city(tmp_path, shards, monkeypatch):
 
     path = tmp_path / "city.yaml"
     path.write_text(yaml.safe_dump(generate(60, seed=shards), allow_unicode=True), encoding="utf-8")
-    by_session_facts: list[int] = []  # facts of queries whose results go to their session's unit
-    build = run.build
+    placed: list[int] = []  # facts placed in engine sessions
+    from luoshi.engine.runtime import enrich
+
+    build = enrich.build
 
     def counting_build(view, program_, queries, in_shard=None):
-        workload = build(view, program_, queries, in_shard)
-        flags = {f"q{n}p{m}" for n, query in enumerate(queries) if query.by_session
-                 for m in range(len(query.patterns))}
-        by_session_facts.append(sum(1 for facts_ in workload.sessions.values()
-                                    for fact in facts_ if flags & fact.keys()))
-        return workload
+        plan = build(view, program_, queries, in_shard)
+        placed.append(sum(len(facts_) for facts_ in plan.sessions.values()))
+        return plan
 
-    monkeypatch.setattr(run, "build", counting_build)
+    monkeypatch.setattr(enrich, "build", counting_build)
 
     from luoshi.cli.inputs import read_input
 
@@ -69,10 +68,10 @@ def test_split_evaluation_on_a_generated_city(tmp_path, shards, monkeypatch):
     assert runner.invoke(app, ["load", str(path), "--db", db]).exit_code == 0
 
     def evaluated(shard=None):  # as `check --db … --shard K/N` reads and checks
-        by_session_facts.clear()
+        placed.clear()
         rows = read_input(None, db, program=program(), shard=shard)
         report = run.check(rows, program(), 2013, shard=shard)
-        return report, sum(by_session_facts)
+        return report, sum(placed)
 
     whole, whole_work = evaluated()
     parts, works = [], []
@@ -80,8 +79,9 @@ def test_split_evaluation_on_a_generated_city(tmp_path, shards, monkeypatch):
         report, work = evaluated((k, shards))
         works.append(work)
         parts.append(comparable(run.narrow(report, shard=(k, shards))))
-    # Each such fact is evaluated by exactly one shard: the work is spread, not just the output.
-    assert sum(works) == whole_work and all(0 < work < whole_work for work in works)
+    # Each shard gives the engine fewer facts than the whole run: the work is spread, not
+    # just the output.
+    assert all(0 < work < whole_work for work in works)
     whole = comparable(whole)
     assert sorted(f for part in parts for f in part["findings"]) == whole["findings"]
     assert sorted(t for part in parts for t in part["triggers"]) == whole["triggers"]
@@ -93,11 +93,9 @@ def test_kinds_read_only_for_the_shards_own_units():
 
     from .checking import program
 
+    # key_institutions is not: I206 meets them with leader links of any unit, in the engine.
     assert local_kinds(program()) == {kind: "unit" for kind in (
-        "appraisals", "checks", "supporting_systems", "education", "lookbacks",
-        "key_institutions")}
-    # Left to the engine, a negation is not proved local: fewer kinds, never more.
-    assert set(local_kinds(program(False))) < set(local_kinds(program()))
+        "appraisals", "checks", "supporting_systems", "education", "lookbacks")}
 
     def kept(text):
         candidates = {"checks": "unit"}

@@ -5,27 +5,19 @@ patterns joined in order, then negated patterns (`unless`), as the rule engine s
 trigger with an `unless` of its own becomes a query of its own. The compiler splits every
 condition by what it reads:
 
-- a condition on one record (with lookups, aggregates, dates, the as-of date) becomes that
-  pattern's `filter`, evaluated before the engine, so the engine never sees facts that cannot
-  match, nor does date arithmetic or division;
-- a comparison between two patterns becomes a `Join` (membership in a list field makes that
-  pattern "exploded": one fact per list element); either side that is not a plain field is
-  materialised as a column of its pattern;
+- a condition on one record becomes that pattern's `filter`, which `conditions.py` lowers to
+  engine tests for each check (its parameters and the as-of date then known);
+- a comparison between two patterns becomes a `Join`, evaluated by the engine on business
+  keys (membership in a list field makes that pattern "exploded": one fact per list element,
+  because durable_rules 2.0.28 refuses a reference to another fact inside `$iany`); a side
+  that is not a plain field becomes a column of its pattern, computed before the engine;
 - anything else is a policy error.
-
-An `unless` whose joins are all equalities with one positive pattern (directly, or through
-the positives' own equalities) is an anti-join on that pattern's own values: it moves to that
-pattern's `absent` list and is decided, like a filter, before the engine by a hash lookup.
-Without this, every record of both sides would reach the engine so that it can find the few
-with no partner; with it, only those few do. Likewise a later pattern joined by its own id
-(`p.id == t.leader`) names at most one record: it moves to the earlier pattern's `lookups`.
-Negations over two or more patterns, and other joins, stay in the engine. `pushdown=False`
-keeps everything there: the tests compare both forms.
 
 It also chooses how facts are partitioned into engine sessions: by a join key shared by every
 pattern of the query, coarsened to the unit that key belongs to (`Partition`), so facts that
 can meet share a session, and sessions are per unit. It orders queries into strata: a rule that
-reads triggers raised by other rules runs in a later stratum than they do.
+joins or negates triggers raised by other rules runs in a later stratum than they do; a rule
+over triggers alone runs in the same stratum, fired by the engine as the triggers are raised.
 """
 
 from __future__ import annotations
@@ -38,6 +30,7 @@ from luoshi.facts.kinds import KINDS
 from luoshi.engine.language import expr
 
 from luoshi.engine.language import names
+from luoshi.engine.plan.conditions import Columns
 from luoshi.engine.language.policy import Catalog, Rule, parse_pattern, rule_expressions, template_parts
 
 DERIVED_PREFIX = "triggers."
@@ -68,14 +61,10 @@ class Pattern:
     explode: str | None = None  # a list field made scalar: one fact per element
     filter: expr.Node | None = None
     joins: list[Join] = field(default_factory=list)
-    columns: dict[str, expr.Node] = field(default_factory=dict)  # materialised expressions
+    # Values computed before the engine (shared by the rule's queries: a name means one
+    # expression), e.g. a join side that is not a plain field.
+    columns: dict[str, expr.Node] = field(default_factory=dict)
     partition_field: str | None = None
-    # Negated patterns joined to this one alone by equalities: a record (or list element)
-    # with a partner in any of them is dropped before the engine.
-    absent: list[Pattern] = field(default_factory=list)
-    # Patterns joined to this one by their own id (`p.id == t.leader`): at most one record
-    # each, looked up by id before the engine, with their filters and other joins.
-    lookups: list[Pattern] = field(default_factory=list)
 
     @property
     def token(self) -> str:
@@ -102,6 +91,8 @@ class Query:
     # Whether every finding and trigger of a match is charged to its session's unit: then a
     # shard (`check --shard`) need evaluate only its own units' sessions of this query.
     by_session: bool = False
+    # The rule's columns by alias (one object for all its queries; see conditions.Columns).
+    columns: dict[str, dict[str, expr.Node]] = field(default_factory=dict)
 
     def consumes(self) -> set[str]:
         return {pattern.kind for pattern in self.patterns}
@@ -123,9 +114,8 @@ class Program:
 
 
 def compile_catalog(catalog: Catalog, params: dict[str, Any] | None = None,
-                    select: set[str] | None = None, pushdown: bool = True) -> Program:
-    """Compile the rules (all, or `select` and what they need) with parameters applied;
-    `pushdown`: single-pattern negations become anti-joins decided before the engine."""
+                    select: set[str] | None = None) -> Program:
+    """Compile the rules (all, or `select` and what they need) with parameters applied."""
     values = {**catalog.params(), **(params or {})}
     computed = {kind: {name: expr.parse(text) for name, text in fields.items()}
                 for kind, fields in catalog.terms.computed.items()}
@@ -142,7 +132,7 @@ def compile_catalog(catalog: Catalog, params: dict[str, Any] | None = None,
         if select is not None and rule.id not in select:
             continue
         _check_names(rule, catalog, computed)
-        queries.extend(_compile_rule(rule, computed, pushdown))
+        queries.extend(_compile_rule(rule, computed))
     _stratify(queries, catalog)
     return Program(queries, catalog.rules, computed, values)
 
@@ -196,8 +186,7 @@ def _known(rule: Rule, loc: tuple[Any, ...], kind: str) -> None:
         raise CompileError(rule.id, loc, f"未知的数据类别 {kind}", "P302")
 
 
-def _compile_rule(rule: Rule, computed: dict[str, dict[str, expr.Node]],
-                  pushdown: bool) -> list[Query]:
+def _compile_rule(rule: Rule, computed: dict[str, dict[str, expr.Node]]) -> list[Query]:
     bodies = [((), rule.match, rule.where, rule.unless)]
     for index, alternative in enumerate(rule.alternatives):
         bodies.append((("alternatives", index), {**rule.match, **alternative.match},
@@ -205,17 +194,18 @@ def _compile_rule(rule: Rule, computed: dict[str, dict[str, expr.Node]],
     if rule.alternatives:
         bodies = bodies[1:]
     queries = []
+    columns = Columns(rule.id, {})
     plain_triggers = [i for i, trigger in enumerate(rule.triggers) if not trigger.unless]
     for number, (loc, match, where, unless) in enumerate(bodies):
         suffix = f"/{number + 1}" if len(bodies) > 1 else ""
         queries.append(_query(rule, f"{rule.id}{suffix}", loc, match, where, unless,
                               finding=True, triggers=plain_triggers, computed=computed,
-                              pushdown=pushdown))
+                              columns=columns))
         for index, trigger in enumerate(rule.triggers):
             if trigger.unless:
                 queries.append(_query(rule, f"{rule.id}{suffix}#t{index}", loc, match, where,
                                       [*unless, *trigger.unless], finding=False,
-                                      triggers=[index], computed=computed, pushdown=pushdown))
+                                      triggers=[index], computed=computed, columns=columns))
     return queries
 
 
@@ -227,13 +217,14 @@ def _and(first: str | None, second: str | None) -> str | None:
 
 def _query(rule: Rule, query_id: str, loc: tuple[Any, ...], match: dict[str, str],
            where: str | None, unless: list[str], finding: bool, triggers: list[int],
-           computed: dict[str, dict[str, expr.Node]], pushdown: bool) -> Query:
+           computed: dict[str, dict[str, expr.Node]], columns: Columns) -> Query:
     positives: list[Pattern] = []
     conditions: list[tuple[expr.Node, tuple[Any, ...]]] = []
     for alias, text in match.items():
         parsed = parse_pattern(text, alias=alias)
         _check_kind(rule, (*loc, "match", alias), parsed.kind)
-        positives.append(Pattern(alias, parsed.kind))
+        positives.append(Pattern(alias, parsed.kind,
+                                 columns=columns.by_alias.setdefault(alias, {})))
         if parsed.where is not None:
             conditions += [(part, (*loc, "match", alias)) for part in expr.conjuncts(parsed.where)]
     if not positives:
@@ -246,7 +237,7 @@ def _query(rule: Rule, query_id: str, loc: tuple[Any, ...], match: dict[str, str
     order = {pattern.alias: position for position, pattern in enumerate(positives)}
     by_alias = {pattern.alias: pattern for pattern in positives}
     for part, part_loc in conditions:
-        _place(rule, part_loc, part, by_alias, order)
+        _place(rule, part_loc, part, by_alias, order, columns)
 
     negatives = []
     for position, text in enumerate(unless):
@@ -255,21 +246,17 @@ def _query(rule: Rule, query_id: str, loc: tuple[Any, ...], match: dict[str, str
         _check_kind(rule, part_loc, parsed.kind)
         if parsed.alias in by_alias:
             raise CompileError(rule.id, part_loc, f"别名 {parsed.alias} 已在 match 中使用")
-        pattern = Pattern(parsed.alias, parsed.kind, negated=True)
+        pattern = Pattern(parsed.alias, parsed.kind, negated=True,
+                          columns=columns.by_alias.setdefault(parsed.alias, {}))
         scope = {**by_alias, parsed.alias: pattern}
         scope_order = {**order, parsed.alias: len(order)}
         for part in expr.conjuncts(parsed.where) if parsed.where is not None else []:
-            _place(rule, part_loc, part, scope, scope_order, negated=pattern)
-        partner = _anti_join_partner(pattern, positives) if pushdown else None
-        if partner is not None:
-            by_alias[partner].absent.append(pattern)
-        else:
-            negatives.append(pattern)
-    if pushdown:
-        positives = _push_down_lookups(positives, negatives)
+            _place(rule, part_loc, part, scope, scope_order, columns, negated=pattern)
+        negatives.append(pattern)
     patterns = positives + negatives
-    partition = _partition(rule, loc, patterns, computed)
-    query = Query(query_id, rule.id, 1, patterns, partition, finding, triggers)
+    partition = _partition(rule, loc, patterns, computed, columns)
+    query = Query(query_id, rule.id, 1, patterns, partition, finding, triggers,
+                  columns=columns.by_alias)
     query.by_session = _charged_to_session(rule, query)
     return query
 
@@ -295,55 +282,6 @@ def _charged_to_session(rule: Rule, query: Query) -> bool:
     return True
 
 
-def _push_down_lookups(positives: list[Pattern], negatives: list[Pattern]) -> list[Pattern]:
-    """Move each later positive pattern joined to an earlier one by its own id into that
-    pattern's `lookups`, where no other pattern joins to it: the engine would only pair
-    every record with the one record it names, which a lookup by id does."""
-    kept = list(positives)
-    for pattern in positives[1:]:
-        by_id = [j for j in pattern.joins if j.field == "id" and j.op == "=="]
-        if not by_id or pattern.explode or pattern.absent or pattern.lookups or \
-                pattern.kind not in KINDS or "id" not in KINDS[pattern.kind].model_fields:
-            continue
-        owner = next(p for p in kept if p.alias == by_id[0].other)
-        if owner.explode or by_id[0].other_field in owner.columns or \
-                any(join.other != owner.alias for join in pattern.joins) or \
-                any(join.other == pattern.alias for other in kept + negatives
-                    for join in other.joins):
-            continue
-        owner.lookups.append(pattern)
-        kept.remove(pattern)
-    return kept
-
-
-def _anti_join_partner(pattern: Pattern, positives: list[Pattern]) -> str | None:
-    """The positive alias a negated pattern can be joined to alone, by equalities only: its
-    joins with other patterns rewritten through the positives' own equalities (`x.f == u.id`
-    where every match has `u.id == i.g` becomes `x.f == i.g`). None if there is none."""
-    if not pattern.joins or any(join.op != "==" for join in pattern.joins):
-        return None
-    equal: dict[tuple[str, str], set[tuple[str, str]]] = {}
-    for positive in positives:
-        for join in positive.joins:
-            if join.op == "==":
-                ends = {(positive.alias, join.field), (join.other, join.other_field)}
-                merged = set().union(*(equal.get(end, {end}) for end in ends))
-                for end in merged:
-                    equal[end] = merged
-    for partner in dict.fromkeys(join.other for join in pattern.joins):
-        rewritten = []
-        for join in pattern.joins:
-            same = equal.get((join.other, join.other_field), {(join.other, join.other_field)})
-            field_of_partner = sorted(name for alias, name in same if alias == partner)
-            if not field_of_partner:
-                break
-            rewritten.append(Join(join.field, "==", partner, field_of_partner[0]))
-        else:
-            pattern.joins = rewritten
-            return partner
-    return None
-
-
 def _check_kind(rule: Rule, loc: tuple[Any, ...], kind: str) -> None:
     if kind in KINDS or kind in {DERIVED_PREFIX + t for t in
                                  ("accountability", "warning_measure", "re_accountability")}:
@@ -352,7 +290,7 @@ def _check_kind(rule: Rule, loc: tuple[Any, ...], kind: str) -> None:
 
 
 def _place(rule: Rule, loc: tuple[Any, ...], part: expr.Node, scope: dict[str, Pattern],
-           order: dict[str, int], negated: Pattern | None = None) -> None:
+           order: dict[str, int], columns: Columns, negated: Pattern | None = None) -> None:
     """Put one condition where it belongs: a pattern's filter, or a join between two."""
     used = expr.aliases_used(part, set(scope))
     unknown = _unknown_heads(part, set(scope))
@@ -391,8 +329,8 @@ def _place(rule: Rule, loc: tuple[Any, ...], part: expr.Node, scope: dict[str, P
         left, right, left_node, right_node = right, left, right_node, left_node
         op = _MIRROR[op]
     later, earlier = scope[left], scope[right]
-    later.joins.append(Join(_column(later, left_node), op, earlier.alias,
-                            _column(earlier, right_node)))
+    later.joins.append(Join(_column(later, left_node, columns), op, earlier.alias,
+                            _column(earlier, right_node, columns)))
 
 
 _MIRROR = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
@@ -414,20 +352,15 @@ def _unknown_heads(node: expr.Node, scope: set[str]) -> set[str]:
     return found
 
 
-def _column(pattern: Pattern, node: expr.Node) -> str:
-    """A plain field's name, or a materialised column for anything else."""
+def _column(pattern: Pattern, node: expr.Node, columns: Columns) -> str:
+    """A plain field's name, or a column computed before the engine for anything else."""
     if isinstance(node, expr.Path) and len(node.parts) == 2:
         return node.parts[1]
-    for name, existing in pattern.columns.items():
-        if existing == node:
-            return name
-    name = f"_c{len(pattern.columns)}"
-    pattern.columns[name] = node
-    return name
+    return columns.name(pattern.alias, node)
 
 
 def _partition(rule: Rule, loc: tuple[Any, ...], patterns: list[Pattern],
-               computed: dict[str, dict[str, expr.Node]]) -> Partition:
+               computed: dict[str, dict[str, expr.Node]], columns: Columns) -> Partition:
     """A join key every pattern shares; its values, coarsened to units, key the sessions."""
     parent: dict[tuple[str, str], tuple[str, str]] = {}
 
@@ -450,7 +383,7 @@ def _partition(rule: Rule, loc: tuple[Any, ...], patterns: list[Pattern],
         if isinstance(unit, expr.Path) and len(unit.parts) == 2 and unit.parts[0] == pattern.alias:
             pattern.partition_field = unit.parts[1]
         elif expr.aliases_used(unit, {pattern.alias}):
-            pattern.partition_field = _column(pattern, unit)
+            pattern.partition_field = _column(pattern, unit, columns)
             return Partition("units")
         else:  # charged to no unit (`null`): by the record itself
             pattern.partition_field = "id" if "id" in names.fields_of(pattern.kind, computed) \
@@ -459,7 +392,12 @@ def _partition(rule: Rule, loc: tuple[Any, ...], patterns: list[Pattern],
     classes: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for node in list(parent):
         classes.setdefault(find(node), []).append(node)
-    for members in classes.values():
+    unit = expr.parse(rule.finding.unit)
+    charged = (unit.parts[0], unit.parts[1]) if isinstance(unit, expr.Path) and \
+        len(unit.parts) == 2 else None
+    # The class holding the finding's unit first: then every session is the unit its results
+    # are charged to, which is what shards need.
+    for members in sorted(classes.values(), key=lambda members: charged not in members):
         by_alias = {}
         for alias, name in members:
             by_alias.setdefault(alias, name)
@@ -482,54 +420,56 @@ def _kind_of(pattern: Pattern, name: str, computed: dict[str, dict[str, expr.Nod
 
 
 def _stratify(queries: list[Query], catalog: Catalog) -> None:
-    """A query reading a derived kind runs one stratum after every query producing it."""
+    """Strata: a query over triggers alone runs in the stratum of the queries raising them (the
+    engine fires it as each trigger is asserted); one that joins triggers with other facts, or
+    negates them, runs one stratum later, when every trigger it could meet exists. A rule may
+    not read, directly or through others, the triggers it raises itself."""
     producers: dict[str, list[Query]] = {}
     for query in queries:
         for kind in query.produces(catalog.rules[query.rule]):
             producers.setdefault(kind, []).append(query)
+    _reject_cycles(queries, producers)
     for _ in range(len(queries) + 1):
         changed = False
         for query in queries:
-            needed = max((producer.stratum + 1 for kind in query.consumes()
-                          for producer in producers.get(kind, [])), default=1)
+            chained = len(query.patterns) == 1
+            needed = max((producer.stratum + (0 if chained else 1)
+                          for kind in query.consumes() for producer in producers.get(kind, [])),
+                         default=1)
             if needed != query.stratum:
-                query.stratum = needed
-                changed = True
+                query.stratum, changed = needed, True
         if not changed:
             return
-    cycle = sorted({query.rule for query in queries if query.stratum > len(queries)})
-    raise CompileError(cycle[0] if cycle else "?", (),
-                       f"规则之间存在循环依赖（{'、'.join(cycle)}）：一条规则不能读取它自己直接或间接引发的触发")
 
 
-# ------------------------------------------------------------------------------- golden form
+def _reject_cycles(queries: list[Query], producers: dict[str, list[Query]]) -> None:
+    """A cycle of rules through triggers is reported at the rule that closes it: the one
+    defined last (a user's rule, rather than the bundled one it reads from)."""
+    order = list(dict.fromkeys(query.rule for query in queries))
+    reads: dict[str, set[str]] = {rule: set() for rule in order}
+    for query in queries:
+        for kind in query.consumes():
+            reads[query.rule] |= {producer.rule for producer in producers.get(kind, [])}
+    state: dict[str, int] = {}
 
-def describe(program: Program) -> list[dict[str, Any]]:
-    """The compiled form as plain data, expressions as text (golden tests compare this)."""
-    result = []
-    for query in program.queries:
-        result.append({
-            "id": query.id, "stratum": query.stratum, "partition": query.partition.kind,
-            "by_session": query.by_session,
-            "finding": query.finding, "triggers": query.triggers,
-            "patterns": [{
-                "alias": p.alias, "kind": p.token, "negated": p.negated,
-                "partition_field": p.partition_field,
-                "filter": expr.to_text(p.filter) if p.filter is not None else None,
-                "joins": [f"{p.alias}.{j.field} {j.op} {j.other}.{j.other_field}" for j in p.joins],
-                "columns": {name: expr.to_text(node) for name, node in p.columns.items()},
-                **({"lookups": [{
-                    "alias": b.alias, "kind": b.kind,
-                    "filter": expr.to_text(b.filter) if b.filter is not None else None,
-                    "joins": [f"{b.alias}.{j.field} {j.op} {p.alias}.{j.other_field}"
-                              for j in b.joins],
-                } for b in p.lookups]} if p.lookups else {}),
-                **({"absent": [{
-                    "kind": n.token,
-                    "filter": expr.to_text(n.filter) if n.filter is not None else None,
-                    "joins": [f"{n.alias}.{j.field} == {p.alias}.{j.other_field}"
-                              for j in n.joins],
-                } for n in p.absent]} if p.absent else {}),
-            } for p in query.patterns],
-        })
-    return result
+    def visit(rule: str, path: list[str]) -> list[str] | None:
+        state[rule] = 1
+        for source in sorted(reads[rule], key=order.index):
+            if state.get(source) == 1:
+                return path[path.index(source):] if source in path else [source, rule]
+            if source not in state:
+                found = visit(source, [*path, source])
+                if found:
+                    return found
+        state[rule] = 2
+        return None
+
+    for rule in order:
+        if rule not in state:
+            cycle = visit(rule, [rule])
+            if cycle:
+                blamed = max(cycle, key=order.index)
+                raise CompileError(blamed, (), f"规则之间存在循环依赖（{'、'.join(cycle)}）："
+                                               "一条规则不能读取它自己直接或间接引发的触发")
+
+

@@ -7,8 +7,8 @@ is deliberately narrow, because a wrong answer would silently drop findings:
 
 - no field of any kind (stored or computed) refers to the kind: no path can reach its records
   from another unit's record, and no record depends on one of them existing (orphans);
-- it is a pattern of by-session queries only, partitioned by its own home field, or negated
-  with an equality between its home field and the session unit;
+- it is a pattern of by-session queries only, partitioned by its own home field (the only
+  positive pattern of its query, or a negated one);
 - every aggregate or evidence pattern over it says `x.<home> == p.<partition field>` for the
   pattern `p` of every query it is evaluated in, and none sits in a computed field.
 
@@ -45,31 +45,19 @@ def local_kinds(program: Program) -> dict[str, str]:
     for query in program.queries:
         unit_of = {p.alias: p.partition_field for p in query.patterns
                    if query.by_session and p.partition_field and p.explode != p.partition_field}
-        for position, pattern in enumerate(query.patterns):
-            own = query.by_session and position == 0 and len(query.patterns) == 1 and \
-                not pattern.negated and pattern.partition_field == candidates.get(pattern.kind)
+        positives = [p for p in query.patterns if not p.negated]
+        for pattern in query.patterns:
+            home = candidates.get(pattern.kind)
+            own = query.by_session and home is not None and pattern.partition_field == home \
+                and (pattern.negated or len(positives) == 1) and pattern.explode != home
             if not own:
                 candidates.pop(pattern.kind, None)
-            for absent in pattern.absent:
-                home = candidates.get(absent.kind)
-                if not (query.by_session and any(
-                        j.field == home and j.other_field == pattern.partition_field
-                        for j in absent.joins)):
-                    candidates.pop(absent.kind, None)
-            for lookup in pattern.lookups:
-                candidates.pop(lookup.kind, None)
-            for node in _nodes_of(pattern):
-                _check_aggregates(node, unit_of, candidates)
+            for node in [pattern.filter, *pattern.columns.values()]:
+                if node is not None:
+                    _check_aggregates(node, unit_of, candidates)
         for node in _rule_nodes(program, query):
             _check_aggregates(node, unit_of, candidates)
     return candidates
-
-
-def _nodes_of(pattern: Pattern) -> list[Any]:
-    parts = [pattern.filter, *pattern.columns.values()]
-    for other in (*pattern.absent, *pattern.lookups):
-        parts += [other.filter, *other.columns.values()]
-    return [node for node in parts if node is not None]
 
 
 def _rule_nodes(program: Program, query: Query) -> list[Any]:

@@ -1,19 +1,28 @@
 """The durable_rules backend: the only module that imports `durable`.
 
+Each query becomes one durable_rules rule whose patterns carry the query's tests: comparisons
+with constants (`$lt` `$lte` `$gt` `$gte` `$neq`, equality), `in` as `$or`, `contains` as
+`$iany`, null tests as `$ex`/`$nex`, joins between aliases as references to earlier aliases,
+and `unless` as `$not` patterns. A rule that raises triggers asserts them from its action, and
+rules over triggers (A308) fire from those facts inside the same run.
+
 durable_rules 2.0.28 has reproduced correctness bugs and hard limits (see
 shared/notes/durable-rules.md). This module is built so that no policy can reach them:
 
 - Phase gate: every rule's second pattern is a `__phase__` fact, asserted per session only
   after all facts are loaded, and before every negation; so a negated fact never arrives after
   a pending activation (bugs B1, B2), and results do not depend on the order facts come in.
-- Strata run as separate workloads (`compile.py` puts a rule reading derived facts in a later
-  stratum), so negation never sees a derived fact still to come.
-- Joins are on our own fields (`f_<name>`), never on durable's `id`/`sid` (bug B3).
-- Fact ids are allocated per session free of 32-bit FNV collisions (bug B4).
-- No arithmetic reaches the engine (B5): filters and date arithmetic are evaluated beforehand.
+- Strata run as separate evaluations (`compile.py` puts a rule joining or negating derived
+  facts in a later stratum), so negation never sees a derived fact still to come.
+- Our record id is the field `key`, never durable's `id`/`sid`, on which joins read freed
+  memory (B3) (`enrich.field_name`).
+- Fact ids are allocated per session free of 32-bit FNV collisions (B4).
+- No division reaches the engine (B5); date arithmetic in days is `$add` of integers.
 - No `any`: alternatives are separate rules (B6). Every pattern starts with a type test, so no
-  standalone `$nex` exists.
+  `$nex` stands alone (it hangs the engine).
 - Aliases of positive patterns are chosen so that fnv32(alias) % 16 equals their position.
+- Facts and rules are sent as UTF-8 JSON (`ensure_ascii=False`): durable compares the raw
+  text of strings, so `"市纪委"` never equals `"\\u5e02\\u7eaa\\u59d4"`.
 - Sessions (sids) hold whole units, a few thousand facts each, at most `MAX_SESSIONS` per
   ruleset (the limit is 1024); at most 15 data patterns per rule (the limit is 16 with the
   gate) is checked by the compiler.
@@ -26,22 +35,25 @@ shared/notes/durable-rules.md). This module is built so that no policy can reach
 
 from __future__ import annotations
 
-import copy
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from luoshi.engine.runtime import forked
 from luoshi.engine.errors import EngineError
-from luoshi.engine.runtime.workload import Workload
+from luoshi.engine.plan.conditions import Test
+from luoshi.engine.runtime import forked
+from luoshi.engine.runtime.enrich import EnginePattern, EngineQuery, Plan, field_name
 
 MAX_SESSIONS = 1000  # per ruleset; durable_rules fails at the 1025th
 FACTS_PER_SESSION = 3000  # durable slows down quadratically within a session past ~5,000
-MAX_FACTS_PER_BATCH = 20_000  # 10-20 KB each in the engine, never given back
+MAX_FACTS_PER_BATCH = 40_000  # ~10 KB each in the engine, never given back
 ASSERT_CHUNK = 1000
-_OPERATORS = {"!=": "$neq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
 GATE = "__phase__"
+_OPERATORS = {"==": None, "!=": "$neq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
+
+# Chain: (query id, {alias: fact ref}) -> the rows of the triggers that match raises.
+Chain = Callable[[str, dict[str, int]], list[dict[str, Any]]]
 
 
 def fnv32(text: str) -> int:
@@ -66,120 +78,201 @@ def _aliases() -> list[str]:
 ALIASES = _aliases()
 
 
-# Only a test turns this off, to show that without the phase gate results go wrong.
-GATED = True
+# ------------------------------------------------------------------------------- rules
 
-
-def ruleset(queries: list[dict[str, Any]]) -> dict[str, Any]:
-    """The durable_rules definition of a stratum's queries (without actions)."""
+def ruleset(queries: list[EngineQuery], gated: bool = True) -> dict[str, Any]:
+    """The durable_rules definition of queries (without actions): what `rules show
+    --compiled` prints. `gated=False` only for the test showing the gate is needed."""
     rules = {}
     for query in queries:
-        positives = [p for p in query["patterns"] if not p["negated"]]
-        negatives = [p for p in query["patterns"] if p["negated"]]
-        names = {p["alias"]: ALIASES[position if position == 0 else position + 1]
-                 for position, p in enumerate(positives)}
-        conditions = [{names[positives[0]["alias"]]: _test(positives[0], names)}]
-        if GATED:
-            conditions.append({ALIASES[1]: {"type": GATE}})
-        conditions += [{names[p["alias"]]: _test(p, names)} for p in positives[1:]]
-        conditions += [{f"n{index}$not": _test(p, names)} for index, p in enumerate(negatives)]
-        rules[query["id"]] = {"all": conditions}
+        slots = _slots(query)
+        positives = [p for p in query.patterns if not p.negated]
+        negatives = [p for p in query.patterns if p.negated]
+        conditions = [{slots[positives[0].alias]: _pattern(positives[0], slots)}]
+        if gated:
+            conditions.append({ALIASES[1]: {"$and": [{"type": GATE}, {"stratum": 1}]}})
+        conditions += [{slots[p.alias]: _pattern(p, slots)} for p in positives[1:]]
+        conditions += [{f"n{index}$not": _pattern(p, slots)} for index, p in enumerate(negatives)]
+        rules[query.id] = {"all": conditions}
     return rules
 
 
-def _test(pattern: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
-    tests: list[dict[str, Any]] = [{"type": pattern["token"]}, {pattern["flag"]: True}]
-    for own, op, other, other_field in pattern["joins"]:
-        reference = {own: {names[other]: other_field}}
+def _slots(query: EngineQuery) -> dict[str, str]:
+    """Engine aliases of the positive patterns: slot 0, then 2, 3, ... (slot 1 is the gate)."""
+    positives = [p for p in query.patterns if not p.negated]
+    return {p.alias: ALIASES[position if position == 0 else position + 1]
+            for position, p in enumerate(positives)}
+
+
+def _pattern(pattern: EnginePattern, slots: dict[str, str]) -> dict[str, Any]:
+    tests: list[Any] = [{"type": pattern.token}]
+    if pattern.test:
+        tests.append(_test(pattern.test))
+    for own, op, other, other_field in pattern.joins:
+        reference = {field_name(own): {slots[other]: field_name(other_field)}}
         tests.append(reference if op == "==" else {_OPERATORS[op]: reference})
-    return {"$and": tests}
+    flat: list[Any] = []
+    for test in tests:  # one flat $and, as the engine's own DSL writes it
+        flat.extend(test["$and"] if set(test) == {"$and"} else [test])
+    return {"$and": flat}
 
 
-def run(workload: Workload, workers: int | None = None) -> list[tuple[str, dict[str, int]]]:
-    """Evaluate a workload; return every match as (query id, {alias: fact ref})."""
-    batches = list(_batches(workload))
-    if forked.nested and len(batches) == 1:
+def _test(test: Test) -> dict[str, Any]:
+    kind = test[0]
+    if kind in ("and", "or"):
+        return {f"${kind}": [_test(part) for part in test[1]]}
+    if kind == "cmp":
+        _, op, name, rhs = test
+        if rhs[0] == "const":
+            right: Any = rhs[1]
+        else:
+            right = {"$m": field_name(rhs[1])}
+            if rhs[2]:
+                right = {"$add": {"$l": right, "$r": rhs[2]}}
+        operator = _OPERATORS[op]
+        return {field_name(name): right} if operator is None else \
+            {operator: {field_name(name): right}}
+    if kind in ("ex", "nex"):
+        return {f"${kind}": {field_name(test[1]): 1}}
+    if kind == "has":
+        return {"$iany": {field_name(test[1]): {"$i": test[2]}}}
+    if kind == "lacks":
+        return {"$iall": {field_name(test[1]): {"$neq": {"$i": test[2]}}}}
+    if kind == "never":  # every fact has a type
+        return {"$nex": {"type": 1}}
+    raise ValueError(f"unknown test {test!r}")
+
+
+# ------------------------------------------------------------------------------- running
+
+def run(plan: Plan, chain: Chain, workers: int = 1, gated: bool = True
+        ) -> list[tuple[str, dict[str, int]]]:
+    """Evaluate a plan; every match as (query id, {alias: fact ref}). Triggers that `chain`
+    gives for a match are asserted as facts at once; their rows join `plan.rows`."""
+    batches = list(_batches(plan))
+    jobs = [(plan.queries, sessions, gated) for sessions in batches]
+    if forked.nested and len(jobs) == 1:
         # Already in a worker that exits when done: no need to fork another for one batch.
-        outcomes = [_evaluate_batch(batches[0])]
+        outcomes = [_evaluate_batch(jobs[0], plan, chain)]
     else:
-        outcomes = forked.run(_evaluate_batch, batches, forked.processes(workers))
+        outcomes = forked.run(lambda job: _evaluate_batch(job, plan, chain), jobs,
+                              forked.processes(workers))
     matches = []
-    for batch_matches, errors in outcomes:
+    for batch_matches, derived, errors in outcomes:
         if errors:
             raise EngineError("; ".join(errors[:5]))
-        matches.extend(batch_matches)
+        base = len(plan.rows)
+        plan.rows.extend(derived)
+        for query_id, refs in batch_matches:
+            matches.append((query_id, {alias: ref if ref >= 0 else base - ref - 1
+                                       for alias, ref in refs.items()}))
     return matches
 
 
-def _batches(workload: Workload) -> Iterator[tuple[list[dict[str, Any]], dict[str, list]]]:
-    """Whole units packed into engine sessions of about `FACTS_PER_SESSION` facts, and sessions
-    into batches. Packing is sound: facts that can match share a partition value, hence a unit,
-    and a unit is never split. It matters: durable keeps ~8 KB per rule node per session."""
+def _batches(plan: Plan) -> Iterator[dict[str, list[dict[str, Any]]]]:
+    """Whole units packed into engine sessions of about `FACTS_PER_SESSION` facts, and
+    sessions into batches. Packing is sound: every join is a test of the engine, so facts of
+    two units in one session meet only where a query says they may; a unit is never split.
+    It matters: durable keeps ~8 KB per rule node per session."""
     sessions: dict[str, list[dict[str, Any]]] = {}
-    current: list[dict[str, Any]] = []
+    current: dict[tuple[str, int], dict[str, Any]] = {}  # a fact once per engine session
     size = 0
-    for unit in sorted(workload.sessions):
-        facts = workload.sessions[unit]
+    for unit in sorted(plan.sessions):
+        facts = plan.sessions[unit]
         if current and len(current) + len(facts) > FACTS_PER_SESSION:
-            sessions[f"s{len(sessions)}"] = current
+            sessions[f"s{len(sessions)}"] = list(current.values())
             size += len(current)
-            current = []
+            current = {}
             if len(sessions) >= MAX_SESSIONS or size >= MAX_FACTS_PER_BATCH:
-                yield workload.queries, sessions
+                yield sessions
                 sessions, size = {}, 0
-        current.extend(facts)
+        for fact in facts:
+            current.setdefault((fact["type"], id(fact)), fact)
     if current:
-        sessions[f"s{len(sessions)}"] = current
+        sessions[f"s{len(sessions)}"] = list(current.values())
     if sessions:
-        yield workload.queries, sessions
+        yield sessions
 
 
-def _evaluate_batch(batch: tuple[list[dict[str, Any]], dict[str, list]]) -> tuple[list, list]:
+def _evaluate_batch(job: tuple[list[EngineQuery], dict[str, list], bool], plan: Plan,
+                    chain: Chain) -> tuple[list, list, list]:
     """In a worker process: load every session, open the gate in each, run every action."""
     import durable_rules_engine as dre
     from durable import engine
 
-    queries, sessions = batch
+    queries, sessions, gated = job
 
     class _QuietHost(engine.Host):
         def _run(self) -> None:  # the default starts dispatch and timer threads
             pass
 
     matches: list[tuple[str, dict[str, int]]] = []
+    derived: list[dict[str, Any]] = []  # triggers raised here; their refs are -1, -2, ...
     errors: list[str] = []
-    definition = ruleset(queries)
+    ids = _Ids()
+    raised: dict[str, set[tuple]] = {}  # session -> trigger contents asserted there
+    handle_box: list[Any] = []
+
+    def raise_triggers(session: str, query_id: str, refs: dict[str, int]) -> None:
+        for row in chain(query_id, {alias: _row(plan, derived, ref) for alias, ref
+                                    in refs.items()}):
+            content = tuple(sorted((k, str(v)) for k, v in row.items() if not k.startswith("__")))
+            if content in raised.setdefault(session, set()):
+                continue
+            raised[session].add(content)
+            derived.append(row)
+            fact = plan.derived_fact(row["__kind__"], row, -len(derived))
+            if fact is None:
+                continue
+            fact.update(sid=session, id=ids.take(session, f"t{len(derived)}"))
+            code, _ = dre.assert_facts(handle_box[0], _json([fact]))
+            if code == 2:
+                errors.append(f"规则引擎拒绝了重复的触发（会话 {session}）")
+
+    definition = ruleset(queries, gated)
     for query in queries:
-        positives = [p for p in query["patterns"] if not p["negated"]]
-        names = {p["alias"]: ALIASES[i if i == 0 else i + 1] for i, p in enumerate(positives)}
-        definition[query["id"]]["run"] = _action(query["id"], names, matches, errors)
+        definition[query.id]["run"] = _action(query, _slots(query), matches, errors,
+                                              raise_triggers if query.raises else None)
     host = _QuietHost()
     name = f"luoshi_{os.getpid()}"
-    host.register_rulesets({name: copy.copy(definition)})
+    host.register_rulesets({name: definition})
     handle = host.get_ruleset(name)._handle
-    ids = _Ids()
+    handle_box.append(handle)
     for session, facts in sessions.items():
         stamped = [{**fact, "sid": session, "id": ids.take(session, str(fact["ref"]))}
                    for fact in facts]
         for start in range(0, len(stamped), ASSERT_CHUNK):
-            code, _ = dre.assert_facts(handle, json.dumps(stamped[start:start + ASSERT_CHUNK]))
+            code, _ = dre.assert_facts(handle, _json(stamped[start:start + ASSERT_CHUNK]))
             if code == 2:
                 errors.append(f"规则引擎拒绝了重复的事实（会话 {session}）")
     for session in sessions:
-        gate = {"type": GATE, "sid": session, "id": ids.take(session, GATE)}
-        dre.assert_facts(handle, json.dumps([gate]))
+        gate = {"type": GATE, "stratum": 1, "sid": session, "id": ids.take(session, GATE)}
+        dre.assert_facts(handle, _json([gate]))
     _drain(host.get_ruleset(name), dre)
-    return matches, errors
+    return matches, derived, errors
 
 
-def _action(query_id: str, names: dict[str, str], matches: list, errors: list) -> Any:
-    """The callback of one rule: record which facts matched. One parameter: durable takes a
-    two-parameter callable for an asynchronous action that never completes."""
+def _row(plan: Plan, derived: list[dict[str, Any]], ref: int) -> dict[str, Any]:
+    return plan.rows[ref] if ref >= 0 else derived[-ref - 1]
+
+
+def _json(facts: list[dict[str, Any]]) -> str:
+    return json.dumps(facts, ensure_ascii=False)
+
+
+def _action(query: EngineQuery, slots: dict[str, str], matches: list, errors: list,
+            raise_triggers: Callable[[str, str, dict[str, int]], None] | None) -> Any:
+    """The callback of one rule: record which facts matched, and assert the triggers the
+    match raises. One parameter: durable takes a two-parameter callable for an asynchronous
+    action that never completes."""
     def record(c: Any) -> None:
         try:
-            matches.append((query_id, {alias: getattr(c, name)._d["ref"]
-                                       for alias, name in names.items()}))
+            refs = {alias: getattr(c, name)._d["ref"] for alias, name in slots.items()}
+            matches.append((query.id, refs))
+            if raise_triggers is not None:
+                raise_triggers(c.s.sid, query.id, refs)
         except Exception as error:  # durable swallows exceptions raised in actions
-            errors.append(f"{query_id}: {error!r}")
+            errors.append(f"{query.id}: {error!r}")
     return record
 
 

@@ -149,19 +149,17 @@ class Results:
         self.found = Found()
 
     def add(self, query: Query, bindings: dict[str, dict[str, Any]]) -> None:
-        """Record one match, and the derived rows (triggers) it raises for later strata."""
+        """Record one match: its finding with evidence, and the triggers it raises (also as
+        rows of a derived kind, for rules of later strata)."""
         rule = self.program.rules[query.rule]
-        env = expr.Env(bindings, {**self.view.context, **rule_params(self.program, rule.id)},
-                       self.view)
-        unit = _text(expr.evaluate(expr.parse(rule.finding.unit), env))
-        subject = _text(expr.evaluate(expr.parse(rule.finding.subject), env))
-        key = (rule.id, unit, subject)
+        env = self._env(rule.id, bindings)
+        key, unit, subject = self._finding_key(rule, env)
         if key in self.waivers:
             # Waived: not a finding, no trigger, so nothing chains from it either.
             if key not in self.found.waived and query.finding:
                 self.found.waived[key] = Finding(finding_id(rule.id, unit, subject), rule.id,
-                                           rule.severity, rule.clause, unit, subject,
-                                           render(rule.finding.message, env))
+                                                 rule.severity, rule.clause, unit, subject,
+                                                 render(rule.finding.message, env))
             return
         finding = self.found.findings.get(key)
         if finding is None:
@@ -170,32 +168,77 @@ class Results:
             if query.finding:
                 self.found.findings[key] = finding
         for row in bindings.values():
-            _add_evidence(finding, row)
+            self._add_evidence(finding, row)
         if query.finding:
             for text in rule.evidence:
                 self._extra_evidence(finding, text, env)
+        for row in self._trigger_rows(query, env, key, finding.id):
+            trigger = Trigger(row["type"], rule.id, row["basis"], row["target_unit"],
+                              row["target_person"], row["due"], row["issuer"], finding.id)
+            if trigger.key() in self.found.triggers:
+                continue
+            self.found.triggers[trigger.key()] = trigger
+            row["__evidence__"] = finding.evidence  # the same list: complete by the next stratum
+            self.found.derived.setdefault(row["__kind__"], []).append(row)
+
+    def triggers_of(self, query: Query, bindings: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+        """The rows of the triggers a match raises (none if its finding is waived): what the
+        engine asserts, from the match's action, for the rules that read triggers."""
+        if not query.triggers:
+            return []
+        rule = self.program.rules[query.rule]
+        env = self._env(rule.id, bindings)
+        key, unit, subject = self._finding_key(rule, env)
+        if key in self.waivers:
+            return []
+        return self._trigger_rows(query, env, key, finding_id(rule.id, unit, subject))
+
+    def _env(self, rule_id: str, bindings: dict[str, dict[str, Any]]) -> expr.Env:
+        return expr.Env(bindings, {**self.view.context, **rule_params(self.program, rule_id)},
+                        self.view)
+
+    def _finding_key(self, rule: Any, env: expr.Env) -> tuple[tuple, str | None, str]:
+        unit = _text(expr.evaluate(expr.parse(rule.finding.unit), env))
+        subject = _text(expr.evaluate(expr.parse(rule.finding.subject), env)) or ""
+        return (rule.id, unit, subject), unit, subject
+
+    def _trigger_rows(self, query: Query, env: expr.Env, key: tuple,
+                      finding: str) -> list[dict[str, Any]]:
+        rule = self.program.rules[query.rule]
+        rows = []
         for index in query.triggers:
             spec = rule.triggers[index]
             values = {name: expr.evaluate(expr.parse(getattr(spec, name)), env)
                       for name in ("basis", "target_unit", "target_person", "due", "issuer")}
-            trigger = Trigger(spec.type, rule.id, _text(values["basis"]),
-                              _text(values["target_unit"]), _text(values["target_person"]),
-                              values["due"], _text(values["issuer"]), finding.id)
-            if trigger.key() in self.found.triggers:
-                continue
-            self.found.triggers[trigger.key()] = trigger
             kind = DERIVED_PREFIX + spec.type
-            self.found.derived.setdefault(kind, []).append({
-                "__kind__": kind, "__key__": "|".join(str(part) for part in trigger.key()),
-                "__where__": f"{rule.id} {finding.id}", "__evidence__": list(finding.evidence),
-                "type": spec.type, "rule": rule.id, "basis": trigger.basis,
-                "target_unit": trigger.target_unit, "target_person": trigger.target_person,
-                "due": trigger.due, "issuer": trigger.issuer})
+            trigger_key = (spec.type, rule.id, _text(values["basis"]),
+                           _text(values["target_unit"]))
+            rows.append({
+                "__kind__": kind, "__key__": "|".join(str(part) for part in trigger_key),
+                "__label__": "|".join(str(part) for part in trigger_key),
+                "__where__": f"{rule.id} {finding}", "__finding__": key,
+                "type": spec.type, "rule": rule.id, "basis": trigger_key[2],
+                "target_unit": trigger_key[3], "target_person": _text(values["target_person"]),
+                "due": values["due"], "issuer": _text(values["issuer"])})
+        return rows
+
+    def _add_evidence(self, finding: Finding, row: dict[str, Any]) -> None:
+        """A record as evidence; a trigger stands for the evidence of the finding raising it."""
+        items = row.get("__evidence__")
+        if items is None and "__finding__" in row:
+            raising = self.found.findings.get(row["__finding__"])
+            items = raising.evidence if raising is not None else []
+        if items is None:
+            items = [Evidence(row["__kind__"], row.get("__label__") or row["__key__"],
+                              row["__where__"])]
+        for item in items:
+            if item not in finding.evidence:
+                finding.evidence.append(item)
 
     def _extra_evidence(self, finding: Finding, text: str, env: expr.Env) -> None:
         pattern = _pattern(text)
         for row in self.view.matching(pattern.kind, pattern.alias, pattern.where, env):
-            _add_evidence(finding, row)
+            self._add_evidence(finding, row)
 
 
 @cache
@@ -210,16 +253,6 @@ def _pattern(text: str) -> Any:
 
 def _text(value: Any) -> str | None:
     return None if value is None else display(value)
-
-
-def _add_evidence(finding: Finding, row: dict[str, Any]) -> None:
-    items = row.get("__evidence__")
-    if items is None:
-        items = [Evidence(row["__kind__"], row.get("__label__") or row["__key__"],
-                          row["__where__"])]
-    for item in items:
-        if item not in finding.evidence:
-            finding.evidence.append(item)
 
 
 @dataclass

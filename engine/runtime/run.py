@@ -1,13 +1,13 @@
 """Running a check: facts and policies in, findings and triggers out.
 
-    facts ─► FactView (as of D) ─► for each stratum: Workload ─► backend ─► matches ─► Results
-                                   (triggers found feed the next stratum)
+    facts ─► FactView (as of D) ─► for each stratum: enrichment ─► durable_rules ─► matches
+                                   ─► Results (triggers found feed the next stratum)
 
 When the facts are many, the rules are split into groups evaluated side by side in forked
-workers, one per core (`forked`): each group runs its strata in order, building its rules'
-workload, running the engine and turning matches into findings. Rules that read triggers share
-a group with the rules raising them; otherwise rules share nothing (a finding, a trigger and a
-waiver belong to one rule), so the groups' results are merged by union.
+workers, one per core (`forked`): each group runs its strata in order, enriching the facts its
+rules read, running the engine and turning matches into findings. Rules that read triggers
+share a group with the rules raising them; otherwise rules share nothing (a finding, a trigger
+and a waiver belong to one rule), so the groups' results are merged by union.
 """
 
 from __future__ import annotations
@@ -28,34 +28,64 @@ from luoshi.engine.runtime import forked
 from luoshi.engine.plan.compile import Program, Query
 from luoshi.engine.runtime.results import Found, Report, Results
 from luoshi.engine.runtime.view import FactView, context_for
-from luoshi.engine.runtime.workload import Workload, build, lookup_row
 
-Backend = Callable[[Workload], list[tuple[str, dict[str, int]]]]
-
-PARALLEL_MIN_ROWS = 20_000  # below this, forking workers costs more than it saves
-WORKERS: int | None = None  # rule groups evaluated at once; None: one per core
+Bindings = dict[str, dict[str, Any]]  # alias -> row
+Chain = Callable[[Query, Bindings], list[dict[str, Any]]]  # a match -> rows of its triggers
 
 
-def default_backend(workload: Workload) -> list[tuple[str, dict[str, int]]]:
-    from luoshi.engine.runtime import durable
+@dataclass(frozen=True)
+class RunOptions:
+    """How a check runs (never what it finds)."""
 
-    return durable.run(workload)
+    workers: int | None = None  # rule groups evaluated at once; None: one per core
+    parallel_min_rows: int = 20_000  # below this, forking workers costs more than it saves
+    gated: bool = True  # only a test turns the phase gate off, to show it is needed
+
+
+@dataclass
+class Stratum:
+    """What a backend evaluates: some queries of one stratum over the facts as of D.
+    `chain` gives the triggers a match raises, for the rules of the stratum that read them."""
+
+    view: FactView
+    program: Program
+    queries: list[Query]
+    chain: Chain
+    in_shard: Callable[[str | None], bool] | None
+    options: RunOptions
+
+
+Backend = Callable[[Stratum], list[tuple[str, Bindings]]]
+
+
+def durable_backend(stratum: Stratum) -> list[tuple[str, Bindings]]:
+    """Enrichment, then durable_rules."""
+    from luoshi.engine.runtime import durable, enrich
+
+    plan = enrich.build(stratum.view, stratum.program, stratum.queries, stratum.in_shard)
+    by_id = {query.id: query for query in stratum.queries}
+    matches = durable.run(plan, lambda query_id, rows: stratum.chain(by_id[query_id], rows),
+                          workers=1 if forked.nested else (stratum.options.workers or 0),
+                          gated=stratum.options.gated)
+    return [(query_id, {alias: plan.rows[ref] for alias, ref in refs.items()})
+            for query_id, refs in matches]
 
 
 def check(facts: FactSet | Rows, program: Program, year: int, as_of: dt.date | None = None,
           backend: Backend | None = None, progress: Progress | None = None,
-          waivers: list[Any] | None = None, shard: tuple[int, int] | None = None) -> Report:
+          waivers: list[Any] | None = None, shard: tuple[int, int] | None = None,
+          options: RunOptions = RunOptions()) -> Report:
     """`facts`: validated facts, or their rows (`store.read_rows`), which the check changes;
     `waivers`: (Waiver, Location) pairs, as `waivers.load_waivers` reads them; `shard` (K, N):
     spare the work whose results all belong to other shards (`narrow` then keeps shard K's)."""
     with cyclic_gc_paused():  # a check builds millions of small acyclic objects
         return _check(facts, program, year, as_of or dt.date(year, 12, 31), backend, progress,
-                      waivers, shard)
+                      waivers, shard, options)
 
 
 def _check(facts: FactSet | Rows, program: Program, year: int, as_of: dt.date,
            backend: Backend | None, progress: Progress | None, waivers: list[Any] | None,
-           shard: tuple[int, int] | None) -> Report:
+           shard: tuple[int, int] | None, options: RunOptions) -> Report:
     all_waivers = [waiver for waiver, _ in waivers or []]
     active = {w.key(): w for w in all_waivers if w.expires >= as_of}
     shared = {name: value for name, value in program.params.items() if "." not in name}
@@ -64,7 +94,7 @@ def _check(facts: FactSet | Rows, program: Program, year: int, as_of: dt.date,
     units = sorted(row["id"] for row in view.rows["units"] if view.field(row, "responsible"))
     found = Found()
     rows = sum(len(kind_rows) for kind_rows in view.rows.values())
-    workers = forked.processes(WORKERS) if rows >= PARALLEL_MIN_ROWS else 1
+    workers = forked.processes(options.workers) if rows >= options.parallel_min_rows else 1
     groups = _rule_groups(program, view, workers, shard[1] if shard else 1)
     in_shard = member_of(shard) if shard else None
     if progress:
@@ -75,7 +105,10 @@ def _check(facts: FactSet | Rows, program: Program, year: int, as_of: dt.date,
         part = Found()
         for depth in sorted({query.stratum for query in queries}):
             stratum = [query for query in queries if query.stratum == depth]
-            found_here = _evaluate(view, program, stratum, backend, active, in_shard)
+            results = Results(program, view, active)
+            found_here = _evaluate(Stratum(view, program, stratum, results.triggers_of,
+                                           in_shard, options), backend or durable_backend,
+                                   results)
             part.merge(found_here)
             for kind, derived in found_here.derived.items():
                 view.add_rows(kind, derived)
@@ -103,20 +136,34 @@ def _check(facts: FactSet | Rows, program: Program, year: int, as_of: dt.date,
                   waived, expired, stale, view)
 
 
-def _evaluate(view: FactView, program: Program, queries: list[Query], backend: Backend | None,
-              waivers: dict[tuple, Any], in_shard: Callable[[str | None], bool] | None) -> Found:
-    """Some rules of a stratum: workload, engine, then each match, in key order, to results."""
-    results = Results(program, view, waivers)
-    workload = build(view, program, queries, in_shard)
-    by_id = {query.id: query for query in queries}
-    for query_id, refs in _in_key_order((backend or default_backend)(workload), workload):
-        query = by_id[query_id]
-        bindings = {alias: workload.rows[ref] for alias, ref in refs.items()}
-        for pattern in query.patterns:  # records looked up by id are bound again here
-            for lookup in pattern.lookups:
-                bindings[lookup.alias] = lookup_row(view, lookup, bindings[pattern.alias])
-        results.add(query, bindings)
+def _evaluate(stratum: Stratum, backend: Backend, results: Results) -> Found:
+    """Some rules of a stratum: the backend's matches, in key order, to results."""
+    by_id = {query.id: query for query in stratum.queries}
+    depth = _chain_depth(stratum.queries, stratum.program)
+    for query_id, bindings in _in_key_order(backend(stratum), depth):
+        results.add(by_id[query_id], bindings)
     return results.found
+
+
+def _chain_depth(queries: list[Query], program: Program) -> dict[str, int]:
+    """Per query, how many rules of its stratum raise the triggers it reads before it: its
+    matches are turned into findings after theirs, whose evidence they carry."""
+    producers: dict[str, list[Query]] = {}
+    for query in queries:
+        for kind in query.produces(program.rules[query.rule]):
+            producers.setdefault(kind, []).append(query)
+    depth: dict[str, int] = {}
+
+    def of(query: Query, seen: frozenset[str] = frozenset()) -> int:
+        if query.id not in depth:
+            depth[query.id] = max((of(p, seen | {query.id}) + 1 for kind in query.consumes()
+                                   for p in producers.get(kind, []) if p.id not in seen),
+                                  default=0)
+        return depth[query.id]
+
+    for query in queries:
+        of(query)
+    return depth
 
 
 def _rule_groups(program: Program, view: FactView, groups: int,
@@ -141,8 +188,7 @@ def _rule_groups(program: Program, view: FactView, groups: int,
         for pattern in query.patterns:
             rows = (len(view.rows.get(pattern.kind, ())) or derived.get(pattern.kind, 0)) * share
             weight = 4 if pattern.filter is not None and expr.aggregates(pattern.filter) else 1
-            work[query.rule] = work.get(query.rule, 0) + rows * (weight + 1.25 * joined) + sum(
-                len(view.rows.get(absent.kind, ())) for absent in pattern.absent)
+            work[query.rule] = work.get(query.rule, 0) + rows * (weight + 1.25 * joined)
     together = _linked_by_triggers(program)
     bundles: dict[str, list[str]] = {}
     for rule in work:
@@ -180,16 +226,17 @@ def _linked_by_triggers(program: Program) -> dict[str, str]:
     return {rule: find(rule) for rule in parent}
 
 
-def _in_key_order(matches: list[tuple[str, dict[str, int]]],
-                  workload: Workload) -> list[tuple[str, dict[str, int]]]:
+def _in_key_order(matches: list[tuple[str, Bindings]],
+                  depth: dict[str, int]) -> list[tuple[str, Bindings]]:
     """Each match once, ordered by the business keys of its records (never by engine order or
-    input order), so messages, evidence and derived facts do not depend on either."""
-    def key(match: tuple[str, tuple[tuple[str, int], ...]]) -> tuple:
-        query, refs = match
-        return (query, tuple((alias, workload.rows[ref]["__key__"]) for alias, ref in refs))
-
-    unique = {(query, tuple(sorted(refs.items()))) for query, refs in matches}
-    return [(query, dict(refs)) for query, refs in sorted(unique, key=key)]
+    input order), so messages, evidence and derived facts do not depend on either; rules
+    reading triggers after the rules raising them."""
+    unique = {}
+    for query, bindings in matches:
+        key = (depth[query], query, tuple(sorted((alias, str(row["__key__"]))
+                                                 for alias, row in bindings.items())))
+        unique.setdefault(key, bindings)
+    return [(key[1], unique[key]) for key in sorted(unique)]
 
 
 def shard_of(unit: str | None, shards: int) -> int:

@@ -1,0 +1,316 @@
+"""Enrichment: the facts the rule engine is given, and where they go.
+
+This is the one step of Python before the engine. For the queries of one stratum it
+
+- lowers each pattern's condition to engine tests for this check (`plan/conditions.py`);
+- turns each record of the as-of view into one fact per pattern token (one per list element
+  for an exploded pattern) holding the fields the tests and joins read: stored fields, computed
+  fields of `terms.yaml`, and columns (values the engine cannot compute: paths through
+  references, aggregates, date arithmetic in years). Dates become day numbers; a missing value
+  (null, or an empty list) is left out, and the engine, like the expressions, never matches it;
+- places each fact in the sessions where it can meet the facts it joins: by the partition
+  value's home unit (`Partition`); and a fact of a negated pattern also in every session
+  holding a fact it could block, whichever query put that fact there, so that an `unless` is
+  never checked in a session that lacks the record that satisfies it.
+
+Nothing here decides whether a record matches: every comparison, join and negation is a test
+the engine evaluates. The plan is plain data, so it can be sent to a worker process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from luoshi.engine.language import expr, names
+from luoshi.engine.plan.compile import Program, Query, rule_params
+from luoshi.engine.plan.conditions import Columns, Test, engine_value, fields_read, lower
+from luoshi.engine.runtime.view import FactView
+from luoshi.facts.kinds import KINDS
+
+UNIT_SESSION = "u:"
+# A fact's own keys are `type` (its token) and `ref` (its row); durable_rules owns `id` and
+# `sid`, and joins on those read freed memory (bug B3). Record fields of these names are
+# renamed: the record id is `key`.
+_RENAMED = {"id": "key", "sid": "sid_", "type": "type_", "ref": "ref_"}
+
+
+def field_name(name: str) -> str:
+    """The name of a record's field in its fact."""
+    return _RENAMED.get(name, name)
+
+
+@dataclass
+class EnginePattern:
+    alias: str
+    token: str  # the fact type: the kind, or `kind[field]` when exploded
+    negated: bool
+    test: Test | None  # the lowered filter (None: every fact of the token)
+    joins: list[tuple[str, str, str, str]]  # (own field, op, earlier alias, its field)
+
+
+@dataclass
+class EngineQuery:
+    id: str
+    rule: str
+    patterns: list[EnginePattern]
+    raises: bool  # whether a match raises triggers (then its action asserts them)
+
+
+@dataclass
+class Plan:
+    """What the engine evaluates for some queries of one stratum."""
+
+    queries: list[EngineQuery]
+    sessions: dict[str, list[dict[str, Any]]]  # unit session -> facts
+    rows: list[dict[str, Any]]  # fact "ref" -> its view row
+    # token -> engine fields of a derived fact (a trigger), for triggers the engine raises
+    derived_fields: dict[str, list[str]] = field(default_factory=dict)
+
+    def derived_fact(self, token: str, row: dict[str, Any], ref: int) -> dict[str, Any] | None:
+        """A trigger as a fact, if a query reads its kind (durable refuses unread facts)."""
+        wanted = self.derived_fields.get(token)
+        if wanted is None:
+            return None
+        fact: dict[str, Any] = {"type": token, "ref": ref}
+        for name in wanted:
+            value = engine_value(row.get(name))
+            if value is not None:
+                fact[field_name(name)] = value
+        return fact
+
+
+def lower_queries(queries: list[Query], program: Program,
+                  context: dict[str, Any]) -> tuple[list[EngineQuery], dict[str, dict]]:
+    """Each query as the engine sees it, and every column by token: name -> (alias, node,
+    rule). One `Columns` per rule, so a name means one expression in all its queries."""
+    by_rule: dict[str, Columns] = {}
+    lowered, columns = [], {}
+    for query in queries:
+        names_of = by_rule.setdefault(query.rule, Columns(query.rule, {
+            alias: dict(found) for alias, found in query.columns.items()}))
+        values = {**context, **rule_params(program, query.rule)}
+        patterns = []
+        for pattern in query.patterns:
+            fields = names.fields_of(pattern.kind, program.computed)
+            test = lower(pattern.filter, pattern.alias, fields, values, names_of)
+            patterns.append(EnginePattern(
+                pattern.alias, pattern.token, pattern.negated, test,
+                [(j.field, j.op, j.other, j.other_field) for j in pattern.joins]))
+        lowered.append(EngineQuery(query.id, query.rule, patterns, bool(query.triggers)))
+        for pattern in query.patterns:
+            for name, node in names_of.by_alias.get(pattern.alias, {}).items():
+                columns.setdefault(pattern.token, {})[name] = (pattern.alias, node, query.rule)
+    return lowered, columns
+
+
+def build(view: FactView, program: Program, queries: list[Query],
+          in_shard: Callable[[str | None], bool] | None = None) -> Plan:
+    """The plan of some queries of one stratum. `in_shard`: whether a unit is in the shard
+    being checked; a query whose results are all charged to its session's unit
+    (`Query.by_session`) then places facts only in those units' sessions."""
+    lowered, columns = lower_queries(queries, program, view.context)
+    needed = _fields_needed(queries, lowered)
+    plan = Plan(lowered, {}, [])
+    for token, wanted in needed.items():
+        if token.startswith(names.DERIVED_PREFIX) and token not in view.rows:
+            plan.derived_fields[token] = sorted(wanted)
+    facts = _Facts(view, program, plan, needed, columns)
+    placed: dict[str, dict[tuple[int, Any], set[str]]] = {}  # token -> fact -> sessions
+    for query in queries:
+        shard = in_shard if query.by_session else None
+        for pattern in query.patterns:
+            partition = facts.getter(pattern.token, pattern.partition_field, pattern.alias)
+            spots = placed.setdefault(pattern.token, {})
+            for row, element, env in facts.each(pattern.token):
+                session = _session(view, query, partition(row, element, env))
+                if session is None or (shard and not shard(_session_unit(session))):
+                    continue
+                spots.setdefault((id(row), element), set()).add(session)
+    _colocate_negations(queries, facts, placed)
+    for token, spots in placed.items():
+        for (row_id, element), sessions in spots.items():
+            fact = facts.fact(token, row_id, element)
+            for session in sessions:
+                plan.sessions.setdefault(session, []).append(fact)
+    return plan
+
+
+def _colocate_negations(queries: list[Query], facts: _Facts,
+                        placed: dict[str, dict[tuple[int, Any], set[str]]]) -> None:
+    """Put each fact of a negated pattern in every session holding a fact of the positive
+    pattern it is joined to by equality with the same value; repeated until nothing moves,
+    since a negated token may be a positive one of another query."""
+    links = []
+    for query in queries:
+        by_alias = {pattern.alias: pattern for pattern in query.patterns}
+        for pattern in query.patterns:
+            if not pattern.negated:
+                continue
+            join = next((j for j in pattern.joins if j.op == "=="
+                         and not by_alias[j.other].negated), None)
+            if join is not None:
+                links.append((pattern.token, join.field, by_alias[join.other].token,
+                              join.other_field))
+    changed = True
+    while changed:
+        changed = False
+        for token, own_field, partner_token, partner_field in links:
+            where: dict[Any, set[str]] = {}
+            for (row_id, element), sessions in placed.get(partner_token, {}).items():
+                value = facts.value(partner_token, partner_field, row_id, element)
+                if value is not None:
+                    where.setdefault(value, set()).update(sessions)
+            spots = placed.setdefault(token, {})
+            for row, element, _ in facts.each(token):
+                sessions = where.get(facts.value(token, own_field, id(row), element))
+                if not sessions:
+                    continue
+                current = spots.setdefault((id(row), element), set())
+                if not sessions <= current:
+                    current |= sessions
+                    changed = True
+
+
+def _fields_needed(queries: list[Query], lowered: list[EngineQuery]) -> dict[str, set[str]]:
+    """Per token, the fields its facts must hold: what tests and joins read."""
+    needed: dict[str, set[str]] = {}
+    for query, engine_query in zip(queries, lowered, strict=True):
+        token_of = {p.alias: p.token for p in query.patterns}
+        for pattern, engine_pattern in zip(query.patterns, engine_query.patterns, strict=True):
+            wanted = needed.setdefault(pattern.token, set())
+            wanted |= fields_read(engine_pattern.test)
+            for own, _, other, other_field in engine_pattern.joins:
+                wanted.add(own)
+                needed.setdefault(token_of[other], set()).add(other_field)
+    return needed
+
+
+class _Facts:
+    """Facts built once per record (and list element), shared by every session holding them."""
+
+    def __init__(self, view: FactView, program: Program, plan: Plan,
+                 needed: dict[str, set[str]], columns: dict[str, dict]) -> None:
+        self.view, self.program, self.plan = view, program, plan
+        self.columns = columns
+        self.needed = needed
+        self.built: dict[tuple[str, int, Any], dict[str, Any]] = {}
+        self.refs: dict[int, int] = {}
+        self.values: dict[tuple[str, str], Callable[..., Any]] = {}
+        self.rows_by_id: dict[int, dict[str, Any]] = {}
+        self._each: dict[str, list[tuple[dict[str, Any], Any, expr.Env]]] = {}
+
+    def each(self, token: str) -> list[tuple[dict[str, Any], Any, expr.Env]]:
+        """(row, list element or None, environment) for every fact of a token."""
+        found = self._each.get(token)
+        if found is None:
+            kind, _, rest = token.partition("[")
+            exploded = rest[:-1] if rest else None
+            found = []
+            for row in self.view.rows.get(kind, ()):
+                self.rows_by_id[id(row)] = row
+                env = expr.Env({}, self.view.context, self.view, self_row=row)
+                items = (self.view.field(row, exploded) or []) if exploded else [None]
+                for element in dict.fromkeys(items) if exploded else items:
+                    found.append((row, element, env))
+            self._each[token] = found
+        return found
+
+    def getter(self, token: str, name: str | None,
+               alias: str | None = None) -> Callable[[dict[str, Any], Any, expr.Env], Any]:
+        """How a fact of `token` reads `name`: the list element it was exploded to, a column,
+        or a field (stored or computed) of its record."""
+        key = (token, name or "")
+        if key in self.values:
+            return self.values[key]
+        exploded = token.partition("[")[2][:-1] or None
+        column = self.columns.get(token, {}).get(name or "")
+        view = self.view
+        if name is None:
+            get: Callable[..., Any] = lambda row, element, env: None  # noqa: E731
+        elif name == exploded:
+            get = lambda row, element, env: element  # noqa: E731
+        elif column is not None:
+            column_alias, node, rule = column
+            compiled = expr.compiled(node)
+            context = {**view.context, **rule_params(self.program, rule)}
+
+            def get(row: dict[str, Any], element: Any, env: expr.Env) -> Any:
+                return compiled(expr.Env({column_alias: row}, context, view))
+        elif name == "__key__":
+            get = lambda row, element, env: row["__key__"]  # noqa: E731
+        else:
+            def get(row: dict[str, Any], element: Any, env: expr.Env) -> Any:
+                try:
+                    return row[name]
+                except KeyError:
+                    return view.field(row, name)
+        self.values[key] = get
+        return get
+
+    def value(self, token: str, name: str, row_id: int, element: Any) -> Any:
+        fact = self.fact(token, row_id, element)
+        value = fact.get(field_name(name))
+        return tuple(value) if isinstance(value, list) else value
+
+    def fact(self, token: str, row_id: int, element: Any) -> dict[str, Any]:
+        key = (token, row_id, element)
+        fact = self.built.get(key)
+        if fact is None:
+            row = self.rows_by_id[row_id]
+            ref = self.refs.get(row_id)
+            if ref is None:
+                ref = self.refs[row_id] = len(self.plan.rows)
+                self.plan.rows.append(row)
+            fact = {"type": token, "ref": ref}
+            env = expr.Env({}, self.view.context, self.view, self_row=row)
+            for name in sorted(self.needed.get(token, ())):
+                value = _plain(self.getter(token, name)(row, element, env))
+                if value is not None:
+                    fact[field_name(name)] = value
+            self.built[key] = fact
+        return fact
+
+
+def _plain(value: Any) -> Any:
+    """A value as the engine holds it; None for what it must see as missing."""
+    if value is None or value == []:
+        return None
+    if isinstance(value, dt.date):
+        return value.toordinal()
+    if isinstance(value, list):
+        return [item.toordinal() if isinstance(item, dt.date) else item for item in value]
+    return value
+
+
+def _session(view: FactView, query: Query, value: Any) -> str | None:
+    """The session of a fact whose partition field holds `value`."""
+    if value is None:
+        # Only a single-pattern query can match a fact with no partition value.
+        return UNIT_SESSION if len(query.patterns) == 1 else None
+    kind = query.partition.kind
+    if kind is None:
+        return f"v:{value}"
+    return UNIT_SESSION + str(home_unit(view, kind, value) or "")
+
+
+def _session_unit(session: str | None) -> str | None:
+    """The unit of a unit session (`u:<id>`; `u:` holds facts of no unit)."""
+    return (session[len(UNIT_SESSION):] or None) if session else None
+
+
+def home_unit(view: FactView, kind: str, record_id: Any) -> Any:
+    """The unit a record belongs to (its kind's HOME path), e.g. a person's unit."""
+    if kind == "units":
+        return record_id
+    key = (kind, record_id)
+    if key not in view.homes:  # asked for every fact; a few thousand different answers
+        row = view.by_id.get(kind, {}).get(record_id)
+        if row is None or kind not in KINDS or KINDS[kind].HOME is None:
+            view.homes[key] = None
+        else:
+            view.homes[key] = expr.evaluate(expr.parse(KINDS[kind].HOME),
+                                            expr.Env({}, view.context, view, self_row=row))
+    return view.homes[key]
