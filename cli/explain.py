@@ -14,7 +14,7 @@ from .inputs import read_input
 from .console import exit_on_errors, out
 from .load import DbOption
 from .policies import PoliciesOption, load_program
-from .rules import SEVERITY
+from .rules import SEVERITY, conditions
 
 
 def explain(
@@ -43,9 +43,7 @@ def explain(
              f"  {rule.doc.checks}", "", f"责任单位：{finding.unit or '（无法确定）'}    对象：{finding.subject}",
              "", "依据的记录"]
     lines += [f"  {item.kind} {item.id}  ← {item.source}" for item in finding.evidence]
-    if rule.unless:
-        lines += ["", "不存在的记录（存在任一条即不会报出）"]
-        lines += [f"  {' '.join(text.split())}" for text in rule.unless]
+    lines += ["", "规则的条件（unless：存在任一条即不会报出）", *conditions(rule)]
     triggers = [t for t in report.triggers if t.finding == finding.id]
     if triggers:
         lines += ["", "由此引发"]

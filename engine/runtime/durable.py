@@ -304,3 +304,21 @@ class _Ids:
             hashed = fnv32(candidate)
         used.add(hashed)
         return candidate
+
+
+def compiled(program: Any, rule_id: str, context: dict[str, Any]) -> tuple[dict[str, Any], dict]:
+    """What evaluates one rule in a check with this context: {ruleset name: definition}, as
+    registered with durable_rules (actions aside), and the columns enrichment attaches to its
+    facts ({token: {name: expression text}})."""
+    from luoshi.engine.language import expr
+    from luoshi.engine.runtime.enrich import lower_queries
+
+    queries = [query for query in program.queries if query.rule == rule_id]
+    lowered, columns = lower_queries(queries, program, context)
+    by_stratum: dict[str, dict[str, Any]] = {}
+    for query, engine_query in zip(queries, lowered, strict=True):
+        by_stratum.setdefault(f"luoshi_stratum{query.stratum}", {}).update(
+            ruleset([engine_query]))
+    texts = {token: {name: expr.to_text(node) for name, (_, node, _) in found.items()}
+             for token, found in columns.items()}
+    return by_stratum, texts

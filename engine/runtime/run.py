@@ -88,8 +88,7 @@ def _check(facts: FactSet | Rows, program: Program, year: int, as_of: dt.date,
            shard: tuple[int, int] | None, options: RunOptions) -> Report:
     all_waivers = [waiver for waiver, _ in waivers or []]
     active = {w.key(): w for w in all_waivers if w.expires >= as_of}
-    shared = {name: value for name, value in program.params.items() if "." not in name}
-    view = FactView(facts, as_of, program.computed, context_for(year, as_of, shared))
+    view = FactView(facts, as_of, program.computed, check_context(program, year, as_of))
     # Before any worker forks, so that they inherit it: most rules read it.
     units = sorted(row["id"] for row in view.rows["units"] if view.field(row, "responsible"))
     found = Found()
@@ -134,6 +133,12 @@ def _check(facts: FactSet | Rows, program: Program, year: int, as_of: dt.date,
     expired = [w for w in all_waivers if w.expires < as_of]
     return Report(year, as_of, findings, triggers, units, dict(program.params), names,
                   waived, expired, stale, view)
+
+
+def check_context(program: Program, year: int, as_of: dt.date) -> dict[str, Any]:
+    """What `$year`, `$as_of`, ... and the shared parameters are in a check."""
+    shared = {name: value for name, value in program.params.items() if "." not in name}
+    return context_for(year, as_of, shared)
 
 
 def _evaluate(stratum: Stratum, backend: Backend, results: Results) -> Found:
