@@ -5,6 +5,9 @@ database (SQLite), beside the floor: merely reading the same rows from the datab
   imports are done, as the floor is. Each is the median of `--repeat` runs in fresh
   processes (this VM's timings vary by 20% and more); `x floor` is the median ratio of each
   run to a floor run just before it.
+- cpu s: CPU time of the check's process and its workers (this machine is shared: compare it
+  with the wall time); the one-process line splits a check into enrichment, durable_rules
+  (its runs, actions included) and the rest (view, results).
 - main MB, worker MB: peak RSS of the main process and of the largest worker (RSS counts the
   pages a forked worker shares with its parent in both).
 - command s, total MB: the whole `luoshi check` command, interpreter start and imports
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -33,35 +37,50 @@ STEP = """
 import json, resource, sys, time
 from luoshi.engine.plan.compile import compile_catalog
 from luoshi.engine.language.policy import load_catalog
-from luoshi.engine.runtime.run import check
+from luoshi.engine.runtime import durable, enrich
+from luoshi.engine.runtime.run import RunOptions, check
 from luoshi.facts import store
 from luoshi.facts.factset import rows_of
 from luoshi.facts.validate import read_facts
-source = sys.argv[1]
-started = time.perf_counter()  # imports done, as in FLOOR
+source, profile = sys.argv[1], len(sys.argv) > 2
+spent = {"enrich": 0.0, "engine": 0.0}
+def timed(name, function):
+    def run(*args, **kwargs):
+        begun = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            spent[name] += time.perf_counter() - begun
+    return run
+if profile:  # one process: every stratum's enrichment and engine run timed in it
+    enrich.build, durable.run = timed("enrich", enrich.build), timed("engine", durable.run)
+def cpu():
+    own, children = (resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+started, cpu_started = time.perf_counter(), cpu()  # imports done, as in FLOOR
 facts = store.read_rows(source[len("db:"):]) if source.startswith("db:") \
     else rows_of(read_facts([source])[0])
 read = time.perf_counter() - started
-report = check(facts, compile_catalog(load_catalog()), 2013)
+checked = time.perf_counter()
+options = RunOptions(workers=1, parallel_min_rows=10**12) if profile else RunOptions()
+report = check(facts, compile_catalog(load_catalog()), 2013, options=options)
 seconds = time.perf_counter() - started
 status = open("/proc/self/status").read()
-print(json.dumps({"seconds": seconds, "read": read, "facts": sum(map(len, facts.values())),
-                  "findings": len(report.findings),
+print(json.dumps({"seconds": seconds, "read": read, "cpu": cpu() - cpu_started,
+                  "facts": sum(map(len, facts.values())), "findings": len(report.findings),
+                  "check": time.perf_counter() - checked, **spent,
                   "peak_mb": int(status.split("VmHWM:")[1].split()[0]) / 1024,
                   "worker_peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
 """
 
 
 FLOOR = """
-import json, sys, time
-import sqlalchemy as sa
+import json, sqlite3, sys, time
 from luoshi.facts.tables import FACT_TABLES
 started = time.perf_counter()
-engine = sa.create_engine(sys.argv[1])
-rows = 0
-with engine.connect() as connection:
-    for table in FACT_TABLES.values():
-        rows += len(connection.execute(sa.select(table)).all())
+connection = sqlite3.connect(sys.argv[1])
+rows = sum(len(connection.execute(f'SELECT * FROM "{table.name}"').fetchall())
+           for table in FACT_TABLES.values())
 print(json.dumps({"seconds": time.perf_counter() - started, "rows": rows}))
 """
 
@@ -72,7 +91,7 @@ def floor(db: Path, repeat: int) -> dict:
     runs = []
     for _ in range(repeat):
         started = time.perf_counter()
-        result = subprocess.run([sys.executable, "-c", FLOOR, f"sqlite:///{db}"],
+        result = subprocess.run([sys.executable, "-c", FLOOR, str(db)],
                                 capture_output=True, text=True, check=True)
         runs.append({**json.loads(result.stdout), "command": time.perf_counter() - started})
     return sorted(runs, key=lambda run: run["seconds"])[len(runs) // 2]
@@ -102,17 +121,28 @@ def _pss_kb(pid: int) -> int:
     return 0
 
 
-def total_pss(command: list[str]) -> tuple[float, float]:
-    """Wall time of a command, and the peak memory of it and all its worker processes together
-    (summed PSS, sampled every 20 ms), in MB: pages a forked worker shares with its parent are
-    counted once."""
+def total_pss(command: list[str]) -> tuple[float, float, float]:
+    """Wall and CPU time of a command, and the peak memory of it and all its worker processes
+    together (summed PSS, sampled every 20 ms), in MB: pages a forked worker shares with its
+    parent are counted once."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     peak = 0
     while process.poll() is None:
         peak = max(peak, sum(_pss_kb(pid) for pid in _tree(process.pid)))
         time.sleep(0.02)
-    return time.perf_counter() - started, peak / 1024
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return wall, cpu, peak / 1024
+
+
+def profile(db: Path) -> dict:
+    """One check in one process, its enrichment and durable_rules runs timed."""
+    result = subprocess.run([sys.executable, "-c", STEP, f"db:{db}", "profile"],
+                            capture_output=True, text=True, check=True)
+    return json.loads(result.stdout)
 
 
 def measure(source: str, repeat: int, db: Path) -> dict:
@@ -131,7 +161,7 @@ def measure(source: str, repeat: int, db: Path) -> dict:
     return {**figures, "ratio": sorted(run["ratio"] for run in runs)[len(runs) // 2]}
 
 
-def _total(label: str, path: Path, db: Path) -> tuple[float, float]:
+def _total(label: str, path: Path, db: Path) -> tuple[float, float, float]:
     """Peak summed PSS of the `luoshi check` command itself, workers included."""
     source = [str(path)] if label == "files" else ["--db", str(db)]
     return total_pss([sys.executable, "-m", "luoshi.cli.main", "check", *source, "--year", "2013",
@@ -164,8 +194,8 @@ def main() -> None:
         scaling(*args.scaling, args.repeat)
         return
     print(f"{'units':>6} {'source':6} {'facts':>7} {'findings':>8} {'read s':>7} {'check s':>8} "
-          f"{'facts/s':>8} {'main MB':>8} {'worker MB':>9} {'x floor':>8} {'command s':>9} "
-          f"{'total MB':>9}")
+          f"{'cpu s':>7} {'main MB':>8} {'worker MB':>9} {'x floor':>8} {'command s':>9} "
+          f"{'cmd cpu s':>9} {'total MB':>9}")
     with tempfile.TemporaryDirectory() as scratch:
         folder = args.keep or Path(scratch)
         folder.mkdir(parents=True, exist_ok=True)
@@ -180,15 +210,21 @@ def main() -> None:
                             str(db)], check=True, capture_output=True)
             base = floor(db, args.repeat)
             print(f"{units:6d} {'floor':6} {base['rows']:7d} {'':8} {base['seconds']:7.2f} "
-                  f"{base['seconds']:8.2f} {'':8} {'':8} {'':9} {'':8} {base['command']:9.2f}")
+                  f"{base['seconds']:8.2f} {'':7} {'':8} {'':9} {'':8} {base['command']:9.2f}")
             for label, source in (("files", str(path)), ("db", f"db:{db}")):
                 figures = measure(source, args.repeat, db)
-                wall, total_mb = _total(label, path, db)
+                wall, cpu, total_mb = _total(label, path, db)
                 print(f"{units:6d} {label:6} {figures['facts']:7d} {figures['findings']:8d} "
-                      f"{figures['read']:7.2f} {figures['seconds']:8.2f} "
-                      f"{figures['facts'] / figures['seconds']:8.0f} {figures['peak_mb']:8.0f} "
-                      f"{figures['worker_peak_mb']:9.0f} {figures['ratio']:8.1f} "
-                      f"{wall:9.2f} {total_mb:9.0f}")
+                      f"{figures['read']:7.2f} {figures['seconds']:8.2f} {figures['cpu']:7.2f} "
+                      f"{figures['peak_mb']:8.0f} {figures['worker_peak_mb']:9.0f} "
+                      f"{figures['ratio']:8.1f} {wall:9.2f} {cpu:9.2f} {total_mb:9.0f}",
+                      flush=True)
+            one = profile(db)
+            rest = one["check"] - one["enrich"] - one["engine"]
+            print(f"{units:6d} one process, from the db: check {one['check']:.2f} s = enrichment "
+                  f"{one['enrich']:.2f} s + durable_rules {one['engine']:.2f} s "
+                  f"({one['engine'] / one['check']:.0%}) + view and results {rest:.2f} s",
+                  flush=True)
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ from luoshi.engine.runtime.enrich import EnginePattern, EngineQuery, Plan, field
 
 MAX_SESSIONS = 1000  # per ruleset; durable_rules fails at the 1025th
 FACTS_PER_SESSION = 3000  # durable slows down quadratically within a session past ~5,000
-MAX_FACTS_PER_BATCH = 40_000  # ~10 KB each in the engine, never given back
+MAX_FACTS_PER_BATCH = 20_000  # ~10 KB each in the engine, never given back
 ASSERT_CHUNK = 1000
 GATE = "__phase__"
 _OPERATORS = {"==": None, "!=": "$neq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}

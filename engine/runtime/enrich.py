@@ -140,35 +140,38 @@ def build(view: FactView, program: Program, queries: list[Query],
 
 def _colocate_negations(queries: list[Query], facts: _Facts,
                         placed: dict[str, dict[tuple[int, Any], set[str]]]) -> None:
-    """Put each fact of a negated pattern in every session holding a fact of the positive
-    pattern it is joined to by equality with the same value; repeated until nothing moves,
-    since a negated token may be a positive one of another query."""
+    """Put each fact of a negated pattern in every session holding a fact of a positive pattern
+    it is joined to by equality with the same value; repeated until nothing moves, since a
+    negated token may be a positive one of another query. Any one equality is sound (a fact
+    that could block a match shares its value); the one placing the fewest copies is used."""
     links = []
     for query in queries:
         by_alias = {pattern.alias: pattern for pattern in query.patterns}
         for pattern in query.patterns:
-            if not pattern.negated:
-                continue
-            join = next((j for j in pattern.joins if j.op == "=="
-                         and not by_alias[j.other].negated), None)
-            if join is not None:
-                links.append((pattern.token, join.field, by_alias[join.other].token,
-                              join.other_field))
+            if pattern.negated:
+                links.append((pattern.token, [(j.field, by_alias[j.other].token, j.other_field)
+                                              for j in pattern.joins if j.op == "=="
+                                              and not by_alias[j.other].negated]))
     changed = True
     while changed:
         changed = False
-        for token, own_field, partner_token, partner_field in links:
-            where: dict[Any, set[str]] = {}
-            for (row_id, element), sessions in placed.get(partner_token, {}).items():
-                value = facts.value(partner_token, partner_field, row_id, element)
-                if value is not None:
-                    where.setdefault(value, set()).update(sessions)
+        for token, joins in links:
+            best: list[tuple[tuple[int, Any], set[str]]] | None = None
+            for own_field, partner_token, partner_field in joins:
+                where: dict[Any, set[str]] = {}
+                for (row_id, element), sessions in placed.get(partner_token, {}).items():
+                    value = facts.value(partner_token, partner_field, row_id, element)
+                    if value is not None:
+                        where.setdefault(value, set()).update(sessions)
+                found = [((id(row), element), sessions) for row, element, _ in facts.each(token)
+                         if (sessions := where.get(facts.value(token, own_field, id(row),
+                                                               element)))]
+                if best is None or sum(map(len, dict(found).values())) < \
+                        sum(map(len, dict(best).values())):
+                    best = found
             spots = placed.setdefault(token, {})
-            for row, element, _ in facts.each(token):
-                sessions = where.get(facts.value(token, own_field, id(row), element))
-                if not sessions:
-                    continue
-                current = spots.setdefault((id(row), element), set())
+            for spot, sessions in best or []:
+                current = spots.setdefault(spot, set())
                 if not sessions <= current:
                     current |= sessions
                     changed = True
