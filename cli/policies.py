@@ -27,6 +27,7 @@ def load_program(policies: list[str] | None, params: list[str] | None,
     except CompileError as error:
         if error.rule in catalog.rules:
             where = rule_location(catalog, error.rule, *error.loc)
-        else:
-            where = next(iter(catalog.terms_where.values()), Location("policies"))
+        else:  # a computed field of terms.yaml, at the file that defines it
+            where = catalog.terms_where.get(".".join(map(str, error.loc))) or next(
+                iter(catalog.terms_where.values()), Location("policies"))
         raise PolicyError([Problem(where, error.code, f"{error.rule}：{error.message}")]) from None

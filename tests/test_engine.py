@@ -116,3 +116,53 @@ units: [{id: u-1, name: 市教育局, kind: department}, {id: u-2, name: 市委�
 institutions: [{id: i-1, title: 办法, source: municipal, lead_unit: u-1, cooperating_units: [u-2]}]
 """, program_=compile_catalog(one))
     assert [f.subject for f in report.findings] == ["u-1"]
+
+
+# ------------------------------------------------------------------------------- defects
+
+def test_a_subject_that_is_null_is_no_crash():
+    from luoshi.engine.language.policy import Catalog
+    from luoshi.engine.plan.compile import compile_catalog
+
+    base = catalog()
+    rule = base.rules["F405"].model_copy(update={
+        "finding": base.rules["F405"].finding.model_copy(update={"subject": "r.person"})})
+    one = Catalog({"F405": rule}, base.where, base.mechanisms, base.terms, base.terms_where,
+                  base.documents)
+    report = run_yaml("""
+units: [{id: u-1, name: 市教育局, kind: department}]
+persons: [{id: p-1, name: 吴静, unit: u-1}]
+rectifications:
+  - {id: rect-1, unit: u-1, problem: 问题, deadline: 2014-01-31}
+  - {id: rect-2, unit: u-1, person: p-1, problem: 问题}
+""", program_=compile_catalog(one))
+    assert [(f.rule, f.subject) for f in report.findings] == [("F405", ""), ("F405", "p-1")]
+
+
+def test_checking_the_same_rows_twice_gives_what_two_runs_give(minimal_path):
+    from luoshi.facts.factset import rows_of
+
+    from .checking import comparable
+
+    facts, _ = read_facts([str(minimal_path)])
+    rows = rows_of(facts)
+    early, late = dt.date(2013, 6, 30), dt.date(2013, 12, 31)
+    first = comparable(check(rows, program(), 2013, early))
+    second = comparable(check(rows, program(), 2013, late))
+    assert first == comparable(check(rows_of(facts), program(), 2013, early))
+    assert second == comparable(check(rows_of(facts), program(), 2013, late))
+    assert first != second
+
+
+def test_rules_listing_names_the_params_section_and_show_lists_every_condition(minimal_path):
+    listing = runner.invoke(app, ["rules"])
+    assert "luoshi.toml 的 [params] 修改" in listing.stdout
+    f403 = runner.invoke(app, ["rules", "show", "F403"]).stdout
+    assert "除非 accountability as a where a.basis == r.id" in f403
+    a308 = runner.invoke(app, ["rules", "show", "A308"]).stdout
+    assert "证据 signals as s where s.about == t.basis or s.unit == t.target_unit" in a308
+    data = json.loads(runner.invoke(app, ["check", str(minimal_path), "--year", "2013",
+                                          "--format", "json", "--select", "F403"]).stdout)
+    explained = runner.invoke(app, ["explain", data["findings"][0]["id"], str(minimal_path),
+                                    "--year", "2013"]).stdout
+    assert "除非 accountability as a where a.basis == r.id" in explained

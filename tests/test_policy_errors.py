@@ -18,6 +18,11 @@ CASES = {
     "unknown-param": ("local.yaml:10:13: P302 ", "未知的参数或变量 $mni"),
     "duplicate-id": ("local.yaml:5:5: P401 ", "规则编号 R101 重复"),
     "no-shared-key": ("local.yaml:5:5: P501 ", "没有共同的关联字段"),
+    "alternative-unless": ("local.yaml:15:13: P501 ", "unless 中的条件须涉及 e"),
+    "trigger-unless": ("local.yaml:17:13: P302 ", "rectifications 没有字段 nosuchfield"),
+    # The user's rule closes the cycle with the bundled A308: it is the one to blame.
+    "cycle": ("local.yaml:5:5: P501 ", "X901：规则之间存在循环依赖"),
+    "terms-error": ("terms.yaml:4:5: P302 ", "units.remote：units 没有字段 knd"),
 }
 
 

@@ -126,7 +126,7 @@ def compile_catalog(catalog: Catalog, params: dict[str, Any] | None = None,
             found = names.problems(node, {}, set(names.CONTEXT) | set(catalog.terms.params),
                                    computed, self_kind=kind)
             if found:
-                raise CompileError("terms", (), f"{kind}.{name}：{found[0]}", "P302")
+                raise CompileError("terms", (kind, name), f"{kind}.{name}：{found[0]}", "P302")
     queries = []
     for rule in catalog.rules.values():
         if select is not None and rule.id not in select:
@@ -187,10 +187,15 @@ def _known(rule: Rule, loc: tuple[Any, ...], kind: str) -> None:
 
 
 def _compile_rule(rule: Rule, computed: dict[str, dict[str, expr.Node]]) -> list[Query]:
-    bodies = [((), rule.match, rule.where, rule.unless)]
+    def located(prefix: tuple[Any, ...], texts: list[str]) -> list[tuple[str, tuple[Any, ...]]]:
+        return [(text, (*prefix, "unless", position)) for position, text in enumerate(texts)]
+
+    bodies = [((), rule.match, rule.where, located((), rule.unless))]
     for index, alternative in enumerate(rule.alternatives):
         bodies.append((("alternatives", index), {**rule.match, **alternative.match},
-                       _and(rule.where, alternative.where), [*rule.unless, *alternative.unless]))
+                       _and(rule.where, alternative.where),
+                       [*located((), rule.unless),
+                        *located(("alternatives", index), alternative.unless)]))
     if rule.alternatives:
         bodies = bodies[1:]
     queries = []
@@ -204,7 +209,8 @@ def _compile_rule(rule: Rule, computed: dict[str, dict[str, expr.Node]]) -> list
         for index, trigger in enumerate(rule.triggers):
             if trigger.unless:
                 queries.append(_query(rule, f"{rule.id}{suffix}#t{index}", loc, match, where,
-                                      [*unless, *trigger.unless], finding=False,
+                                      [*unless, *located(("triggers", index), trigger.unless)],
+                                      finding=False,
                                       triggers=[index], computed=computed, columns=columns))
     return queries
 
@@ -216,7 +222,8 @@ def _and(first: str | None, second: str | None) -> str | None:
 
 
 def _query(rule: Rule, query_id: str, loc: tuple[Any, ...], match: dict[str, str],
-           where: str | None, unless: list[str], finding: bool, triggers: list[int],
+           where: str | None, unless: list[tuple[str, tuple[Any, ...]]], finding: bool,
+           triggers: list[int],
            computed: dict[str, dict[str, expr.Node]], columns: Columns) -> Query:
     positives: list[Pattern] = []
     conditions: list[tuple[expr.Node, tuple[Any, ...]]] = []
@@ -240,9 +247,8 @@ def _query(rule: Rule, query_id: str, loc: tuple[Any, ...], match: dict[str, str
         _place(rule, part_loc, part, by_alias, order, columns)
 
     negatives = []
-    for position, text in enumerate(unless):
+    for text, part_loc in unless:
         parsed = parse_pattern(text)
-        part_loc = ("unless", position)
         _check_kind(rule, part_loc, parsed.kind)
         if parsed.alias in by_alias:
             raise CompileError(rule.id, part_loc, f"别名 {parsed.alias} 已在 match 中使用")

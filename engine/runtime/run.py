@@ -75,7 +75,7 @@ def check(facts: FactSet | Rows, program: Program, year: int, as_of: dt.date | N
           backend: Backend | None = None, progress: Progress | None = None,
           waivers: list[Any] | None = None, shard: tuple[int, int] | None = None,
           options: RunOptions = RunOptions()) -> Report:
-    """`facts`: validated facts, or their rows (`store.read_rows`), which the check changes;
+    """`facts`: validated facts, or their rows (`store.read_rows`), left unchanged;
     `waivers`: (Waiver, Location) pairs, as `waivers.load_waivers` reads them; `shard` (K, N):
     spare the work whose results all belong to other shards (`narrow` then keeps shard K's)."""
     with cyclic_gc_paused():  # a check builds millions of small acyclic objects

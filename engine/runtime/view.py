@@ -58,9 +58,10 @@ class FactView:
         for kind, model in KINDS.items():
             dated, events, key_fields = model.DATED, model.EVENTS, model.KEY
             rows = []
-            for row in stored.get(kind, ()):
-                if dated and row[dated] is not None and row[dated] > self.as_of:
+            for stored_row in stored.get(kind, ()):
+                if dated and stored_row[dated] is not None and stored_row[dated] > self.as_of:
                     continue
+                row = dict(stored_row)  # the caller's rows stay as they are
                 for name in events:
                     if row[name] is not None and row[name] > self.as_of:
                         row[name] = None
