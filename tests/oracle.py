@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from luoshi.engine.language import expr
-from luoshi.engine.plan.compile import Pattern, Query, rule_params
+from luoshi.engine.plan.compile import Pattern, rule_params
 from luoshi.engine.runtime.run import Bindings, Stratum, _chain_depth
 
 

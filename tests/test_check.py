@@ -4,7 +4,6 @@ durable_rules backend against the pure-Python evaluator, and the `check` command
 from __future__ import annotations
 
 import json
-import os
 import random
 from pathlib import Path
 from xml.etree import ElementTree
@@ -145,7 +144,6 @@ def test_rule_groups_in_parallel_workers_give_what_one_process_gives(tmp_path, b
 
 
 def test_an_error_in_a_parallel_worker_is_raised_in_the_caller(both_examples, monkeypatch):
-    from luoshi.engine.runtime import run
     from luoshi.engine.errors import EngineError
 
     def failing(stratum):

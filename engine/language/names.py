@@ -11,18 +11,15 @@ from typing import Any
 from luoshi.facts.kinds import KINDS, references
 
 from luoshi.engine.language import expr
+from luoshi.engine.language.triggers import DERIVED_PREFIX, FIELDS
 
 # Derived kinds: the triggers rules raise, which other rules (A308) match, and their fields.
-TRIGGER_FIELDS = {"type": None, "rule": None, "basis": ("misconduct", "rectifications"),
-                  "target_unit": ("units",), "target_person": ("persons",), "due": None,
-                  "issuer": ("units",)}
 CONTEXT = ("year", "as_of", "year_start", "year_end")
-DERIVED_PREFIX = "triggers."
 
 
 def fields_of(kind: str, computed: dict[str, dict[str, Any]]) -> set[str]:
     if kind.startswith(DERIVED_PREFIX):
-        return set(TRIGGER_FIELDS)
+        return set(FIELDS)
     return set(KINDS[kind].model_fields) | set(computed.get(kind, {}))
 
 
@@ -34,7 +31,7 @@ def targets(kind: str, name: str, computed: dict[str, dict[str, Any]],
             seen: frozenset = frozenset()) -> tuple[str, ...]:
     """The kinds whose ids a field holds (declared, or inferred for computed fields)."""
     if kind.startswith(DERIVED_PREFIX):
-        return TRIGGER_FIELDS.get(name) or ()
+        return FIELDS.get(name) or ()
     if name == "id":
         return (kind,)
     declared = references(kind).get(name)

@@ -31,8 +31,8 @@ from luoshi.facts.raw import Positioned, PositionedList
 from luoshi.facts.yaml_reader import YamlRefused, load_positioned
 
 from luoshi.engine.language import expr
+from luoshi.engine.language.triggers import TriggerType
 
-TRIGGER_TYPES = ("accountability", "warning_measure", "re_accountability")
 _MATCH = re.compile(r"^\s*(?P<kind>[a-z_.]+)(?:\s+where\s+(?P<where>.+))?\s*$", re.DOTALL)
 _UNLESS = re.compile(
     r"^\s*(?P<kind>[a-z_.]+)\s+as\s+(?P<alias>[a-z_][a-z0-9_]*)(?:\s+where\s+(?P<where>.+))?\s*$",
@@ -93,7 +93,7 @@ class FindingSpec(_Model):
 
 
 class TriggerSpec(_Model):
-    type: Literal["accountability", "warning_measure", "re_accountability"]
+    type: TriggerType
     basis: str
     target_unit: str
     target_person: str = "null"

@@ -30,17 +30,14 @@ from luoshi.facts.kinds import KINDS
 from luoshi.engine.language import expr
 
 from luoshi.engine.language import names
-from luoshi.engine.plan.conditions import Columns
+from luoshi.engine.errors import CompileError
+from luoshi.engine.language.triggers import DERIVED_KINDS, DERIVED_PREFIX
+from luoshi.engine.plan.conditions import Columns, field_of
+from luoshi.engine.plan.partition import Partition, charged_to_session, partition_of
+from luoshi.engine.plan.strata import stratify
 from luoshi.engine.language.policy import Catalog, Rule, parse_pattern, rule_expressions, template_parts
 
-DERIVED_PREFIX = "triggers."
 MAX_POSITIVE_PATTERNS = 15  # durable_rules: 16 patterns per rule, one is the phase gate
-
-
-class CompileError(Exception):
-    def __init__(self, rule: str, loc: tuple[Any, ...], message: str, code: str = "P501") -> None:
-        super().__init__(message)
-        self.rule, self.loc, self.message, self.code = rule, loc, message, code
 
 
 @dataclass
@@ -71,12 +68,6 @@ class Pattern:
         """The fact type the engine sees for this pattern's facts."""
         return f"{self.kind}[{self.explode}]" if self.explode else self.kind
 
-
-@dataclass
-class Partition:
-    """Sessions are keyed by `kind`'s home unit of the value each pattern has in its field."""
-
-    kind: str | None  # the kind whose id the partition fields hold (None: the value itself)
 
 
 @dataclass
@@ -133,7 +124,7 @@ def compile_catalog(catalog: Catalog, params: dict[str, Any] | None = None,
             continue
         _check_names(rule, catalog, computed)
         queries.extend(_compile_rule(rule, computed))
-    _stratify(queries, catalog)
+    stratify(queries, catalog)
     return Program(queries, catalog.rules, computed, values)
 
 
@@ -260,37 +251,16 @@ def _query(rule: Rule, query_id: str, loc: tuple[Any, ...], match: dict[str, str
             _place(rule, part_loc, part, scope, scope_order, columns, negated=pattern)
         negatives.append(pattern)
     patterns = positives + negatives
-    partition = _partition(rule, loc, patterns, computed, columns)
+    partition = partition_of(rule, loc, patterns, computed, columns)
     query = Query(query_id, rule.id, 1, patterns, partition, finding, triggers,
                   columns=columns.by_alias)
-    query.by_session = _charged_to_session(rule, query)
+    query.by_session = charged_to_session(rule, query)
     return query
 
 
-def _charged_to_session(rule: Rule, query: Query) -> bool:
-    """Whether the finding's unit and every trigger's target unit are the unit whose session
-    holds the match: a plain `alias.field` that is that pattern's partition field, its values
-    unit ids (so the session's unit is the value itself)."""
-    if query.partition.kind != "units":
-        return False
-    by_alias = {pattern.alias: pattern for pattern in query.patterns}
-    for text in [rule.finding.unit, *(rule.triggers[i].target_unit for i in query.triggers)]:
-        node = expr.parse(text)
-        if len(query.patterns) == 1 and query.patterns[0].columns.get(
-                query.patterns[0].partition_field) == node:
-            continue  # the column materialised from this very expression
-        if not (isinstance(node, expr.Path) and len(node.parts) == 2):
-            return False
-        pattern = by_alias.get(node.parts[0])
-        if pattern is None or pattern.partition_field != node.parts[1] or \
-                pattern.explode == node.parts[1]:
-            return False
-    return True
-
 
 def _check_kind(rule: Rule, loc: tuple[Any, ...], kind: str) -> None:
-    if kind in KINDS or kind in {DERIVED_PREFIX + t for t in
-                                 ("accountability", "warning_measure", "re_accountability")}:
+    if kind in KINDS or kind in DERIVED_KINDS:
         return
     raise CompileError(rule.id, loc, f"未知的数据类别 {kind}")
 
@@ -335,8 +305,8 @@ def _place(rule: Rule, loc: tuple[Any, ...], part: expr.Node, scope: dict[str, P
         left, right, left_node, right_node = right, left, right_node, left_node
         op = _MIRROR[op]
     later, earlier = scope[left], scope[right]
-    later.joins.append(Join(_column(later, left_node, columns), op, earlier.alias,
-                            _column(earlier, right_node, columns)))
+    later.joins.append(Join(field_of(later.alias, left_node, columns), op, earlier.alias,
+                            field_of(earlier.alias, right_node, columns)))
 
 
 _MIRROR = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
@@ -357,125 +327,5 @@ def _unknown_heads(node: expr.Node, scope: set[str]) -> set[str]:
         found |= _unknown_heads(child, scope)
     return found
 
-
-def _column(pattern: Pattern, node: expr.Node, columns: Columns) -> str:
-    """A plain field's name, or a column computed before the engine for anything else."""
-    if isinstance(node, expr.Path) and len(node.parts) == 2:
-        return node.parts[1]
-    return columns.name(pattern.alias, node)
-
-
-def _partition(rule: Rule, loc: tuple[Any, ...], patterns: list[Pattern],
-               computed: dict[str, dict[str, expr.Node]], columns: Columns) -> Partition:
-    """A join key every pattern shares; its values, coarsened to units, key the sessions."""
-    parent: dict[tuple[str, str], tuple[str, str]] = {}
-
-    def find(node: tuple[str, str]) -> tuple[str, str]:
-        parent.setdefault(node, node)
-        while parent[node] != node:
-            node = parent[node]
-        return node
-
-    for pattern in patterns:
-        for join in pattern.joins:
-            if join.op == "==":
-                parent[find((pattern.alias, join.field))] = find((join.other, join.other_field))
-    if len(patterns) == 1:
-        # No joins, so any partition will do: the finding's unit, a plain field or else a
-        # column materialised from its expression (`r.inspection.target`), so that every
-        # session is the unit its results are charged to, which is what shards need.
-        (pattern,) = patterns
-        unit = expr.parse(rule.finding.unit)
-        if isinstance(unit, expr.Path) and len(unit.parts) == 2 and unit.parts[0] == pattern.alias:
-            pattern.partition_field = unit.parts[1]
-        elif expr.aliases_used(unit, {pattern.alias}):
-            pattern.partition_field = _column(pattern, unit, columns)
-            return Partition("units")
-        else:  # charged to no unit (`null`): by the record itself
-            pattern.partition_field = "id" if "id" in names.fields_of(pattern.kind, computed) \
-                else "__key__"
-        return Partition(_kind_of(pattern, pattern.partition_field, computed))
-    classes: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for node in list(parent):
-        classes.setdefault(find(node), []).append(node)
-    unit = expr.parse(rule.finding.unit)
-    charged = (unit.parts[0], unit.parts[1]) if isinstance(unit, expr.Path) and \
-        len(unit.parts) == 2 else None
-    # The class holding the finding's unit first: then every session is the unit its results
-    # are charged to, which is what shards need.
-    for members in sorted(classes.values(), key=lambda members: charged not in members):
-        by_alias = {}
-        for alias, name in members:
-            by_alias.setdefault(alias, name)
-        if all(pattern.alias in by_alias for pattern in patterns):
-            for pattern in patterns:
-                pattern.partition_field = by_alias[pattern.alias]
-            kind = next((k for p in patterns
-                         if (k := _kind_of(p, by_alias[p.alias], computed)) is not None), None)
-            return Partition(kind)
-    raise CompileError(rule.id, loc, "规则的各类记录之间没有共同的关联字段（==），"
-                                     "无法按单位分区交给规则引擎")
-
-
-def _kind_of(pattern: Pattern, name: str, computed: dict[str, dict[str, expr.Node]]) -> str | None:
-    """The kind whose ids `name` holds in this pattern's records, where that can be known."""
-    if name == "__key__":
-        return None
-    found = names.targets(pattern.kind, name, computed)
-    return found[0] if found else None
-
-
-def _stratify(queries: list[Query], catalog: Catalog) -> None:
-    """Strata: a query over triggers alone runs in the stratum of the queries raising them (the
-    engine fires it as each trigger is asserted); one that joins triggers with other facts, or
-    negates them, runs one stratum later, when every trigger it could meet exists. A rule may
-    not read, directly or through others, the triggers it raises itself."""
-    producers: dict[str, list[Query]] = {}
-    for query in queries:
-        for kind in query.produces(catalog.rules[query.rule]):
-            producers.setdefault(kind, []).append(query)
-    _reject_cycles(queries, producers)
-    for _ in range(len(queries) + 1):
-        changed = False
-        for query in queries:
-            chained = len(query.patterns) == 1
-            needed = max((producer.stratum + (0 if chained else 1)
-                          for kind in query.consumes() for producer in producers.get(kind, [])),
-                         default=1)
-            if needed != query.stratum:
-                query.stratum, changed = needed, True
-        if not changed:
-            return
-
-
-def _reject_cycles(queries: list[Query], producers: dict[str, list[Query]]) -> None:
-    """A cycle of rules through triggers is reported at the rule that closes it: the one
-    defined last (a user's rule, rather than the bundled one it reads from)."""
-    order = list(dict.fromkeys(query.rule for query in queries))
-    reads: dict[str, set[str]] = {rule: set() for rule in order}
-    for query in queries:
-        for kind in query.consumes():
-            reads[query.rule] |= {producer.rule for producer in producers.get(kind, [])}
-    state: dict[str, int] = {}
-
-    def visit(rule: str, path: list[str]) -> list[str] | None:
-        state[rule] = 1
-        for source in sorted(reads[rule], key=order.index):
-            if state.get(source) == 1:
-                return path[path.index(source):] if source in path else [source, rule]
-            if source not in state:
-                found = visit(source, [*path, source])
-                if found:
-                    return found
-        state[rule] = 2
-        return None
-
-    for rule in order:
-        if rule not in state:
-            cycle = visit(rule, [rule])
-            if cycle:
-                blamed = max(cycle, key=order.index)
-                raise CompileError(blamed, (), f"规则之间存在循环依赖（{'、'.join(cycle)}）："
-                                               "一条规则不能读取它自己直接或间接引发的触发")
 
 

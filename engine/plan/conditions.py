@@ -284,3 +284,10 @@ def fields_read(test: Test | None) -> set[str]:
     if test[0] in ("ex", "nex", "has", "lacks"):
         return {test[1]}
     return set()
+
+
+def field_of(alias: str, node: expr.Node, columns: Columns) -> str:
+    """A plain field's name, or a column computed before the engine for anything else."""
+    if isinstance(node, expr.Path) and len(node.parts) == 2:
+        return node.parts[1]
+    return columns.name(alias, node)

@@ -24,7 +24,7 @@ from luoshi.facts.kinds import KINDS, references
 from luoshi.engine.language import expr
 
 from luoshi.engine.language import names
-from luoshi.engine.plan.compile import Pattern, Program, Query
+from luoshi.engine.plan.compile import Program, Query
 from luoshi.engine.language.policy import parse_pattern, rule_expressions, template_parts
 
 
