@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import (
-    check, demo, explain, history, load, notices, report, rules, schema, template, validate,
-)
+from .lazy import LazyGroup
 
 app = typer.Typer(
     name="luoshi",
@@ -15,6 +13,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    cls=LazyGroup,
 )
 def _version(value: bool) -> None:
     if value:
@@ -28,20 +27,6 @@ def _version(value: bool) -> None:
 def main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                       help="显示版本并退出")) -> None:
     """落实：惩治和预防腐败体系制度落实机制的合规检查工具。"""
-
-
-app.command("validate")(validate.validate)
-app.command("load")(load.load)
-app.command("schema")(schema.schema)
-app.command("check")(check.check)
-app.add_typer(rules.app, name="rules")
-app.command("explain")(explain.explain)
-app.command("history")(history.history)
-app.command("diff")(history.diff)
-app.command("notices")(notices.notices)
-app.command("report")(report.report)
-app.command("template")(template.template)
-app.command("demo")(demo.demo)
 
 
 def run() -> None:

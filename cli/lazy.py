@@ -1,0 +1,50 @@
+"""Commands imported only when they run: `luoshi --version` and `luoshi check` need not import
+SQLAlchemy, Jinja2, openpyxl and every other command's dependencies (start-up time is what a
+unit's CI job and a clerk at the terminal pay on every call)."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import typer
+from typer import _click as click
+from typer.core import TyperGroup
+
+# name -> (module under luoshi.cli, attribute): a command function, or a Typer app (a group).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("validate", "validate"),
+    "load": ("load", "load"),
+    "schema": ("schema", "schema"),
+    "check": ("check", "check"),
+    "rules": ("rules", "app"),
+    "explain": ("explain", "explain"),
+    "history": ("history", "history"),
+    "diff": ("history", "diff"),
+    "notices": ("notices", "notices"),
+    "report": ("report", "report"),
+    "template": ("template", "template"),
+    "demo": ("demo", "demo"),
+}
+
+
+class LazyGroup(TyperGroup):
+    """The `luoshi` group: a command's module is imported when the command is looked up
+    (typer 0.29 keeps its click inside as `typer._click`)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module_name, attribute = COMMANDS[name]
+        found: Any = getattr(importlib.import_module(f"luoshi.cli.{module_name}"), attribute)
+        if isinstance(found, typer.Typer):
+            command = typer.main.get_group(found)
+        else:
+            single = typer.Typer(add_completion=False, rich_markup_mode=None)
+            single.command(name)(found)
+            command = typer.main.get_command(single)
+        command.name = name
+        return command
