@@ -39,6 +39,7 @@ class LazyGroup(TyperGroup):
         if name not in COMMANDS:
             return None
         module_name, attribute = COMMANDS[name]
+        command: click.Command
         found: Any = getattr(importlib.import_module(f"luoshi.cli.{module_name}"), attribute)
         if isinstance(found, typer.Typer):
             command = typer.main.get_group(found)

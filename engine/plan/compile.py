@@ -142,7 +142,7 @@ def _check_names(rule: Rule, catalog: Catalog, computed: dict[str, dict[str, exp
     """Every name each expression of the rule uses must exist (P302, at the expression)."""
     variables = set(names.CONTEXT) | set(catalog.terms.params) | set(rule.params)
     entries = rule_expressions(rule)
-    bodies = [("alternatives", i) for i in range(len(rule.alternatives))] or [()]
+    bodies: list[tuple[Any, ...]] = [("alternatives", i) for i in range(len(rule.alternatives))] or [()]
     for body in bodies:
         def in_body(loc: tuple[Any, ...], body: tuple[Any, ...] = body) -> bool:
             return loc[0] != "alternatives" or loc[:2] == body
@@ -181,7 +181,8 @@ def _compile_rule(rule: Rule, computed: dict[str, dict[str, expr.Node]]) -> list
     def located(prefix: tuple[Any, ...], texts: list[str]) -> list[tuple[str, tuple[Any, ...]]]:
         return [(text, (*prefix, "unless", position)) for position, text in enumerate(texts)]
 
-    bodies = [((), rule.match, rule.where, located((), rule.unless))]
+    Body = tuple[tuple[Any, ...], dict[str, str], str | None, list[tuple[str, tuple[Any, ...]]]]
+    bodies: list[Body] = [((), rule.match, rule.where, located((), rule.unless))]
     for index, alternative in enumerate(rule.alternatives):
         bodies.append((("alternatives", index), {**rule.match, **alternative.match},
                        _and(rule.where, alternative.where),

@@ -52,9 +52,9 @@ def local_kinds(program: Program) -> dict[str, str]:
                 and (pattern.negated or len(positives) == 1) and pattern.explode != home
             if not own:
                 candidates.pop(pattern.kind, None)
-            for node in [pattern.filter, *pattern.columns.values()]:
-                if node is not None:
-                    _check_aggregates(node, unit_of, candidates)
+            for part in [pattern.filter, *pattern.columns.values()]:
+                if part is not None:
+                    _check_aggregates(part, unit_of, candidates)
         for node in _rule_nodes(program, query):
             _check_aggregates(node, unit_of, candidates)
     return candidates

@@ -62,7 +62,7 @@ def partition_of(rule: Rule, loc: tuple[Any, ...], patterns: list[Pattern],
     # The class holding the finding's unit first: then every session is the unit its results
     # are charged to, which is what shards need.
     for members in sorted(classes.values(), key=lambda members: charged not in members):
-        by_alias = {}
+        by_alias: dict[str, str] = {}
         for alias, name in members:
             by_alias.setdefault(alias, name)
         if all(pattern.alias in by_alias for pattern in patterns):
@@ -93,7 +93,7 @@ def charged_to_session(rule: Rule, query: Query) -> bool:
     for text in [rule.finding.unit, *(rule.triggers[i].target_unit for i in query.triggers)]:
         node = expr.parse(text)
         if len(query.patterns) == 1 and query.patterns[0].columns.get(
-                query.patterns[0].partition_field) == node:
+                query.patterns[0].partition_field or "") == node:
             continue  # the column materialised from this very expression
         if not (isinstance(node, expr.Path) and len(node.parts) == 2):
             return False

@@ -52,8 +52,8 @@ ASSERT_CHUNK = 1000
 GATE = "__phase__"
 _OPERATORS = {"==": None, "!=": "$neq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
 
-# Chain: (query id, {alias: fact ref}) -> the rows of the triggers that match raises.
-Chain = Callable[[str, dict[str, int]], list[dict[str, Any]]]
+# Chain: (query id, {alias: row}) -> the rows of the triggers that match raises.
+Chain = Callable[[str, dict[str, dict[str, Any]]], list[dict[str, Any]]]
 
 
 def fnv32(text: str) -> int:

@@ -87,7 +87,8 @@ def lower_queries(queries: list[Query], program: Program,
     """Each query as the engine sees it, and every column by token: name -> (alias, node,
     rule). One `Columns` per rule, so a name means one expression in all its queries."""
     by_rule: dict[str, Columns] = {}
-    lowered, columns = [], {}
+    lowered: list[EngineQuery] = []
+    columns: dict[str, dict] = {}
     for query in queries:
         names_of = by_rule.setdefault(query.rule, Columns(query.rule, {
             alias: dict(found) for alias, found in query.columns.items()}))
@@ -163,8 +164,8 @@ def _colocate_negations(queries: list[Query], facts: _Facts,
                     value = facts.value(partner_token, partner_field, row_id, element)
                     if value is not None:
                         where.setdefault(value, set()).update(sessions)
-                found = [((id(row), element), sessions) for row, element, _ in facts.each(token)
-                         if (sessions := where.get(facts.value(token, own_field, id(row),
+                found = [((id(row), element), spots_of) for row, element, _ in facts.each(token)
+                         if (spots_of := where.get(facts.value(token, own_field, id(row),
                                                                element)))]
                 if best is None or sum(map(len, dict(found).values())) < \
                         sum(map(len, dict(best).values())):

@@ -13,7 +13,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from luoshi.engine.errors import EngineError
 
@@ -44,8 +44,10 @@ def run(function: Callable[[T], R], items: Sequence[T], at_once: int) -> list[R]
                 process.start()
                 send.close()
                 running[receive] = (number, process)
-            for receive in multiprocessing.connection.wait(list(running)):
-                number, process = running.pop(receive)
+            for ready in multiprocessing.connection.wait(list(running)):
+                number, process = running.pop(ready)
+                receive = cast(multiprocessing.connection.Connection, ready)  # one of our pipes
+                outcome: Any
                 try:
                     outcome = receive.recv()
                 except EOFError:

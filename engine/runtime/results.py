@@ -132,8 +132,11 @@ def _as_tuples(findings: dict[tuple, Finding]) -> list[tuple]:
 
 
 def _from_tuples(items: list[tuple]) -> dict[tuple, Finding]:
-    return {key: Finding(*fields, [Evidence(*item) for item in evidence])
-            for key, *fields, evidence in items}
+    found = {}
+    for key, *fields, evidence in items:
+        finding = found[key] = Finding(*fields)
+        finding.evidence = [Evidence(*item) for item in evidence]
+    return found
 
 
 def _found(findings: list[tuple], triggers: list[tuple], waived: list[tuple]) -> Found:

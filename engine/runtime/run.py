@@ -236,7 +236,7 @@ def _in_key_order(matches: list[tuple[str, Bindings]],
     """Each match once, ordered by the business keys of its records (never by engine order or
     input order), so messages, evidence and derived facts do not depend on either; rules
     reading triggers after the rules raising them."""
-    unique = {}
+    unique: dict[tuple, Bindings] = {}
     for query, bindings in matches:
         key = (depth[query], query, tuple(sorted((alias, str(row["__key__"]))
                                                  for alias, row in bindings.items())))

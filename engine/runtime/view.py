@@ -176,7 +176,8 @@ class FactView:
             result = bool(matched)
         else:
             values: set[Any] = set()
-            value_of = expr.compiled(node.value)
+            value_of = expr.compiled(node.value) if node.value is not None else (
+                lambda env: None)
             for row in matched:
                 bindings[node.alias] = row
                 value = value_of(inner)

@@ -62,7 +62,9 @@ def load_waivers(path: str) -> list[tuple[Waiver, Location]]:
     if not isinstance(document, PositionedList):
         raise InputError([Problem(Location(path, 1), "W101",
                                   "豁免文件应为一个列表，每项为 {rule, unit, subject, reason, approved_by, expires}")])
-    waivers, problems, seen = [], [], {}
+    waivers: list[Any] = []
+    problems: list[Problem] = []
+    seen: dict[tuple, Any] = {}
     for index, item in enumerate(document):
         where = locate(document, path, (index,))
         if not isinstance(item, Positioned):

@@ -79,23 +79,22 @@ _COMPILED: dict[int, tuple[Node, Callable[[Env], Any]]] = {}
 
 
 def _compile(node: Node) -> Callable[[Env], Any]:
-    kind = type(node)
-    if kind is Const:
+    if isinstance(node, Const):
         value = node.value
         return lambda env: value
-    if kind is Var:
+    if isinstance(node, Var):
         name = node.name
         return lambda env: env.context[name]
-    if kind is Path:
+    if isinstance(node, Path):
         return _compile_path(node.parts)
-    if kind is Binary:
+    if isinstance(node, Binary):
         return _compile_binary(node.op, _compile(node.left), _compile(node.right))
-    if kind is Unary:
+    if isinstance(node, Unary):
         operand = _compile(node.operand)
         if node.op == "not":
             return lambda env: not operand(env)
         return lambda env: None if (value := operand(env)) is None else -value
-    if kind is IsNull:
+    if isinstance(node, IsNull):
         operand, negated = _compile(node.operand), node.negated
 
         def is_null(env: Env) -> bool:
@@ -103,15 +102,16 @@ def _compile(node: Node) -> Callable[[Env], Any]:
             empty = value is None or value == []
             return not empty if negated else empty
         return is_null
-    if kind is Duration:
+    if isinstance(node, Duration):
         amount, unit = _compile(node.amount), node.unit
         return lambda env: None if (value := amount(env)) is None else (unit, int(value))
-    if kind is ListOf:
+    if isinstance(node, ListOf):
         items = [_compile(item) for item in node.items]
         return lambda env: [item(env) for item in items]
-    if kind is Call:
+    if isinstance(node, Call):
         return _compile_call(node)
-    return lambda env: env.lookup.aggregate(node, env)
+    aggregate = node
+    return lambda env: env.lookup.aggregate(aggregate, env)
 
 
 def _compile_path(parts: tuple[str, ...]) -> Callable[[Env], Any]:

@@ -51,7 +51,7 @@ def _titles(env: Any, kind: str, names: list[str]) -> list[str]:
     from luoshi.facts.kinds import KINDS
 
     fields = KINDS[kind].model_fields
-    return [fields[name].title if name in fields else name for name in names or []]
+    return [fields[name].title or name if name in fields else name for name in names or []]
 
 
 REGISTRY: dict[str, Callable[..., Any]] = {

@@ -108,7 +108,7 @@ def _tokens(text: str) -> list[tuple[str, str, int]]:
         if match is None:
             raise ExprError(f"无法识别的字符 {text[position]!r}", position + 1)
         if match.lastgroup != "space":
-            tokens.append((match.lastgroup, match.group(), position + 1))
+            tokens.append((match.lastgroup or "", match.group(), position + 1))
         position = match.end()
     tokens.append(("end", "", len(text) + 1))
     return tokens
