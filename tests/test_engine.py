@@ -166,3 +166,19 @@ def test_rules_listing_names_the_params_section_and_show_lists_every_condition(m
     explained = runner.invoke(app, ["explain", data["findings"][0]["id"], str(minimal_path),
                                     "--year", "2013"]).stdout
     assert "除非 accountability as a where a.basis == r.id" in explained
+
+
+def test_a_type_read_by_too_many_patterns_is_a_clear_error_not_a_crash():
+    """durable_rules fails (error 303) when one fact meets more than ~64 alpha nodes."""
+    from luoshi.engine.errors import EngineError
+    from luoshi.engine.runtime.enrich import EnginePattern, EngineQuery
+
+    queries = [EngineQuery(f"X{n}", "X", [EnginePattern("u", "units", False,
+                                                         ("cmp", ">", "rank", ("const", n)), [])],
+                           False) for n in range(durable.MAX_PATTERNS_PER_TYPE + 1)]
+    try:
+        durable.ruleset(queries)
+    except EngineError as error:
+        assert "units" in str(error) and "303" in str(error)
+    else:
+        raise AssertionError("no error")

@@ -46,6 +46,8 @@ from luoshi.engine.runtime import forked
 from luoshi.engine.runtime.enrich import EnginePattern, EngineQuery, Plan, field_name
 
 MAX_SESSIONS = 1000  # per ruleset; durable_rules fails at the 1025th
+# One fact tested by more than ~64 alpha nodes at once fails (error 303): patterns per type.
+MAX_PATTERNS_PER_TYPE = 48
 FACTS_PER_SESSION = 3000  # durable slows down quadratically within a session past ~5,000
 MAX_FACTS_PER_BATCH = 20_000  # ~10 KB each in the engine, never given back
 ASSERT_CHUNK = 1000
@@ -83,6 +85,14 @@ ALIASES = _aliases()
 def ruleset(queries: list[EngineQuery], gated: bool = True) -> dict[str, Any]:
     """The durable_rules definition of queries (without actions): what `rules show
     --compiled` prints. `gated=False` only for the test showing the gate is needed."""
+    per_type: dict[str, int] = {}
+    for query in queries:
+        for pattern in query.patterns:
+            per_type[pattern.token] = per_type.get(pattern.token, 0) + 1
+    crowded = sorted(token for token, count in per_type.items() if count > MAX_PATTERNS_PER_TYPE)
+    if crowded:
+        raise EngineError(f"规则引擎的限制：{'、'.join(crowded)} 被超过 {MAX_PATTERNS_PER_TYPE} "
+                          "个模式读取（durable_rules 错误 303）；请合并读取同一类记录的自定义规则")
     rules = {}
     for query in queries:
         slots = _slots(query)
@@ -235,20 +245,26 @@ def _evaluate_batch(job: tuple[list[EngineQuery], dict[str, list], bool], plan: 
                                               raise_triggers if query.raises else None)
     host = _QuietHost()
     name = f"luoshi_{os.getpid()}"
-    host.register_rulesets({name: definition})
+    try:
+        host.register_rulesets({name: definition})
+    except Exception as error:  # durable_rules_engine.error: a limit of the C core
+        return [], [], [f"规则引擎无法建立规则集：{error}"]
     handle = host.get_ruleset(name)._handle
     handle_box.append(handle)
-    for session, facts in sessions.items():
-        stamped = [{**fact, "sid": session, "id": ids.take(session, str(fact["ref"]))}
-                   for fact in facts]
-        for start in range(0, len(stamped), ASSERT_CHUNK):
-            code, _ = dre.assert_facts(handle, _json(stamped[start:start + ASSERT_CHUNK]))
-            if code == 2:
-                errors.append(f"规则引擎拒绝了重复的事实（会话 {session}）")
-    for session in sessions:
-        gate = {"type": GATE, "stratum": 1, "sid": session, "id": ids.take(session, GATE)}
-        dre.assert_facts(handle, _json([gate]))
-    _drain(host.get_ruleset(name), dre)
+    try:
+        for session, facts in sessions.items():
+            stamped = [{**fact, "sid": session, "id": ids.take(session, str(fact["ref"]))}
+                       for fact in facts]
+            for start in range(0, len(stamped), ASSERT_CHUNK):
+                code, _ = dre.assert_facts(handle, _json(stamped[start:start + ASSERT_CHUNK]))
+                if code == 2:
+                    errors.append(f"规则引擎拒绝了重复的事实（会话 {session}）")
+        for session in sessions:
+            gate = {"type": GATE, "stratum": 1, "sid": session, "id": ids.take(session, GATE)}
+            dre.assert_facts(handle, _json([gate]))
+        _drain(host.get_ruleset(name), dre)
+    except dre.error as error:  # a limit of the C core (error codes in the notes, §3.2)
+        errors.append(f"规则引擎报错：{error}")
     return matches, derived, errors
 
 
