@@ -1,0 +1,1 @@
+"""The policy language: policy files as models, expressions, names, triggers."""

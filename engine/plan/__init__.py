@@ -1,0 +1,1 @@
+"""Compiling policies: rules to queries, conditions lowered to engine tests, partitions, strata."""
