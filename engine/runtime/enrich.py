@@ -123,10 +123,10 @@ def build(view: FactView, program: Program, queries: list[Query],
     for query in queries:
         shard = in_shard if query.by_session else None
         for pattern in query.patterns:
-            partition = facts.getter(pattern.token, pattern.partition_field, pattern.alias)
+            partition = facts.getter(pattern.token, pattern.partition_field)
             spots = placed.setdefault(pattern.token, {})
-            for row, element, env in facts.each(pattern.token):
-                session = _session(view, query, partition(row, element, env))
+            for row, element in facts.each(pattern.token):
+                session = _session(view, query, partition(row, element), row)
                 if session is None or (shard and not shard(_session_unit(session))):
                     continue
                 spots.setdefault((id(row), element), set()).add(session)
@@ -159,16 +159,15 @@ def _colocate_negations(queries: list[Query], facts: _Facts,
         for token, joins in links:
             best: list[tuple[tuple[int, Any], set[str]]] | None = None
             for own_field, partner_token, partner_field in joins:
+                partner_values = facts.values_of(partner_token, partner_field)
                 where: dict[Any, set[str]] = {}
-                for (row_id, element), sessions in placed.get(partner_token, {}).items():
-                    value = facts.value(partner_token, partner_field, row_id, element)
+                for spot, sessions in placed.get(partner_token, {}).items():
+                    value = partner_values[spot]
                     if value is not None:
                         where.setdefault(value, set()).update(sessions)
-                found = [((id(row), element), spots_of) for row, element, _ in facts.each(token)
-                         if (spots_of := where.get(facts.value(token, own_field, id(row),
-                                                               element)))]
-                if best is None or sum(map(len, dict(found).values())) < \
-                        sum(map(len, dict(best).values())):
+                found = [(spot, spots_of) for spot, value in facts.values_of(token, own_field).items()
+                         if (spots_of := where.get(value))]
+                if best is None or sum(len(v) for _, v in found) < sum(len(v) for _, v in best):
                     best = found
             spots = placed.setdefault(token, {})
             for spot, sessions in best or []:
@@ -204,10 +203,11 @@ class _Facts:
         self.refs: dict[int, int] = {}
         self.values: dict[tuple[str, str], Callable[..., Any]] = {}
         self.rows_by_id: dict[int, dict[str, Any]] = {}
-        self._each: dict[str, list[tuple[dict[str, Any], Any, expr.Env]]] = {}
+        self._each: dict[str, list[tuple[dict[str, Any], Any]]] = {}
+        self._values: dict[tuple[str, str], dict[tuple[int, Any], Any]] = {}
 
-    def each(self, token: str) -> list[tuple[dict[str, Any], Any, expr.Env]]:
-        """(row, list element or None, environment) for every fact of a token."""
+    def each(self, token: str) -> list[tuple[dict[str, Any], Any]]:
+        """(row, list element or None) for every fact of a token."""
         found = self._each.get(token)
         if found is None:
             kind, _, rest = token.partition("[")
@@ -215,15 +215,13 @@ class _Facts:
             found = []
             for row in self.view.rows.get(kind, ()):
                 self.rows_by_id[id(row)] = row
-                env = expr.Env({}, self.view.context, self.view, self_row=row)
                 items = (self.view.field(row, exploded) or []) if exploded else [None]
                 for element in dict.fromkeys(items) if exploded else items:
-                    found.append((row, element, env))
+                    found.append((row, element))
             self._each[token] = found
         return found
 
-    def getter(self, token: str, name: str | None,
-               alias: str | None = None) -> Callable[[dict[str, Any], Any, expr.Env], Any]:
+    def getter(self, token: str, name: str | None) -> Callable[[dict[str, Any], Any], Any]:
         """How a fact of `token` reads `name`: the list element it was exploded to, a column,
         or a field (stored or computed) of its record."""
         key = (token, name or "")
@@ -233,20 +231,20 @@ class _Facts:
         column = self.columns.get(token, {}).get(name or "")
         view = self.view
         if name is None:
-            get: Callable[..., Any] = lambda row, element, env: None  # noqa: E731
+            get: Callable[..., Any] = lambda row, element: None  # noqa: E731
         elif name == exploded:
-            get = lambda row, element, env: element  # noqa: E731
+            get = lambda row, element: element  # noqa: E731
         elif column is not None:
             column_alias, node, rule = column
             compiled = expr.compiled(node)
             context = {**view.context, **rule_params(self.program, rule)}
 
-            def get(row: dict[str, Any], element: Any, env: expr.Env) -> Any:
+            def get(row: dict[str, Any], element: Any) -> Any:
                 return compiled(expr.Env({column_alias: row}, context, view))
         elif name == "__key__":
-            get = lambda row, element, env: row["__key__"]  # noqa: E731
+            get = lambda row, element: row["__key__"]  # noqa: E731
         else:
-            def get(row: dict[str, Any], element: Any, env: expr.Env) -> Any:
+            def get(row: dict[str, Any], element: Any) -> Any:
                 try:
                     return row[name]
                 except KeyError:
@@ -254,10 +252,18 @@ class _Facts:
         self.values[key] = get
         return get
 
-    def value(self, token: str, name: str, row_id: int, element: Any) -> Any:
-        fact = self.fact(token, row_id, element)
-        value = fact.get(field_name(name))
-        return tuple(value) if isinstance(value, list) else value
+    def values_of(self, token: str, name: str) -> dict[tuple[int, Any], Any]:
+        """Every fact's value of one field, hashable (lists as tuples), by (row id, element)."""
+        key = (token, name)
+        found = self._values.get(key)
+        if found is None:
+            engine_name = field_name(name)
+            found = {}
+            for row, element in self.each(token):
+                value = self.fact(token, id(row), element).get(engine_name)
+                found[(id(row), element)] = tuple(value) if isinstance(value, list) else value
+            self._values[key] = found
+        return found
 
     def fact(self, token: str, row_id: int, element: Any) -> dict[str, Any]:
         key = (token, row_id, element)
@@ -269,9 +275,8 @@ class _Facts:
                 ref = self.refs[row_id] = len(self.plan.rows)
                 self.plan.rows.append(row)
             fact = {"type": token, "ref": ref}
-            env = expr.Env({}, self.view.context, self.view, self_row=row)
             for name in sorted(self.needed.get(token, ())):
-                value = _plain(self.getter(token, name)(row, element, env))
+                value = _plain(self.getter(token, name)(row, element))
                 if value is not None:
                     fact[field_name(name)] = value
             self.built[key] = fact
@@ -289,20 +294,27 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _session(view: FactView, query: Query, value: Any) -> str | None:
-    """The session of a fact whose partition field holds `value`."""
+def _session(view: FactView, query: Query, value: Any, row: dict[str, Any]) -> str | None:
+    """The session of a fact whose partition field holds `value`: its unit's (`u:<unit>`),
+    within it the value's own when the value is not a unit (`u:<unit>/<kind>:<value>`): a
+    unit leading many institutions, or whose leaders are linked to many, would otherwise hold
+    a session too big for the engine, which slows down with the facts of a session."""
     if value is None:
-        # Only a single-pattern query can match a fact with no partition value.
-        return UNIT_SESSION if len(query.patterns) == 1 else None
+        # Only a single-pattern query can match a fact with no partition value; any session
+        # will do, so each record its own, and they are packed together.
+        return f"{UNIT_SESSION}/{row['__key__']}" if len(query.patterns) == 1 else None
     kind = query.partition.kind
     if kind is None:
         return f"v:{value}"
-    return UNIT_SESSION + str(home_unit(view, kind, value) or "")
+    home = str(home_unit(view, kind, value) or "")
+    return UNIT_SESSION + home if kind == "units" else f"{UNIT_SESSION}{home}/{kind}:{value}"
 
 
 def _session_unit(session: str | None) -> str | None:
-    """The unit of a unit session (`u:<id>`; `u:` holds facts of no unit)."""
-    return (session[len(UNIT_SESSION):] or None) if session else None
+    """The unit of a unit session (`u:<id>[/…]`; `u:` holds facts of no unit)."""
+    if not session or not session.startswith(UNIT_SESSION):
+        return None
+    return session[len(UNIT_SESSION):].split("/", 1)[0] or None
 
 
 def home_unit(view: FactView, kind: str, record_id: Any) -> Any:
