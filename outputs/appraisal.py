@@ -11,8 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
+from luoshi.outputs import templating
 from luoshi.outputs.notices import CLAUSES
 from luoshi.outputs.ranking import Score, deduction
 from luoshi.engine.runtime.results import Report
@@ -61,8 +60,7 @@ def html(report: Report, scores: list[Score], weights: dict[str, float]) -> str:
             cells.append({"errors": errors, "warnings": len(items) - errors})
         matrix.append({"score": score, "cells": cells})
     template = resources.files("luoshi.outputs").joinpath("templates", "report.html.j2")
-    environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    return environment.from_string(template.read_text(encoding="utf-8")).render(
+    return templating.environment("html").from_string(template.read_text(encoding="utf-8")).render(
         report=report, scores=scores, chart=bar_chart(scores), clauses=clauses,
         clause_names=CLAUSES, matrix=matrix, weights=weights, number=_number,
         deduction=lambda f: _number(deduction(f, weights)), triggers=TRIGGERS,
