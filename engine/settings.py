@@ -11,14 +11,14 @@
     error_weight = 5               # points off per error in the appraisal score
     warning_weight = 1
     [report.bands]                 # 等次: the lowest score of each band, highest first
-    好 = 90
-    较好 = 80
-    一般 = 60
-    差 = 0
+    "好" = 90                      # (TOML needs quotes around Chinese keys)
+    "较好" = 80
+    "一般" = 60
+    "差" = 0
 
     [notices]                      # docs/notices.md explains each key
     issuer = "赤壁市惩防办"          # 发文机关: a name, or a unit's id
-    机关代字 = "赤惩防办"
+    "机关代字" = "赤惩防办"
     reply_days = 15                # reply-by = document date + reply_days
     first_number = 1               # the first 发文字号 number of a batch
     cc = ["discipline_organ"]      # 抄送

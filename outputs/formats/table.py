@@ -160,7 +160,13 @@ def _table(title: str, headers: list[str], rows: list[list[str]], styles: list[s
                   show_lines=False, pad_edge=False)
     natural = [max([cell_len(h)] + [cell_len(row[i]) for row in rows]) for i, h in enumerate(headers)]
     overhead = 3 * len(headers) + 1  # borders and padding
-    room = width - overhead - sum(natural[i] for i in fixed)
+    fixed = set(fixed)
+    while True:  # a long value in a fixed column (a hostile subject) must not crowd out the rest
+        room = width - overhead - sum(natural[i] for i in fixed)
+        wide = [i for i in fixed if natural[i] > 16]
+        if room >= 10 + 6 * (len(headers) - len(fixed) - 1) or not wide:
+            break
+        fixed.discard(max(wide, key=lambda i: natural[i]))
     flexible = [i for i in range(len(headers)) if i not in fixed]
     widths = list(natural)
     if sum(natural[i] for i in flexible) > room:
