@@ -129,11 +129,12 @@ def _page(document, landscape: bool = False) -> None:
     _page_number(even)
 
 
-def _cell(cell, text: str, bold: bool = False, align=WD_ALIGN_PARAGRAPH.LEFT) -> None:
+def _cell(cell, text: str, bold: bool = False, align=WD_ALIGN_PARAGRAPH.LEFT,
+          size: float = 10.5) -> None:
     paragraph = cell.paragraphs[0]
     paragraph.alignment = align
     paragraph.paragraph_format.line_spacing = Pt(16)
-    _run(paragraph, text, "黑体" if bold else "仿宋", 10.5)
+    _run(paragraph, text, "黑体" if bold else "仿宋", size)
 
 
 def _items_table(document) -> None:
@@ -155,7 +156,9 @@ def _items_table(document) -> None:
         row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
     _cell(table.rows[1].cells[0], "{%tr for item in items %}")
     for index, (_, key, _) in enumerate(ITEM_COLUMNS):
-        _cell(table.rows[2].cells[index], f"{{{{ item.{key} }}}}")
+        # Codes in 9 pt, so that a finding id fits its column on one line.
+        size = 9 if key in ("finding", "records", "sources") else 10.5
+        _cell(table.rows[2].cells[index], f"{{{{ item.{key} }}}}", size=size)
     _cell(table.rows[3].cells[0], "{%tr endfor %}")
 
 
