@@ -280,3 +280,45 @@ def test_docx_converts_to_pdf_with_page_numbers(minimal_notices, tmp_path):
         assert "限期整改的通知" in re.sub(r"\s", "", text) and "市教育局" in text
         for number, page in enumerate((p for p in pages if p.strip()), start=1):
             assert re.search(rf"—\s*{number}\s*—", page)  # the PAGE field, on every page
+
+
+def test_the_settings_shown_in_the_docs_work(minimal_path, tmp_path):
+    """docs/notices.md's luoshi.toml, as written there, loads and addresses no body to itself."""
+    from luoshi.engine.settings import load_settings
+
+    doc = (Path(__file__).parent.parent / "docs" / "notices.md").read_text(encoding="utf-8")
+    block = re.search(r"```toml\n(\[notices\].*?)```", doc, re.S)[1]
+    config = tmp_path / "luoshi.toml"
+    config.write_text(block, encoding="utf-8")
+    settings = load_settings(str(config))
+    assert settings.notices["机关代字"] == "赤惩防办" and settings.notices["reply_days"] == 15
+    _, report = _report(minimal_path)
+    documents = notices.build(report, catalog(), config=settings.notices)
+    assert documents[0].number == "赤惩防办〔2013〕1号"
+    assert all(d.addressee != f"{d.organ}：" for d in documents)
+    for bad in ('[notices]\nreply_days = "十五"\n', "[notices]\nfirst_number = 0\n",
+                '[notices]\naddressing = {nobody = "unit"}\n', "[notices]\nunknown = 1\n"):
+        config.write_text(bad, encoding="utf-8")
+        result = runner.invoke(app, ["notices", str(minimal_path), "--year", "2013", "--out",
+                                     str(tmp_path / "out"), "--config", str(config)])
+        assert result.exit_code == 2 and "C001" in result.stdout, bad
+
+
+def test_a_warning_measure_notice(tmp_path):
+    facts = tmp_path / "facts.yaml"
+    facts.write_text(
+        "units: [{id: u-jw, name: 咸宁市纪委, kind: discipline},"
+        " {id: u-1, name: 咸宁市教育局, kind: department, party_secretary: p-2}]\n"
+        "persons: [{id: p-1, name: 吴静, unit: u-1, post: 财务科科长}, {id: p-2, name: 孙伟, unit: u-1}]\n"
+        "institutions: [{id: inst-1, title: 报告制度, source: provincial, lead_unit: u-1,"
+        " important_measure: true}]\n"
+        "misconduct: [{id: mc-1, unit: u-1, person: p-1, date: 2013-09-01, kind: refusal,"
+        " institution: inst-1}]\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert runner.invoke(app, ["notices", str(facts), "--year", "2013", "--out", str(out),
+                               "--format", "md"]).exit_code == 0
+    [warning] = out.glob("*-预警通知-*.md")
+    text = warning.read_text(encoding="utf-8")
+    assert "关于对咸宁市教育局财务科科长吴静采取预警措施的通知" in text
+    assert "责令说明原因、谈话提醒等预警措施，并于2014年1月15日前" in text
+    assert "咸宁市惩防办" in text and "咸惩防办〔2013〕" in text
