@@ -322,3 +322,30 @@ def test_a_warning_measure_notice(tmp_path):
     assert "关于对咸宁市教育局财务科科长吴静采取预警措施的通知" in text
     assert "责令说明原因、谈话提醒等预警措施，并于2014年1月15日前" in text
     assert "咸宁市惩防办" in text and "咸惩防办〔2013〕" in text
+
+
+def test_notices_of_a_recorded_run_keep_their_numbers_whatever_is_loaded_later(minimal_path,
+                                                                               tmp_path):
+    db = f"sqlite:///{tmp_path / 'luoshi.db'}"
+    assert runner.invoke(app, ["load", str(minimal_path), "--db", db]).exit_code == 0
+    assert runner.invoke(app, ["check", "--year", "2013", "--db", db, "--record",
+                               "--format", "json"]).exit_code == 1
+    first = runner.invoke(app, ["notices", "--run", "1", "--db", db, "--out",
+                                str(tmp_path / "a"), "--format", "md"])
+    assert first.exit_code == 0 and "有变化" not in first.output
+    extra = tmp_path / "extra.yaml"  # a unit whose id sorts first, with problems of its own
+    extra.write_text("units: [{id: u-aaa, name: 市审计局, kind: department}]\n"
+                     "institutions: [{id: inst-9, title: 审计整改制度, source: municipal,"
+                     " lead_unit: u-aaa}]\n", encoding="utf-8")
+    assert runner.invoke(app, ["load", str(extra), "--db", db]).exit_code == 0
+    again = runner.invoke(app, ["notices", "--run", "1", "--db", db, "--out",
+                                str(tmp_path / "b"), "--format", "md"])
+    assert again.exit_code == 0 and "有变化" in again.output
+    for path in (tmp_path / "a").iterdir():
+        assert path.read_bytes() == (tmp_path / "b" / path.name).read_bytes()
+    now = runner.invoke(app, ["notices", "--year", "2013", "--db", db, "--out",
+                              str(tmp_path / "c"), "--format", "md"])
+    assert now.exit_code == 0 and (tmp_path / "c" / "001-整改通知书-市审计局.md").exists()
+    for bad in (["--run", "9"], ["--run", "1", "--year", "2012"], ["--run", "1", str(extra)]):
+        result = runner.invoke(app, ["notices", *bad, "--db", db, "--out", str(tmp_path / "d")])
+        assert result.exit_code == 2 and "C001" in result.stdout, bad
