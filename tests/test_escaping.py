@@ -9,9 +9,12 @@ from html.parser import HTMLParser
 from pathlib import Path
 from types import SimpleNamespace
 from xml.etree import ElementTree
+from xml.sax.saxutils import quoteattr
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from docx import Document as Docx
 from typer.testing import CliRunner
 
@@ -177,3 +180,19 @@ def test_a_template_cannot_reach_python(name, fmt, minimal_path, tmp_path):
     assert "T101" in result.stdout and "Traceback" not in result.output
     assert str(folder / f"document.{'docx' if fmt == 'docx' else fmt + '.j2'}") in result.stdout
     assert not out.exists()  # nothing written
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_escaping_holds_for_any_text(value):
+    from luoshi.outputs import escape
+
+    cell = escape.markdown(value)
+    assert "\n" not in cell and "\r" not in cell and not re.search(r"(?<!\\)[|<>\[\]`*_]", cell)
+    assert not re.match(r"\s*(#|[-+=>]|\d+[.)])", cell)  # it cannot start a block
+    for annotation in (escape.annotation_message(value), escape.annotation_property(value)):
+        assert "\n" not in annotation and "\r" not in annotation
+    assert ":" not in escape.annotation_property(value) and "," not in escape.annotation_property(value)
+    plain = escape.terminal(value).plain
+    assert not CONTROL.search(plain) and "\n" not in plain
+    ElementTree.fromstring(f"<a b={quoteattr(escape.xml(value))}>x</a>".encode())

@@ -177,6 +177,8 @@ def document_template() -> Document:
     _paragraph(document, "{%p for block in blocks %}")
     _paragraph(document, "{%p if block.level == 1 %}")
     _paragraph(document, "{{ block.text }}", "黑体", 16, indent=True, keep=True)
+    _paragraph(document, "{%p elif loop.last %}")  # the last paragraph goes with the signature
+    _paragraph(document, "{{ block.text }}", "仿宋", 16, indent=True, keep=True)
     _paragraph(document, "{%p else %}")
     _paragraph(document, "{{ block.text }}", "仿宋", 16, indent=True)
     _paragraph(document, "{%p endif %}")
