@@ -206,6 +206,9 @@ class _Builder:
         self.address = Addressing(report, config)
         self.words = self.address.words
         self.findings = {finding.id: finding for finding in report.findings}
+        # The due date of the accountability a re-accountability answers, by basis and unit.
+        self.due = {(t.basis, t.target_unit): t.due for t in reversed(report.triggers)
+                    if t.type == "accountability" and t.due}
         self.documents: list[Document] = []
 
     def build(self) -> list[Document]:
@@ -381,11 +384,7 @@ class _Builder:
         return max(self.reply_by, due) if due and due > self.day else self.reply_by
 
     def _accountability_due(self, trigger: Trigger) -> dt.date | None:
-        for other in self.report.triggers:
-            if (other.type == "accountability" and other.basis == trigger.basis
-                    and other.target_unit == trigger.target_unit and other.due):
-                return other.due
-        return None
+        return self.due.get((trigger.basis, trigger.target_unit))
 
 
 def _kind_name(kind: str) -> str:

@@ -13,6 +13,7 @@ autoescape, and `finalize` runs the format's escape function over every `{{ … 
 
 from __future__ import annotations
 
+import functools
 import io
 import zipfile
 from collections.abc import Callable, Iterator
@@ -34,11 +35,20 @@ FINALIZE: dict[str, tuple[bool, Callable[[Any], Any]]] = {
 }
 
 
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """The sandbox, compiling each template text once: docxtpl hands it the same document XML
+    for every notice, and compiling was most of the time of making thousands."""
+
+    @functools.lru_cache(maxsize=64)  # noqa: B019 (environments live as long as the process)
+    def from_string(self, source: str, globals: Any = None, template_class: Any = None):  # noqa: A002
+        return super().from_string(source, globals, template_class)
+
+
+@functools.lru_cache(maxsize=8)
 def environment(fmt: str) -> ImmutableSandboxedEnvironment:
     autoescape, finalize = FINALIZE[fmt]
-    return ImmutableSandboxedEnvironment(autoescape=autoescape, finalize=finalize,
-                                         keep_trailing_newline=True,
-                                         undefined=jinja2.StrictUndefined)
+    return _Sandbox(autoescape=autoescape, finalize=finalize, keep_trailing_newline=True,
+                    undefined=jinja2.StrictUndefined)
 
 
 @contextmanager
@@ -66,8 +76,7 @@ def refusing(template: Path | str) -> Iterator[None]:
 
 def render_text(template: Path, fmt: str, context: dict[str, Any]) -> str:
     with refusing(template):
-        source = template.read_text(encoding="utf-8")
-        return environment(fmt).from_string(source).render(context)
+        return environment(fmt).from_string(template.read_text(encoding="utf-8")).render(context)
 
 
 def render_docx(template: Path, context: dict[str, Any]) -> bytes:
