@@ -39,9 +39,14 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     """The sandbox, compiling each template text once: docxtpl hands it the same document XML
     for every notice, and compiling was most of the time of making thousands."""
 
-    @functools.lru_cache(maxsize=64)  # noqa: B019 (environments live as long as the process)
-    def from_string(self, source: str, globals: Any = None, template_class: Any = None):  # noqa: A002
+    def from_string(self, source: Any, globals: Any = None, template_class: Any = None):  # noqa: A002
+        if globals is None and template_class is None and isinstance(source, str):
+            return self._compiled(source)
         return super().from_string(source, globals, template_class)
+
+    @functools.lru_cache(maxsize=64)  # noqa: B019 (environments live as long as the process)
+    def _compiled(self, source: str) -> jinja2.Template:
+        return super().from_string(source)
 
 
 @functools.lru_cache(maxsize=8)
