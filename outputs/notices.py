@@ -278,7 +278,7 @@ class _Builder:
             title = f"关于对{who or name + '有关责任人'}进行问责的建议"
             document = self._document("accountability", unit, title, name, trigger)
             you = "你单位" if document.addressee == f"{name}：" else name
-            document.blocks.append(Block(0, f"经检查，{found}。"))
+            document.blocks.append(Block(0, f"经检查，{_address(found, name, you)}。"))
             document.blocks.append(Block(0, self._deadline(trigger.due) + (
                 f"建议{you}依照有关规定对{who or '有关责任人'}严肃问责，并于"
                 f"{chinese_date(self._report_by(trigger.due))}前将处理情况书面报送"
@@ -289,7 +289,7 @@ class _Builder:
                                       f"关于对{who or name + '有关责任人'}采取预警措施的通知",
                                       name, trigger)
             you = "你单位" if document.addressee == f"{name}：" else name
-            document.blocks.append(Block(0, f"经检查，{found}。"))
+            document.blocks.append(Block(0, f"经检查，{_address(found, name, you)}。"))
             document.blocks.append(Block(0, (
                 f"根据{SOURCE_DOCUMENT}关于对故意推诿拖延、拒不实施重要措施的相关责任人采取预警措施"
                 f"的规定，请{you}对{who or '有关责任人'}采取责令说明原因、谈话提醒等预警措施，并于"
@@ -302,7 +302,9 @@ class _Builder:
             due = self._accountability_due(trigger)
             late = (f"按规定应于{chinese_date(due)}前问责，截至{chinese_date(self.report.as_of)}"
                     f"仍未问责，已逾期{(self.day - due).days}天") if due else "应当问责而没有问责"
-            document.blocks.append(Block(0, f"经检查，{name}{self.words.basis(trigger.basis)}，{late}。"))
+            basis = self.words.basis(trigger.basis)
+            joined = f"{name}的{basis}" if basis.startswith("整改事项") else f"{name}{basis}"
+            document.blocks.append(Block(0, f"经检查，{joined}，{late}。"))
             document.blocks.append(Block(0, (
                 f"根据{SOURCE_DOCUMENT}“对应该问责而没有问责的，纪检监察机关应根据民意调查、群众来信"
                 f"来访、明察暗访等情况，对相关责任主体进行‘再问责’”的规定，建议"
@@ -331,9 +333,7 @@ class _Builder:
     def _item(self, document: Document, position: int, finding: Finding, name: str = "",
               you: str = "") -> str:
         """The finding in words for the body, and its row in the attached list."""
-        text = self._plain(finding)
-        if you and name and text.startswith(name):
-            text = you + text[len(name):]
+        text = _address(self._plain(finding), name, you)
         warning = finding.severity == "warning"
         rule = self.catalog.rules.get(finding.rule)
         evidence = [e for e in finding.evidence if self._home(e) in (None, document.unit)]
@@ -385,6 +385,11 @@ class _Builder:
 
     def _accountability_due(self, trigger: Trigger) -> dt.date | None:
         return self.due.get((trigger.basis, trigger.target_unit))
+
+
+def _address(text: str, name: str, you: str) -> str:
+    """"你单位" for the unit's own name where a sentence to that unit starts with it."""
+    return you + text[len(name):] if you and name and text.startswith(name) else text
 
 
 def _kind_name(kind: str) -> str:

@@ -34,6 +34,7 @@ _SPACE = re.compile(r"(?<=[^\x00-\x7f])[ \t]+(?=\S)|(?<=\S)[ \t]+(?=[^\x00-\x7f]
 # The bundled catalog's phrasing that reads well in a check's output but not in a document.
 PHRASES = [(re.compile(pattern), replacement) for pattern, replacement in (
     (r"，但没有带队检查它", "，但没有带队对该制度开展督办检查"),
+    (r"，但没有把它分解为落实任务", "，但未将该制度分解为落实任务"),
     (r"的通报日期为\s*(\S+?日)，", r"于\1才通报，"),
 )]
 # Kinds whose records a message names by id, in the order an id is looked up.
