@@ -205,6 +205,9 @@ def xlsx(path: Path, report: Report, scores: list[Score], weights: dict[str, flo
         sheet.oddFooter.center.text = "第 &P 页，共 &N 页"
     notes = workbook.create_sheet("说明")
     notes.column_dimensions["A"].width = 100
+    notes.page_setup.orientation = "landscape"
+    notes.page_setup.paperSize = notes.PAPERSIZE_A4
+    notes.oddFooter.center.text = "第 &P 页，共 &N 页"
     for line in (f"{report.year} 年度考核评估（截至 {report.as_of.isoformat()}）",
                  f"得分 = max(0, 100 − {_number(weights['error'])}×错误 − "
                  f"{_number(weights['warning'])}×警告)，同分同名次，按单位编号排列。",

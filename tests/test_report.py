@@ -140,3 +140,20 @@ def test_report_renders_in_headless_chromium(minimal_path, tmp_path):
         text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
                               check=True).stdout
         assert "第 1 页" in text and "等次" in text  # the print stylesheet's page numbers
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None or shutil.which("pdfinfo") is None,
+                    reason="LibreOffice or poppler not installed")
+def test_workbook_prints_a4_landscape_with_page_numbers(example_path, tmp_path):
+    book = tmp_path / "report.xlsx"
+    assert runner.invoke(app, ["report", str(example_path), "--year", "2013", "--xlsx",
+                               str(book)]).exit_code == 0
+    subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path),
+                    str(book)], check=True, capture_output=True, timeout=180)
+    info = subprocess.run(["pdfinfo", "-f", "1", "-l", "99", str(tmp_path / "report.pdf")],
+                          capture_output=True, text=True, check=True).stdout
+    sizes = re.findall(r"size:\s+([\d.]+) x ([\d.]+) pts", info)
+    assert sizes and all(float(w) > float(h) and round(float(w)) == 842 for w, h in sizes)
+    text = subprocess.run(["pdftotext", str(tmp_path / "report.pdf"), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    assert "第 1 页" in text and "赤壁市人民政府办公室" in text  # no name cut short
