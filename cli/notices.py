@@ -1,23 +1,31 @@
-"""`luoshi notices [PATH...] --year Y --out DIR`: the documents to send after a check."""
+"""`luoshi notices [PATH...] --year Y --out DIR`: the documents to send after a check.
+
+`--run ID` makes them from a recorded check (`check --record`): its findings, triggers, year
+and as-of date, so the documents and their numbers are the same however often they are made
+again, whatever has been loaded since (names are read from the store as it is now)."""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-
-from luoshi.outputs import documents
-
-from luoshi.outputs import notices as notice_model
+from rich.text import Text
 
 from luoshi.engine.runtime import run
+from luoshi.engine.runtime.results import Evidence, Finding, Report, Trigger
 from luoshi.engine.runtime.waivers import load_waivers
+from luoshi.engine.settings import load_settings
+from luoshi.facts.factset import facts_sha256
 from luoshi.facts.problems import InputError, Location, Problem
+from luoshi.outputs import documents
+from luoshi.outputs import notices as notice_model
 
 from .check import as_of_date
-from .inputs import read_input
 from .console import err, exit_on_errors
+from .inputs import read_input
 from .load import DbOption
 from .policies import PoliciesOption, load_program
 
@@ -25,33 +33,89 @@ from .policies import PoliciesOption, load_program
 def notices(
     paths: Annotated[list[str] | None, typer.Argument(
         help="事实数据文件或文件夹；不给出则读取数据库", show_default=False)] = None,
-    year: Annotated[int, typer.Option("--year", help="检查年度", show_default=False)] = ...,
+    year: Annotated[int | None, typer.Option(
+        "--year", help="检查年度（用 --run 时取自记录）", show_default=False)] = None,
     out: Annotated[Path, typer.Option("--out", help="输出文件夹", show_default=False)] = ...,
     as_of: Annotated[str | None, typer.Option("--as-of", help="检查日")] = None,
+    date: Annotated[str | None, typer.Option(
+        "--date", help="成文日期（默认为检查日）")] = None,
     db: DbOption = None,
+    run_id: Annotated[int | None, typer.Option(
+        "--run", help="用记录过的检查（check --record）生成：问题、触发和文号都取自这次记录，"
+                      "再次生成时完全相同（数据库模式）")] = None,
     output_format: Annotated[str, typer.Option("--format", help="docx、html 或 md")] = "docx",
     waivers: Annotated[str | None, typer.Option("--waivers", help="豁免文件（YAML）")] = None,
-    reply_days: Annotated[int, typer.Option(
-        "--reply-days", help="整改通知要求在发文后多少天内报送整改情况")] = 30,
+    reply_days: Annotated[int | None, typer.Option(
+        "--reply-days", help="要求在成文日期后多少天内报送整改或处理情况（默认 15，"
+                             "或 luoshi.toml 的 notices.reply_days）")] = None,
     templates: Annotated[Path | None, typer.Option(
         "--templates", help="自定义模板文件夹（同名文件优先于自带模板）")] = None,
     param: Annotated[list[str] | None, typer.Option("--param", help="参数，如 I201.min=3")] = None,
     policies: PoliciesOption = None,
     config: Annotated[str | None, typer.Option("--config", help="配置文件")] = None,
 ) -> None:
-    """生成整改通知书（每个有问题的单位一份）及问责建议书、预警通知、再问责建议书（每项触发一份）。"""
+    """生成整改通知书（每个有问题的单位一份）、无责任单位问题的情况报告，以及问责建议书、预警通知、
+    再问责建议书（每项触发一份）。"""
     with exit_on_errors():
         if output_format not in documents.FORMATS:
             raise InputError([Problem(Location("--format"), "C001",
                                       f"应为 {'、'.join(documents.FORMATS)}")])
+        if reply_days is not None and not 0 <= reply_days <= 365:
+            raise InputError([Problem(Location("--reply-days"), "C001", "应在 0–365 之间")])
+        recorded = _recorded_run(run_id, paths, db, year, as_of) if run_id is not None else None
+        if recorded is not None:
+            year, as_of = recorded.year, recorded.as_of.isoformat()
+        if year is None:
+            raise InputError([Problem(Location("--year"), "C001", "请用 --year 给出检查年度")])
         day = as_of_date(as_of, year)
+        issued = as_of_date(date, year) if date else day
+        settings = load_settings(config)
+        days = reply_days if reply_days is not None else settings.notices.get(
+            "reply_days", notice_model.DEFAULT_REPLY_DAYS)
         catalog, program = load_program(policies, param, config)
         waiver_list = load_waivers(waivers) if waivers else []
         facts = read_input(paths, db)
+        changed = recorded is not None and facts_sha256(facts) != recorded.inputs_sha256
         report = run.check(facts, program, year, day, waivers=waiver_list)
-        built = notice_model.build(report, catalog, reply_days)
-        notices_count = sum(d.kind == "rectification_notice" for d in built)
-        summary = (f"{year} 年度（截至 {day.isoformat()}）：整改通知书 {notices_count} 份，"
-                   f"问责、预警、再问责文书 {len(built) - notices_count} 份")
+        if recorded is not None:  # what the office recorded, named from the store
+            report = _as_recorded(report, recorded)
+        built = notice_model.build(report, catalog, days, issued, settings.notices)
+        counts = {title: sum(d.kind_title == title for d in built)
+                  for title in notice_model.KIND_TITLES.values()}
+        summary = (f"{year}年度（截至{notice_model.chinese_date(day)}）："
+                   + "，".join(f"{title}{count}份" for title, count in counts.items() if count))
         written = documents.write(built, out, output_format, summary, templates)
-    err.print(f"[green]已生成[/] {len(written) - 1} 份文书及目录 {written[-1]}")
+    if changed:
+        err.print(Text(f"注意：数据库中的数据在检查记录 {run_id} 之后有变化；文书的问题、触发和文号"
+                       "取自记录，单位、人员、制度的名称取自现有数据。", style="yellow"))
+    message = Text("已生成 ", style="green")
+    message.append(f"{len(written) - 1} 份文书及目录 {written[-1]}", style="")
+    err.print(message)
+
+
+def _recorded_run(run_id: int, paths: list[str] | None, db: str | None, year: int | None,
+                  as_of: str | None) -> Any:
+    from luoshi.facts import history
+
+    if paths:
+        raise InputError([Problem(Location("--run"), "C001",
+                                  "--run 只用于数据库模式：不要同时给出数据文件")])
+    if as_of is not None:
+        raise InputError([Problem(Location("--as-of"), "C001",
+                                  "用 --run 时检查日取自记录，不能另给 --as-of")])
+    found = {recorded.id: recorded for recorded in history.runs(db)}.get(run_id)
+    if found is None:
+        raise InputError([Problem(Location("--run"), "C001",
+                                  f"没有编号为 {run_id} 的检查记录（luoshi history 列出全部）")])
+    if year is not None and year != found.year:
+        raise InputError([Problem(Location("--year"), "C001",
+                                  f"检查记录 {run_id} 是 {found.year} 年度的，不是 {year} 年度")])
+    return found
+
+
+def _as_recorded(report: Report, recorded: Any) -> Report:
+    findings = [Finding(**{**item, "evidence": [Evidence(**e) for e in item["evidence"]]})
+                for item in recorded.findings]
+    triggers = [Trigger(**{**item, "due": dt.date.fromisoformat(item["due"]) if item["due"]
+                           else None}) for item in recorded.triggers]
+    return dataclasses.replace(report, findings=findings, triggers=triggers)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from luoshi.outputs import appraisal
 
@@ -61,13 +62,26 @@ def report(
         facts = read_input(paths, db)
         result = run.check(facts, program, year, day, waivers=waiver_list)
         scores = ranking.rank(result, weights)
-        if out is not None:
-            out.write_text(appraisal.html(result, scores, weights), encoding="utf-8")
-        if xlsx is not None:
-            appraisal.xlsx(xlsx, result, scores, weights)
+        if out is not None and out.suffix.lower() not in (".html", ".htm"):
+            raise InputError([Problem(Location("--out"), "C001",
+                                      f"--out 写出 HTML 报告，文件名应以 .html 结尾：{out}")])
+        if xlsx is not None and xlsx.suffix.lower() != ".xlsx":
+            raise InputError([Problem(Location("--xlsx"), "C001",
+                                      f"--xlsx 写出 Excel 工作簿，文件名应以 .xlsx 结尾：{xlsx}")])
+        try:
+            if out is not None:
+                out.write_text(appraisal.html(result, scores, weights, catalog, settings.bands),
+                               encoding="utf-8")
+            if xlsx is not None:
+                appraisal.xlsx(xlsx, result, scores, weights, catalog, settings.bands)
+        except OSError as error:
+            raise InputError([Problem(Location(str(error.filename or out or xlsx)), "C001",
+                                      f"无法写入：{error.strerror or error}")]) from None
     if output_format == "json":
         sys.stdout.write(json.dumps(appraisal.as_json(result, scores), ensure_ascii=False,
                                     indent=2) + "\n")
     for path in (out, xlsx):
         if path is not None:
-            err.print(f"[green]已写出[/] {path}")
+            message = Text("已写出 ", style="green")
+            message.append(str(path), style="")
+            err.print(message)

@@ -8,13 +8,14 @@ given with `--templates`, then among the bundled ones in `outputs/templates/`.
 
 from __future__ import annotations
 
-import dataclasses
+import shutil
+import tempfile
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
+from luoshi.facts.problems import InputError, Location, Problem
+from luoshi.outputs import templating
 from luoshi.outputs.notices import Document
 
 FORMATS = ("docx", "html", "md")
@@ -30,36 +31,47 @@ def _template(name: str, folder: Path | None) -> Path:
 
 def write(documents: list[Document], out: Path, fmt: str, summary: str,
           templates: Path | None = None) -> list[Path]:
-    """Every document and an index, in `out`; returns the files written (index last)."""
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    items = []
-    for position, document in enumerate(documents, start=1):
-        path = out / f"{document.file_stem}.{fmt}"
-        context = dataclasses.asdict(document)
-        _render(fmt, "document", context, path, templates)
-        written.append(path)
-        items.append({"position": position, "kind_title": document.kind_title,
-                      "number": document.number, "title": document.title,
-                      "addressee": document.addressee.rstrip("："), "file": path.name})
-    index = out / f"index.{fmt}"
-    _render(fmt, "index", {"title": "发文目录", "summary": summary, "items": items}, index,
-            templates)
-    written.append(index)
-    return written
+    """Every document and an index, in `out`; returns the files written (index last).
+    They are written to a hidden folder beside `out` and moved in when all are done: a
+    template refused on the fifth document leaves no four documents behind, and thousands of
+    documents are not held in memory."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.exists() and not out.is_dir():
+            raise NotADirectoryError(20, "不是文件夹", str(out))
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    except OSError as error:
+        raise _unwritable(out, error) from None
+    try:
+        names = []
+        items = []
+        for position, document in enumerate(documents, start=1):
+            name = f"{document.file_stem}.{fmt}"
+            (staging / name).write_bytes(_render(fmt, "document", document.context(), templates))
+            names.append(name)
+            items.append({"position": position, "kind_title": document.kind_title,
+                          "number": document.number, "title": document.title,
+                          "addressee": document.addressee.rstrip("："), "file": name})
+        index = {"title": "发文目录", "summary": summary, "items": items}
+        names.append(f"index.{fmt}")
+        (staging / names[-1]).write_bytes(_render(fmt, "index", index, templates))
+        out.mkdir(exist_ok=True)
+        for name in names:
+            (staging / name).replace(out / name)
+    except OSError as error:
+        raise _unwritable(out, error) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return [out / name for name in names]
 
 
-def _render(fmt: str, name: str, context: dict[str, Any], path: Path,
-            templates: Path | None) -> None:
+def _unwritable(out: Path, error: OSError) -> InputError:
+    return InputError([Problem(Location(str(out)), "C001",
+                               f"无法写入输出文件夹：{error.strerror or error}")])
+
+
+def _render(fmt: str, name: str, context: dict[str, Any], templates: Path | None) -> bytes:
     if fmt == "docx":
-        from docxtpl import DocxTemplate
-
-        template = DocxTemplate(str(_template(f"{name}.docx", templates)))
-        template.render(context, autoescape=True)
-        template.save(str(path))
-        return
+        return templating.render_docx(_template(f"{name}.docx", templates), context)
     source = _template(f"{name}.{fmt}.j2", templates)
-    environment = jinja2.Environment(autoescape=fmt == "html", keep_trailing_newline=True,
-                                     undefined=jinja2.StrictUndefined)
-    text = environment.from_string(source.read_text(encoding="utf-8")).render(context)
-    path.write_text(text, encoding="utf-8")
+    return templating.render_text(source, fmt, context).encode("utf-8")

@@ -4,7 +4,9 @@
 
 over the findings charged to the unit (waived ones are already out of the report). Ties share
 a rank (1, 2, 2, 4) and are listed by unit id. Each deduction keeps its finding, so the score
-can be defended finding by finding.
+can be defended finding by finding. A 等次 (grade) is the band the score falls in: bands are
+the lowest score of each, highest first (luoshi.toml `[report.bands]`, default 好 ≥ 90,
+较好 ≥ 80, 一般 ≥ 60, 差 below).
 """
 
 from __future__ import annotations
@@ -47,6 +49,14 @@ def rank(report: Report, weights: dict[str, float] | None = None) -> list[Score]
     for score in scores:
         score.rank = 1 + sum(1 for other in scores if other.score > score.score)
     return scores
+
+
+def grade(score: float, bands: dict[str, float]) -> str:
+    """The 等次 of a score: the first band (highest first) whose lowest score it reaches."""
+    for name, low in bands.items():
+        if score >= low:
+            return name
+    return list(bands)[-1]
 
 
 def deduction(finding: Finding, weights: dict[str, float] | None = None) -> float:

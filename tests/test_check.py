@@ -238,7 +238,8 @@ def test_other_formats(minimal_path):
     markdown = run("markdown").stdout
     assert markdown.startswith("# 落实检查 2013 年度") and markdown.count("\n| u-") == 44
     table = run("table").stdout
-    assert "u-edu 市教育局" in table and "共 27 个错误、19 个警告" in table
+    assert "市教育局（u-edu）" in table and "共 27 个错误、19 个警告" in table
+    assert table.index("共 27 个错误") < table.index("市教育局（u-edu）")  # the summary first
 
 
 def test_rules_commands_and_explain(minimal_path):

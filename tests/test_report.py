@@ -61,10 +61,28 @@ def test_html_is_self_contained_and_xlsx_has_the_same_ranking(minimal_path, tmp_
     assert "<script" not in html and "@import" not in html and "url(" not in html
     assert "<svg" in html and "2013 年度惩防体系制度落实考核评估" in html
     assert "I205-" in html  # every deduction names its finding
-    sheet = load_workbook(book)["排名"]
+    workbook = load_workbook(book)
+    sheet = workbook["排名"]
     rows = [[cell.value for cell in row] for row in sheet.iter_rows(min_row=2)]
-    assert [(r[0], r[1], r[3]) for r in rows] == [(1, "u-jw", 92), (2, "u-zzb", 76),
-                                                  (3, "u-xa", 60), (4, "u-edu", 28)]
+    assert [(r[0], r[1], r[3], r[4]) for r in rows] == [
+        (1, "u-jw", 92, "好"), (2, "u-zzb", 76, "一般"), (3, "u-xa", 60, "一般"), (4, "u-edu", 28, "差")]
+    assert workbook.sheetnames == ["排名", "扣分明细", "按条款", "触发", "无责任单位", "说明"]
+    for name in workbook.sheetnames[:-1]:
+        sheet = workbook[name]
+        assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref.startswith("A1:")
+        assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.paperSize == 9
+        assert sheet.page_setup.fitToWidth == 1 and sheet.page_setup.fitToHeight == 0
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage
+        assert "&P" in sheet.oddFooter.center.text and sheet.print_title_rows == "$1:$1"
+    ranking = workbook["排名"]
+    # CJK counts twice: "赤壁…" style names are never cut ("市教育局" is 8 columns wide).
+    assert ranking.column_dimensions["C"].width >= 2 * len("市委组织部") + 2
+    assert [c.value for c in workbook["无责任单位"]["A"]][1:] == ["F402", "R101"]
+    clauses = workbook["按条款"]
+    assert [c.value for c in clauses[1]][-1] == "合计扣分"
+    assert [row[-1].value for row in clauses.iter_rows(min_row=2)] == [8, 24, 40, 72]
+    assert "等次" in html and "好：90 分及以上" in html and "@media print" in html
+    assert "无法确定责任单位的问题（2）" in html and "R101-" in html
 
 
 def test_weights_are_configurable(minimal_path, tmp_path):
@@ -75,8 +93,29 @@ def test_weights_are_configurable(minimal_path, tmp_path):
     assert json.loads(result.stdout)["ranking"][0]["score"] == 96.5  # 100 - 2·1 - 0.5·3
 
 
-def test_report_needs_somewhere_to_write(minimal_path):
+def test_report_needs_somewhere_to_write(minimal_path, tmp_path):
     assert runner.invoke(app, ["report", str(minimal_path), "--year", "2013"]).exit_code == 2
+    wrong = runner.invoke(app, ["report", str(minimal_path), "--year", "2013", "--out",
+                                str(tmp_path / "r.pdf")])
+    assert wrong.exit_code == 2 and ".html" in wrong.stdout and not (tmp_path / "r.pdf").exists()
+    missing = runner.invoke(app, ["report", str(minimal_path), "--year", "2013", "--out",
+                                  str(tmp_path / "no" / "such" / "r.html")])
+    assert missing.exit_code == 2 and "无法写入" in missing.stdout
+
+
+def test_grade_bands_are_configurable(minimal_path, tmp_path):
+    config = tmp_path / "luoshi.toml"
+    config.write_text('[report.bands]\n"优秀" = 95\n"合格" = 50\n"不合格" = 0\n', encoding="utf-8")
+    page = tmp_path / "r.html"
+    result = runner.invoke(app, ["report", str(minimal_path), "--year", "2013", "--out", str(page),
+                                 "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    html = page.read_text(encoding="utf-8")
+    assert "优秀：95 分及以上" in html and "不合格：50 分以下" in html and ">合格</span>" in html
+    config.write_text('[report.bands]\n"好" = 90\n', encoding="utf-8")  # no band from 0
+    bad = runner.invoke(app, ["report", str(minimal_path), "--year", "2013", "--out", str(page),
+                              "--config", str(config)])
+    assert bad.exit_code == 2 and "C001" in bad.stdout
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Chromium not installed")
@@ -91,3 +130,30 @@ def test_report_renders_in_headless_chromium(minimal_path, tmp_path):
                    check=True, capture_output=True, timeout=120)
     data = shot.read_bytes()
     assert data.startswith(b"\x89PNG") and len(data) > 20_000  # a page, not a blank
+    pdf = tmp_path / "report.pdf"
+    subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update",
+                    f"--user-data-dir={tmp_path / 'profile'}", "--no-pdf-header-footer",
+                    f"--print-to-pdf={pdf}", page.as_uri()], check=True, capture_output=True,
+                   timeout=120)
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                              check=True).stdout
+        assert "第 1 页" in text and "等次" in text  # the print stylesheet's page numbers
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None or shutil.which("pdfinfo") is None,
+                    reason="LibreOffice or poppler not installed")
+def test_workbook_prints_a4_landscape_with_page_numbers(example_path, tmp_path):
+    book = tmp_path / "report.xlsx"
+    assert runner.invoke(app, ["report", str(example_path), "--year", "2013", "--xlsx",
+                               str(book)]).exit_code == 0
+    subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path),
+                    str(book)], check=True, capture_output=True, timeout=180)
+    info = subprocess.run(["pdfinfo", "-f", "1", "-l", "99", str(tmp_path / "report.pdf")],
+                          capture_output=True, text=True, check=True).stdout
+    sizes = re.findall(r"size:\s+([\d.]+) x ([\d.]+) pts", info)
+    assert sizes and all(float(w) > float(h) and round(float(w)) == 842 for w, h in sizes)
+    text = subprocess.run(["pdftotext", str(tmp_path / "report.pdf"), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    assert "第 1 页" in text and "赤壁市人民政府办公室" in text  # no name cut short

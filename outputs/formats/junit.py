@@ -1,4 +1,7 @@
-"""`--format junit`: one test case per rule and unit, for CI dashboards."""
+"""`--format junit`: one test case per rule and unit, for CI dashboards.
+
+ElementTree escapes `<`, `>`, `&` and quotes; `escape.xml` drops what XML 1.0 cannot hold at
+all (control characters, lone surrogates), so the report is always well-formed."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from xml.etree import ElementTree as ET
 
 from luoshi.engine.language.policy import Catalog
 from luoshi.engine.runtime.results import Report
+from luoshi.outputs.escape import xml
 
 
 def render(report: Report, catalog: Catalog) -> str:
@@ -21,12 +25,13 @@ def render(report: Report, catalog: Catalog) -> str:
         for unit in units:
             cases += 1
             case = ET.SubElement(suite, "testcase", classname=rule_id,
-                                 name=f"{rule_id} {unit or '（无单位）'}")
+                                 name=xml(f"{rule_id} {unit or '（无单位）'}"))
             for finding in by_case.get((rule_id, unit), []):
                 failures += 1
                 failure = ET.SubElement(case, "failure", type=finding.severity,
-                                        message=finding.message)
-                failure.text = "\n".join(f"{e.kind} {e.id} {e.source}" for e in finding.evidence)
+                                        message=xml(finding.message))
+                failure.text = xml("\n".join(f"{e.kind} {e.id} {e.source}"
+                                              for e in finding.evidence))
     suite.set("tests", str(cases))
     suite.set("failures", str(failures))
     ET.indent(suite)
