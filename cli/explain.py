@@ -11,9 +11,11 @@ from luoshi.facts.problems import InputError, Location, Problem
 
 from .check import as_of_date
 from .inputs import read_input
-from .console import exit_on_errors, out
+from .console import exit_on_errors, out, year_in_data
 from .load import DbOption
-from .policies import PoliciesOption, load_program
+from .policies import (
+    ConfigOption, NoConfigOption, PoliciesOption, YearOption, load_program, use_settings,
+)
 from .rules import SEVERITY
 
 
@@ -21,17 +23,20 @@ def explain(
     finding_id: Annotated[str, typer.Argument(help="检查结果的编号，如 F403-3f2a9c1b0d4e")],
     paths: Annotated[list[str] | None, typer.Argument(
         help="事实数据文件或文件夹；不给出则读取数据库", show_default=False)] = None,
-    year: Annotated[int, typer.Option("--year", help="检查年度", show_default=False)] = ...,
+    year: YearOption = ...,
     as_of: Annotated[str | None, typer.Option("--as-of", help="检查日")] = None,
     db: DbOption = None,
     param: Annotated[list[str] | None, typer.Option("--param", help="参数，如 I201.min=3")] = None,
     policies: PoliciesOption = None,
-    config: Annotated[str | None, typer.Option("--config", help="配置文件")] = None,
+    config: ConfigOption = None,
+    no_config: NoConfigOption = False,
 ) -> None:
     """说明一条检查结果：依据的规则、匹配到的记录及其来源（文件:行）。"""
     with exit_on_errors():
-        catalog, program = load_program(policies, param, config)
+        settings = use_settings(config, no_config)
+        catalog, program = load_program(policies, param, settings)
         facts = read_input(paths, db)
+        year_in_data(facts, year)
         report = run.check(facts, program, year, as_of_date(as_of, year))
         finding = next((f for f in report.findings if f.id == finding_id), None)
         if finding is None:

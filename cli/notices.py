@@ -17,15 +17,17 @@ from luoshi.facts.problems import InputError, Location, Problem
 
 from .check import as_of_date
 from .inputs import read_input
-from .console import err, exit_on_errors
+from .console import err, exit_on_errors, output_folder, year_in_data
 from .load import DbOption
-from .policies import PoliciesOption, load_program
+from .policies import (
+    ConfigOption, NoConfigOption, PoliciesOption, YearOption, load_program, use_settings,
+)
 
 
 def notices(
     paths: Annotated[list[str] | None, typer.Argument(
         help="事实数据文件或文件夹；不给出则读取数据库", show_default=False)] = None,
-    year: Annotated[int, typer.Option("--year", help="检查年度", show_default=False)] = ...,
+    year: YearOption = ...,
     out: Annotated[Path, typer.Option("--out", help="输出文件夹", show_default=False)] = ...,
     as_of: Annotated[str | None, typer.Option("--as-of", help="检查日")] = None,
     db: DbOption = None,
@@ -37,17 +39,21 @@ def notices(
         "--templates", help="自定义模板文件夹（同名文件优先于自带模板）")] = None,
     param: Annotated[list[str] | None, typer.Option("--param", help="参数，如 I201.min=3")] = None,
     policies: PoliciesOption = None,
-    config: Annotated[str | None, typer.Option("--config", help="配置文件")] = None,
+    config: ConfigOption = None,
+    no_config: NoConfigOption = False,
 ) -> None:
     """生成整改通知书（每个有问题的单位一份）及问责建议书、预警通知、再问责建议书（每项触发一份）。"""
     with exit_on_errors():
         if output_format not in documents.FORMATS:
             raise InputError([Problem(Location("--format"), "C001",
                                       f"应为 {'、'.join(documents.FORMATS)}")])
+        output_folder(out, "--out")
         day = as_of_date(as_of, year)
-        catalog, program = load_program(policies, param, config)
+        settings = use_settings(config, no_config)
+        catalog, program = load_program(policies, param, settings)
         waiver_list = load_waivers(waivers) if waivers else []
         facts = read_input(paths, db)
+        year_in_data(facts, year)
         report = run.check(facts, program, year, day, waivers=waiver_list)
         built = notice_model.build(report, catalog, reply_days)
         notices_count = sum(d.kind == "rectification_notice" for d in built)

@@ -10,7 +10,7 @@ import typer
 from luoshi.facts.template import write_template
 from luoshi.facts.validate import read_facts
 
-from .console import err, exit_on_errors
+from .console import err, exit_on_errors, output_file
 
 
 def template(
@@ -20,6 +20,7 @@ def template(
 ) -> None:
     """生成报送数据的 Excel 模板：每类数据一个工作表，中文表头，下拉选项，说明页。"""
     with exit_on_errors():
+        output_file(out, "--out", (".xlsx",))
         facts = read_facts(source)[0] if source else None
         write_template(out, facts)
     err.print(f"[green]已生成模板[/] {out}")
