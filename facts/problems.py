@@ -8,6 +8,7 @@ docs/errors.md (a test keeps the two in step).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -36,6 +37,8 @@ CODES: dict[str, str] = {
     "E305": "取值不在可选范围内",
     "E306": "日期无效",
     "E307": "是否值无效",
+    "E308": "文本含控制字符、无效字符或换行",
+    "E309": "数值超出可存储的范围",
     "E401": "编号或记录重复",
     "E501": "引用的编号不存在",
     "E601": "数据库无法连接或写入",
@@ -89,7 +92,17 @@ class Problem:
         if self.field:
             subject += f".{self.field}"
         prefix = f"{self.where}: " + (f"{subject}: " if subject else "")
-        return f"{prefix}{self.code} {self.message}"
+        return printable(f"{prefix}{self.code} {self.message}")
+
+
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """One line a terminal shows as it is: control characters (which could move the cursor or
+    forge a line) and lone surrogates (which cannot be written out) as visible escapes."""
+    return _UNPRINTABLE.sub(lambda found: f"\\x{ord(found.group()):02x}" if ord(found.group()) < 256
+                            else f"\\u{ord(found.group()):04x}", text)
 
 
 # Reports work done: (step, done, total), e.g. ("读取", bytes read, bytes to read). Steps are

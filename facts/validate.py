@@ -11,6 +11,7 @@ turn into an error on every record that names that unit.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -22,7 +23,7 @@ from .kinds import KINDS, field_choices, references, resolve_field, suggest_fiel
 from .problems import InputError, Location, Problem, Progress
 from .raw import RawRecord, Reading
 from .readers import InputFile, read_paths
-from .values import parse_text
+from .values import LINE_BREAK, parse_text
 
 # pydantic's own error types that can still reach a user (ours carry an E-code as their type).
 _TYPE_ERRORS = {"string_type", "int_type", "int_parsing", "float_type", "float_parsing",
@@ -57,6 +58,10 @@ def validate(reading: Reading, progress: Progress | None = None) -> FactSet:
         except ValidationError as error:
             problems.extend(_translate(raw, error, written_as))
             continue
+        broken = _line_breaks(raw, fact, written_as)
+        if broken:
+            problems.extend(broken)
+            continue
         key = fact.key()
         if "id" not in model.KEY:
             first = keys_seen[raw.kind].get(key)
@@ -74,6 +79,25 @@ def validate(reading: Reading, progress: Progress | None = None) -> FactSet:
     if problems:
         raise InputError(problems)
     return facts
+
+
+def _line_breaks(raw: RawRecord, fact: Any, written_as: dict) -> list[Problem]:
+    """Ids and the codes that refer to records are one line: a line break there is refused."""
+    problems = []
+    for name in _code_fields(raw.kind):
+        value = getattr(fact, name)
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and LINE_BREAK.search(item):
+                at = raw.field_at(written_as[name]) if name in written_as else raw.where
+                problems.append(Problem(at, "E308", f"编号不能含换行：{item[:40]!r}", raw.kind, name))
+                break
+    return problems
+
+
+@functools.cache
+def _code_fields(kind: str) -> tuple[str, ...]:
+    fields = KINDS[kind].model_fields
+    return tuple(name for name in fields if name == "id" or name in references(kind))
 
 
 def _field_names(raw: RawRecord, problems: list[Problem]) -> tuple[dict[str, Any], dict]:

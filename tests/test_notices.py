@@ -88,7 +88,7 @@ def test_a_document_carries_only_its_addressees_data(which, minimal_path, exampl
 def test_file_names_are_safe_whatever_a_units_name_contains(tmp_path):
     hostile = tmp_path / "facts.yaml"
     hostile.write_text(
-        'units: [{id: u-1, name: "../../etc/passwd:*?<>|\\u0007单位", kind: county}]\n'
+        'units: [{id: u-1, name: "../../etc/passwd:*?<>|\\t单位", kind: county}]\n'
         "institutions: [{id: i-1, title: 制度, source: municipal, lead_unit: u-1}]\n",
         encoding="utf-8")
     out = tmp_path / "out"
