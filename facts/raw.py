@@ -33,6 +33,7 @@ class Reading:
 
     records: list[RawRecord] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why) not read
 
     def problem(self, where: Location, code: str, message: str, kind: str | None = None,
                 field_name: str | None = None) -> None:

@@ -12,7 +12,8 @@ turn into an error on every record that names that unit.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+import sys
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from pydantic import ValidationError
@@ -20,7 +21,7 @@ from pydantic import ValidationError
 from .factset import FactSet, Record
 from .gc_pause import cyclic_gc_paused
 from .kinds import KINDS, field_choices, references, resolve_field, suggest_field
-from .problems import InputError, Location, Problem, Progress
+from .problems import InputError, Location, Problem, Progress, printable
 from .raw import RawRecord, Reading
 from .readers import InputFile, read_paths
 from .values import LINE_BREAK, parse_text
@@ -31,14 +32,24 @@ _TYPE_ERRORS = {"string_type", "int_type", "int_parsing", "float_type", "float_p
                 "int_from_float", "finite_number", "dict_type", "model_type"}
 
 
-def read_facts(paths: Iterable[str],
-               progress: Progress | None = None) -> tuple[FactSet, list[InputFile]]:
-    """Read and validate every file under `paths`; raise `InputError` with all problems."""
+def read_facts(paths: Iterable[str], progress: Progress | None = None,
+               notice: Callable[[str], None] | None = None) -> tuple[FactSet, list[InputFile]]:
+    """Read and validate every file under `paths`; raise `InputError` with all problems.
+
+    Files a folder holds but that are not read are told to `notice` (default: stderr), each
+    with the reason, so that nothing is passed over in silence."""
     with cyclic_gc_paused():
         reading = Reading()
         inputs = read_paths(paths, reading, progress)
+        tell = notice or _to_stderr
+        for path, why in reading.skipped:
+            tell(printable(f"已跳过 {path}：{why}"))
         facts = validate(reading, progress)
     return facts, inputs
+
+
+def _to_stderr(message: str) -> None:
+    sys.stderr.write(message + "\n")
 
 
 def validate(reading: Reading, progress: Progress | None = None) -> FactSet:
