@@ -26,11 +26,13 @@ CODES: dict[str, str] = {
     "E104": "XLSX 工作簿无法打开",
     "E105": "嵌套过深",
     "E106": "不支持 YAML 锚点与别名",
+    "E107": "文件超出大小上限",
     "E201": "文件顶层应为以数据类别为键的映射",
     "E202": "未知的数据类别",
     "E203": "数据类别的内容应为记录列表",
     "E204": "记录应为字段映射",
     "E205": "表头缺失",
+    "E206": "合并单元格",
     "E301": "未知字段",
     "E302": "字段重复",
     "E303": "缺少必填字段",
@@ -55,6 +57,15 @@ CODES: dict[str, str] = {
 }
 
 
+def column_letter(number: int) -> str:
+    """1 → A, 9 → I, 27 → AA: a spreadsheet column as its letters."""
+    letters = ""
+    while number > 0:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
 @dataclass(frozen=True, slots=True)
 class Location:
     """A place in an input file: a line (YAML/JSON/CSV) or a sheet and row (XLSX)."""
@@ -67,8 +78,9 @@ class Location:
     def __str__(self) -> str:
         if self.line is None:
             return self.path if self.sheet is None else f"{self.path}:{self.sheet}"
-        row = f"{self.sheet}!{self.line}" if self.sheet is not None else str(self.line)
-        return f"{self.path}:{row}" + (f":{self.col}" if self.col else "")
+        if self.sheet is not None:  # a cell as Excel names it (单位!C5), or a row (单位!5)
+            return f"{self.path}:{self.sheet}!{column_letter(self.col) if self.col else ''}{self.line}"
+        return f"{self.path}:{self.line}" + (f":{self.col}" if self.col else "")
 
     def at(self, line: int | None = None, col: int | None = None) -> Location:
         return Location(self.path, self.line if line is None else line, col, self.sheet)

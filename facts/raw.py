@@ -64,6 +64,14 @@ class PositionedList(list):
         self.items_at = items_at or []
 
 
+# Columns and keys a unit may add for its own notes: accepted everywhere, never read.
+IGNORED_FIELDS = frozenset(("备注", "说明", "remarks", "notes"))
+# A row of a table whose first cell starts with this is the template's example: never read.
+EXAMPLE_MARK = "示例"
+# A code offered by the template's dropdowns with its name beside it: "u-jw｜市纪委".
+LABEL_SEPARATOR = "｜"
+
+
 def _shape(value: Any) -> str:
     if isinstance(value, dict):
         return "映射"

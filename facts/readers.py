@@ -136,6 +136,11 @@ def _walk(root: Path, reading: Reading) -> list[Path]:
     return list(first.values())
 
 
+# YAML and JSON are parsed whole, at about 25 times their size in memory: beyond this they are
+# refused before a byte is read (docs/input.md). CSV and XLSX have no such cap.
+MAX_DOCUMENT_BYTES = 128 * 2**20
+
+
 def read_paths(paths: Iterable[str], reading: Reading,
                progress: Progress | None = None) -> list[InputFile]:
     """Read every file into `reading`; return what was read, with hashes, for the load record."""
@@ -145,6 +150,12 @@ def read_paths(paths: Iterable[str], reading: Reading,
     done = 0
     for path in files:
         name = str(path)
+        size = _size(path)
+        if path.suffix.lower() in (".yaml", ".yml", ".json") and size > MAX_DOCUMENT_BYTES:
+            reading.problem(Location(name), "E107",
+                            f"文件有 {size / 2**20:,.0f} MB，YAML/JSON 最多 {MAX_DOCUMENT_BYTES // 2**20} MB："
+                            "请改用 CSV（每类数据一个文件），或分成几个文件分批 luoshi load")
+            continue
         try:
             data = path.read_bytes()
         except OSError as error:

@@ -22,7 +22,7 @@ from .factset import FactSet, Record
 from .gc_pause import cyclic_gc_paused
 from .kinds import KINDS, field_choices, references, resolve_field, suggest_field
 from .problems import InputError, Location, Problem, Progress, printable
-from .raw import RawRecord, Reading
+from .raw import IGNORED_FIELDS, RawRecord, Reading
 from .readers import InputFile, read_paths
 from .values import LINE_BREAK, parse_text
 
@@ -116,6 +116,8 @@ def _field_names(raw: RawRecord, problems: list[Problem]) -> tuple[dict[str, Any
     values: dict[str, Any] = {}
     written_as: dict[str, Any] = {}  # field name -> the key as written, to locate problems
     for written, value in raw.values.items():
+        if written in IGNORED_FIELDS:  # the unit's own notes
+            continue
         name = resolve_field(raw.kind, written)
         if name is None:
             problems.append(Problem(raw.field_at(written), "E301",
