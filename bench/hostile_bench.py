@@ -121,6 +121,7 @@ def main() -> None:
     cases = {
         "sheet-bomb.xlsx": lambda p: workbook(p, rows(1024 * mb, "A" * 2000)),
         "strings-bomb.xlsx": lambda p: workbook(p, rows(1000, "x"), shared_strings(600 * mb)),
+        "strings-over-cap.xlsx": lambda p: workbook(p, rows(1000, "x"), shared_strings(60 * mb)),
         "sheet-under-cap.xlsx": lambda p: workbook(p, rows(190 * mb, "A" * 2000)),
         "strings-under-cap.xlsx": lambda p: workbook(p, rows(1000, "x"), shared_strings(47 * mb)),
         "big.yaml": lambda p: big_text(p, 200 * mb, False),
