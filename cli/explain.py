@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import difflib
+from typing import Annotated, Any
 
 import typer
 
@@ -17,6 +18,28 @@ from .policies import (
     ConfigOption, NoConfigOption, PoliciesOption, YearOption, load_program, use_settings,
 )
 from .rules import SEVERITY
+
+
+def pick_finding(findings: list[Any], wanted: str, year: int) -> Any:
+    """The finding whose id is `wanted`, or starts with it, or whose hash does (`3f2a9c`):
+    exactly one, else the candidates."""
+    text = wanted.strip()
+    exact = [f for f in findings if f.id.lower() == text.lower()]
+    if exact:
+        return exact[0]
+    matches = [f for f in findings if f.id.lower().startswith(text.lower())
+               or f.id.split("-", 1)[-1].lower().startswith(text.lower())]
+    if len(matches) == 1:
+        return matches[0]
+    where = Location(wanted)
+    if matches:
+        shown = "、".join(f"{f.id}（{f.subject}）" for f in matches[:8])
+        more = f" 等 {len(matches)} 条" if len(matches) > 8 else ""
+        raise InputError([Problem(where, "C001", f"编号前缀 {text!r} 对应多条结果：{shown}{more}；"
+                                                 "请多写几位")])
+    close = difflib.get_close_matches(text, [f.id for f in findings], n=3, cutoff=0.6)
+    hint = f"，是否应为 {'、'.join(close)}？" if close else "（check 的输出列出每条结果的编号）"
+    raise InputError([Problem(where, "C001", f"{year} 年的检查结果中没有编号为 {text!r} 的结果{hint}")])
 
 
 def explain(
@@ -38,10 +61,7 @@ def explain(
         facts = read_input(paths, db)
         year_in_data(facts, year)
         report = run.check(facts, program, year, as_of_date(as_of, year))
-        finding = next((f for f in report.findings if f.id == finding_id), None)
-        if finding is None:
-            raise InputError([Problem(Location(finding_id), "C001",
-                                      f"{year} 年的检查结果中没有编号为 {finding_id} 的结果")])
+        finding = pick_finding(report.findings, finding_id, year)
     rule = catalog.rules[finding.rule]
     lines = [f"{finding.id}  {SEVERITY[finding.severity]}", finding.message, "",
              f"规则 {rule.id} {rule.title.zh}（条款 {rule.clause}，{catalog.where[rule.id]}）",
