@@ -11,6 +11,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -49,10 +50,10 @@ def exit_on_errors(storing: bool = False) -> Iterator[None]:
         err.print(f"[bold red]共 {len(error.problems)} 个问题[/]{tail}")
         raise typer.Exit(2) from None
     except StoreError as error:
-        err.print(f"[bold red]E601[/] {error}")
+        err.print(f"[bold red]E601[/] {escape(str(error))}")
         raise typer.Exit(2) from None
     except EngineError as error:
-        err.print(f"[bold red]规则引擎出错[/]：{error}（没有输出不完整的结果）", markup=False)
+        err.print(f"[bold red]规则引擎出错[/]：{escape(str(error))}（没有输出不完整的结果）")
         raise typer.Exit(2) from None
     except OSError as error:  # a file that could not be read or written after all checks
         where = error.filename or "文件"

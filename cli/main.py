@@ -62,7 +62,11 @@ class LuoshiGroup(TyperGroup):
         except typer.Abort:
             sys.stderr.write("已中止。\n")
             sys.exit(130)
-        except SystemExit:
+        except SystemExit as error:
+            # Status 1 means findings, which come back as `status` below; a 1 raised inside
+            # (click's broken-pipe exit) is not findings.
+            if error.code == 1:
+                sys.exit(2)
             raise
         except BaseException as error:  # noqa: BLE001 - the one place every defect ends
             if isinstance(error, KeyboardInterrupt):

@@ -85,7 +85,22 @@ def _bad_value(error: click_errors.BadParameter) -> str:
             return f"{given} {words} {context.get(key)}"
         if kind in ("enum", "literal_error"):
             return f"{given} 应为 {context.get('expected', '')} 之一"
-    return f"{error.message}"
+    message = error.message
+    for english, chinese in _PATH_ERRORS:
+        match = re.match(english, message)
+        if match:
+            return chinese.format(*match.groups())
+    return message
+
+
+_PATH_ERRORS = (
+    (r"(?:File|Directory|Path) '(.*)' does not exist\.$", "{} 不存在"),
+    (r"(?:File|Directory|Path) '(.*)' is a directory\.$", "{} 是文件夹，应为文件"),
+    (r"(?:File|Directory|Path) '(.*)' is a file\.$", "{} 是文件，应为文件夹"),
+    (r"(?:File|Directory|Path) '(.*)' is not readable\.$", "{} 没有读取权限"),
+    (r"(?:File|Directory|Path) '(.*)' is not writable\.$", "{} 没有写入权限"),
+    (r"Value (.*) is not a valid (.*)\.$", "{} 不是有效的 {}"),
+)
 
 
 def usage_message(error: click_errors.UsageError) -> str:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from luoshi.outputs import documents
 
@@ -60,4 +61,4 @@ def notices(
         summary = (f"{year} 年度（截至 {day.isoformat()}）：整改通知书 {notices_count} 份，"
                    f"问责、预警、再问责文书 {len(built) - notices_count} 份")
         written = documents.write(built, out, output_format, summary, templates)
-    err.print(f"[green]已生成[/] {len(written) - 1} 份文书及目录 {written[-1]}")
+    err.print(f"[green]已生成[/] {len(written) - 1} 份文书及目录 {escape(str(written[-1]))}")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from luoshi.outputs import appraisal
 
@@ -71,8 +72,8 @@ def report(
         if xlsx is not None:
             appraisal.xlsx(xlsx, result, scores, weights)
     if output_format == "json":
-        sys.stdout.write(json.dumps(appraisal.as_json(result, scores), ensure_ascii=False,
-                                    indent=2) + "\n")
+        data = {**appraisal.as_json(result, scores), "config": settings.file}
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
     for path in (out, xlsx):
         if path is not None:
-            err.print(f"[green]已写出[/] {path}")
+            err.print(f"[green]已写出[/] {escape(str(path))}")

@@ -87,3 +87,17 @@ def test_a_damaged_run_record_is_named_not_a_traceback(minimal_path, tmp_path):
         result = runner.invoke(app, [*command, "--db", db])
         assert result.exit_code == 2, result.output
         assert "检查记录 1: C003 数据库中的这条检查记录已损坏" in result.output
+
+
+def test_a_damaged_value_in_the_database_is_named_not_an_internal_error(minimal_path, tmp_path):
+    import sqlalchemy as sa
+
+    db = f"sqlite:///{tmp_path / 'facts.db'}"
+    assert runner.invoke(app, ["load", str(minimal_path), "--db", db]).exit_code == 0
+    engine = sa.create_engine(db)
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE inspections SET date = 'not a date'"))
+    engine.dispose()
+    result = runner.invoke(app, ["check", "--year", "2013", "--db", db, "--format", "json"])
+    assert result.exit_code == 2, result.output
+    assert "C003 数据库中的数据已损坏" in result.output and "内部错误" not in result.output
