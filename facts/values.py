@@ -69,6 +69,8 @@ def _encodable(text: str) -> bool:
 
 def checked_text(value: str) -> str:
     """Text the store can keep and every output can show: refused with E308 otherwise."""
+    if value.isprintable():  # the common case, in C: no control character, no lone surrogate
+        return value
     found = _CONTROL.search(value)
     if found:
         raise PydanticCustomError(

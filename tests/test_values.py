@@ -144,3 +144,15 @@ def test_the_limits_accepted_are_kept_exactly_by_every_store(db_url, tmp_path):
     stored = sorted((row["year"], row["rank"], row["score"], row["date"]) for row in rows["appraisals"])
     assert stored == [(INT_MIN, INT_MAX, -5e-324, dt.date(YEAR_MAX, 12, 31)),
                       (INT_MAX, INT_MIN, 1.7e308, dt.date(YEAR_MIN, 1, 1))]
+
+
+@given(st.text())
+def test_any_text_is_kept_as_storable_or_refused_with_e308(text):
+    try:
+        kept = parse_text(text)
+    except PydanticCustomError as refused:
+        assert refused.type == "E308"
+        return
+    if kept is not None:
+        kept.encode("utf-8")  # valid Unicode
+        assert "\x00" not in kept and "\x1b" not in kept and "\r" not in kept
