@@ -54,7 +54,8 @@ def test_diff_says_when_a_policy_change_made_the_difference(minimal_path, tmp_pa
     assert runner.invoke(app, ["check", "--year", "2013", "--db", db, "--record",
                                "--param", "I201.min=5"]).exit_code == 1
     data = json.loads(runner.invoke(app, ["diff", "--db", db, "--format", "json"]).stdout)
-    assert data["new"] and {f["reason"] for f in data["new"]} == {"策略或参数已更改"}
+    assert data["new"] and {f["reason"] for f in data["new"]} == {"参数已更改"}
+    assert {f["rule"] for f in data["new"]} == {"I201"}
 
 
 def test_history_shows_local_time(minimal_path, tmp_path, monkeypatch):
