@@ -200,7 +200,7 @@ def read_csv(path: str, text: str, reading: Reading) -> None:
 # Caps on what a workbook may inflate to, checked from the archive's directory before any sheet
 # is parsed: the XML of a few MB of XLSX can inflate to gigabytes ("zip bomb"), and openpyxl
 # keeps every shared string in memory. zipfile never inflates a member past its declared size,
-# so the declared sizes are the real bounds. 98,000 records take about 40 MB of XML.
+# so the declared sizes are the real bounds. 98,000 records take about 35 MB of XML.
 MAX_XLSX_INFLATED = 192 * 2**20
 MAX_SHARED_STRINGS = 48 * 2**20
 MAX_XLSX_MEMBERS = 2_000
