@@ -36,7 +36,7 @@ def rules(context: typer.Context, policies: PoliciesOption = None) -> None:
                       params)
     out.print(table)
     shared = "、".join(f"{k}={v}" for k, v in catalog.terms.params.items())
-    out.print(f"共用参数：{shared}。用 --param 名称=值 或 luoshi.toml 的 [params] 修改。")
+    out.print(f"共用参数：{shared}。用 --param 名称=值 或 luoshi.toml 的 [params] 修改。", markup=False)
 
 
 @app.command("show")
