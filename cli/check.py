@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -13,14 +14,19 @@ from luoshi.engine.runtime import run
 from luoshi.outputs.formats import FORMATS
 from luoshi.engine.runtime.waivers import load_waivers
 from luoshi.outputs.formats import json_format
-from luoshi.facts.factset import facts_sha256
+from luoshi.engine.language.policy import Catalog
+from luoshi.facts.factset import Rows, facts_sha256
 from luoshi.facts.problems import InputError, Location, Problem
 from luoshi.facts.values import parse_date
 
 from .inputs import read_input
-from .console import PROGRESS_BYTES, exit_on_errors, progress_bars, total_size
+from .console import (
+    PROGRESS_BYTES, exit_on_errors, output_file, progress_bars, total_size, year_in_data,
+)
 from .load import DbOption
-from .policies import PoliciesOption, load_program
+from .policies import (
+    ConfigOption, NoConfigOption, PoliciesOption, YearOption, load_program, use_settings,
+)
 
 SEVERITY_RANK = {"warning": 1, "error": 2}
 
@@ -32,7 +38,7 @@ def _ids(value: str | None) -> list[str] | None:
 def check(
     paths: Annotated[list[str] | None, typer.Argument(
         help="事实数据文件或文件夹；不给出则读取数据库", show_default=False)] = None,
-    year: Annotated[int, typer.Option("--year", help="检查年度", show_default=False)] = ...,
+    year: YearOption = ...,
     as_of: Annotated[str | None, typer.Option(
         "--as-of", help="检查日（默认为当年 12 月 31 日）；晚于它的事实视为尚不存在")] = None,
     db: DbOption = None,
@@ -47,7 +53,8 @@ def check(
     param: Annotated[list[str] | None, typer.Option(
         "--param", help="参数，如 I201.min=3（可多次给出）")] = None,
     policies: PoliciesOption = None,
-    config: Annotated[str | None, typer.Option("--config", help="配置文件（默认 ./luoshi.toml）")] = None,
+    config: ConfigOption = None,
+    no_config: NoConfigOption = False,
     waivers: Annotated[str | None, typer.Option(
         "--waivers", help="豁免文件（YAML）：经批准、有期限地豁免某条结果")] = None,
     shard: Annotated[str | None, typer.Option(
@@ -65,8 +72,12 @@ def check(
         if fail_on not in ("error", "warning", "never"):
             raise InputError([Problem(Location("--fail-on"), "C001",
                                       "应为 error、warning 或 never")])
+        output_file(output, "--output", text=fmt)
         day = as_of_date(as_of, year)
-        catalog, program = load_program(policies, param, config)
+        settings = use_settings(config, no_config)
+        catalog, program = load_program(policies, param, settings)
+        _known_rules(catalog, _ids(select), "--select")
+        _known_rules(catalog, _ids(ignore), "--ignore")
         waiver_list = load_waivers(waivers) if waivers else []
         shard_spec = _shard(shard, paths)
         if record and paths:
@@ -76,9 +87,13 @@ def check(
         with progress_bars(total_size(paths) if paths else PROGRESS_BYTES) as progress:
             facts = read_input(paths, db, progress, program, shard_spec)
             inputs_sha256 = facts_sha256(facts) if record else None  # the check changes rows
+            # A shard reads only its own units: ids of other shards' units are not errors there.
+            units = _ids(unit) if shard_spec else _known_units(facts, _ids(unit))
+            year_in_data(facts, year)
             report = run.check(facts, program, year, day, progress=progress, waivers=waiver_list,
                                shard=shard_spec)
-        report = run.narrow(report, _ids(select), _ids(ignore), _ids(unit), shard_spec)
+        report = run.narrow(report, _ids(select), _ids(ignore), units, shard_spec)
+        report.config = settings.file
         if record:
             from luoshi.facts import history
 
@@ -87,14 +102,46 @@ def check(
                            policies_sha256=catalog.sha256(), params=data["params"],
                            waivers=[w.model_dump(mode="json") for w, _ in waiver_list],
                            findings=data["findings"], triggers=data["triggers"])
-    text = FORMATS[fmt](report, catalog)
-    if output:
-        output.write_text(text, encoding="utf-8")
-    else:
+        text = FORMATS[fmt](report, catalog)
+        if output:
+            output.write_text(text, encoding="utf-8")
+    if not output:
         sys.stdout.write(text)
     threshold = SEVERITY_RANK.get(fail_on)
     if threshold and any(SEVERITY_RANK[f.severity] >= threshold for f in report.findings):
         raise typer.Exit(1)
+
+
+def _known_units(rows: Rows, wanted: list[str] | None) -> list[str] | None:
+    """`--unit` ids, each of which must be a unit of the data (else the check says nothing)."""
+    if not wanted:
+        return wanted
+    names = {row["id"]: row.get("name") or "" for row in rows.get("units", ())}
+    problems = []
+    for unit_id in wanted:
+        if unit_id in names:
+            continue
+        by_name = [key for key, name in names.items() if name == unit_id]
+        close = by_name or difflib.get_close_matches(unit_id, list(names), n=3, cutoff=0.5)
+        hint = ("，是否应为 " + "、".join(f"{key}（{names[key]}）" for key in close) + "？") if close \
+            else "（luoshi check 的 JSON 输出或单位表列出全部单位编号）"
+        problems.append(Problem(Location("--unit"), "C001", f"数据中没有编号为 {unit_id!r} 的单位{hint}"))
+    if problems:
+        raise InputError(problems)
+    return wanted
+
+
+def _known_rules(catalog: Catalog, prefixes: list[str] | None, option: str) -> None:
+    """`--select`/`--ignore` ids or prefixes, each of which must name at least one rule."""
+    problems = []
+    for prefix in prefixes or []:
+        if any(rule.startswith(prefix) for rule in catalog.rules):
+            continue
+        close = difflib.get_close_matches(prefix, list(catalog.rules), n=3, cutoff=0.5)
+        hint = f"，是否应为 {'、'.join(close)}？" if close else "（luoshi rules 列出全部规则）"
+        problems.append(Problem(Location(option), "C001", f"没有编号为 {prefix!r} 或以它开头的规则{hint}"))
+    if problems:
+        raise InputError(problems)
 
 
 def as_of_date(text: str | None, year: int) -> dt.date:
@@ -102,9 +149,13 @@ def as_of_date(text: str | None, year: int) -> dt.date:
     if text is None:
         return dt.date(year, 12, 31)
     try:
-        return parse_date(text)
+        day = parse_date(text)
     except ValueError as error:
         raise InputError([Problem(Location("--as-of"), "C001", str(error))]) from None
+    if not year <= day.year <= year + 1:
+        raise InputError([Problem(Location("--as-of"), "C001",
+                                  f"检查日 {day.isoformat()} 应在 {year} 年或次年之内")])
+    return day
 
 
 def _shard(text: str | None, paths: list[str] | None) -> tuple[int, int] | None:

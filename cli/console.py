@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -21,8 +23,9 @@ from rich.progress import (
 from rich.table import Table
 
 from luoshi.engine.errors import EngineError
-from luoshi.facts.kinds import KINDS
-from luoshi.facts.problems import InputError, StoreError
+from luoshi.facts.factset import Rows
+from luoshi.facts.kinds import KINDS, date_fields
+from luoshi.facts.problems import InputError, Location, Problem, StoreError
 from luoshi.facts.problems import Progress as ProgressFn
 
 out = Console(highlight=False, soft_wrap=True)
@@ -47,11 +50,76 @@ def exit_on_errors(storing: bool = False) -> Iterator[None]:
         err.print(f"[bold red]共 {len(error.problems)} 个问题[/]{tail}")
         raise typer.Exit(2) from None
     except StoreError as error:
-        err.print(f"[bold red]E601[/] {error}")
+        err.print(f"[bold red]E601[/] {escape(str(error))}")
         raise typer.Exit(2) from None
     except EngineError as error:
-        err.print(f"[bold red]规则引擎出错[/]：{error}（没有输出不完整的结果）")
+        err.print(f"[bold red]规则引擎出错[/]：{escape(str(error))}（没有输出不完整的结果）")
         raise typer.Exit(2) from None
+    except OSError as error:  # a file that could not be read or written after all checks
+        where = error.filename or "文件"
+        sys.stdout.write(f"{where}: C002 无法读写：{error.strerror or error}\n")
+        err.print("[bold red]共 1 个问题[/]。")
+        raise typer.Exit(2) from None
+
+
+# Files a text output must not be written into under their name: a reader would open them wrongly.
+DOCUMENT_SUFFIXES = (".pdf", ".docx", ".doc", ".xlsx", ".xls", ".et", ".html", ".htm", ".png",
+                     ".jpg", ".jpeg", ".zip")
+
+
+def output_file(path: Path | None, option: str, suffixes: tuple[str, ...] = (),
+                text: str | None = None) -> None:
+    """Refuse, before any work, an output file that cannot be written where it is asked for:
+    of another type than `suffixes`, or (for a `text` output) named as a document."""
+    if path is None:
+        return
+    where = Location(str(path))
+    if text and path.suffix.lower() in DOCUMENT_SUFFIXES:
+        raise InputError([Problem(where, "C002", f"{option} 写出的是 {text} 文本，不能存为 "
+                                                 f"{path.suffix} 文件；HTML 或 XLSX 报告请用 luoshi report")])
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise InputError([Problem(where, "C002", f"{option} 应为 {'、'.join(suffixes)} 文件"
+                                                 f"（这里写出的就是这种格式），而不是 {path.suffix or '无扩展名'}")])
+    if path.is_dir():
+        raise InputError([Problem(where, "C002", f"{option} 给出的是一个已有的文件夹，应为文件名")])
+    _writable(path, option, where)
+
+
+def output_folder(path: Path, option: str) -> None:
+    """Refuse an output folder that is a file or cannot be created or written."""
+    where = Location(str(path))
+    if path.exists() and not path.is_dir():
+        raise InputError([Problem(where, "C002", f"{option} 给出的是一个已有的文件，应为文件夹")])
+    if path.is_dir():
+        if not os.access(path, os.W_OK):
+            raise InputError([Problem(where, "C002", f"{option} 文件夹没有写入权限")])
+        return
+    _writable(path, option, where)
+
+
+def _writable(path: Path, option: str, where: Location) -> None:
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InputError([Problem(where, "C002", f"{option} 所在的 {parent} 不是文件夹")])
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise InputError([Problem(where, "C002", f"{option} 没有写入权限")])
+
+
+def year_in_data(rows: Rows, year: int) -> None:
+    """Warn when the data holds nothing of the year checked: a typo, or last year's files."""
+    years: set[int] = set()
+    for kind, records in rows.items():
+        fields = list(date_fields(kind))
+        has_year = "year" in KINDS[kind].model_fields
+        for row in records:
+            if has_year and isinstance(row.get("year"), int):
+                years.add(row["year"])
+            years.update(row[name].year for name in fields if row.get(name) is not None)
+    if years and year not in years:
+        err.print(f"[yellow]注意[/]：数据中没有 {year} 年的记录（数据涉及 {min(years)}–{max(years)} 年），"
+                  "请确认 --year 是否写对。")
 
 
 @contextmanager

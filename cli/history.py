@@ -1,13 +1,20 @@
-"""`luoshi history` and `luoshi diff`: recorded check runs, and what changed between two."""
+"""`luoshi history` and `luoshi diff`: recorded check runs, and what changed between two.
+
+Times are shown in the machine's local time zone (stored in UTC). `diff` lists what is new,
+resolved or changed, each with why: the records changed, a waiver ended or began, or the
+policies or parameters changed; findings that stayed the same are only counted, unless `--all`.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from luoshi.facts.problems import InputError, Location, Problem
 
@@ -15,21 +22,120 @@ from .console import exit_on_errors, out
 from .load import DbOption
 
 
+def local_time(moment: dt.datetime) -> str:
+    """A stored UTC time in local time (SQLite gives it back without its zone)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def _zone() -> str:
+    offset = dt.datetime.now().astimezone().utcoffset() or dt.timedelta()
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def _checked(runs: list[Any]) -> list[Any]:
+    """Refuse run records that were damaged in the database, naming the run."""
+    for run in runs:
+        try:
+            assert isinstance(run.findings, list) and isinstance(run.triggers, list)
+            assert isinstance(run.waivers, list) and isinstance(run.params, dict)
+            for finding in run.findings:
+                assert isinstance(finding, dict) and {"id", "rule", "severity"} <= set(finding)
+            assert isinstance(run.created_at, dt.datetime) and isinstance(run.as_of, dt.date)
+        except AssertionError:
+            raise InputError([Problem(Location(f"检查记录 {run.id}"), "C003",
+                                      "数据库中的这条检查记录已损坏（字段缺失或类型不对），"
+                                      "无法显示或比较")]) from None
+    return runs
+
+
 def history(db: DbOption = None) -> None:
-    """列出记录过的检查（check --record），最新的在前。"""
+    """列出记录过的检查（check --record），最新的在前；时间为本地时间。"""
     from luoshi.facts import history as runs_store
 
     with exit_on_errors():
-        runs = runs_store.runs(db)
+        runs = _checked(runs_store.runs(db))
     table = Table(title=f"检查记录（{len(runs)} 次）", title_justify="left")
-    for label in ("编号", "时间（UTC）", "年度", "检查日", "错误", "警告", "触发", "数据", "策略"):
+    for label in ("编号", f"时间（{_zone()}）", "年度", "检查日", "错误", "警告", "触发", "数据", "策略"):
         table.add_column(label)
     for run in runs:
         errors = sum(f["severity"] == "error" for f in run.findings)
-        table.add_row(str(run.id), run.created_at.strftime("%Y-%m-%d %H:%M"), str(run.year),
+        table.add_row(str(run.id), local_time(run.created_at), str(run.year),
                       run.as_of.isoformat(), str(errors), str(len(run.findings) - errors),
                       str(len(run.triggers)), run.inputs_sha256[:10], run.policies_sha256[:10])
     out.print(table)
+
+
+def _waived(run: Any, finding: dict[str, Any]) -> bool:
+    """Whether one of the run's waivers, valid on its check day, covers the finding."""
+    for waiver in run.waivers:
+        if (waiver.get("rule"), waiver.get("unit"), waiver.get("subject")) != \
+                (finding["rule"], finding.get("unit"), finding.get("subject")):
+            continue
+        expires = waiver.get("expires")
+        if expires is None or str(expires) >= run.as_of.isoformat():
+            return True
+    return False
+
+
+def _records(finding: dict[str, Any]) -> list[tuple[Any, Any]]:
+    """The records a finding rests on, by kind and id (where they were read may move)."""
+    return [(item.get("kind"), item.get("id")) for item in finding.get("evidence") or []]
+
+
+def _gist(finding: dict[str, Any]) -> tuple[Any, ...]:
+    return finding.get("severity"), finding.get("message"), _records(finding)
+
+
+def reasons(older: Any, newer: Any) -> dict[str, list[dict[str, Any]]]:
+    """The changes between two runs, each finding with why it changed."""
+    before = {finding["id"]: finding for finding in older.findings}
+    after = {finding["id"]: finding for finding in newer.findings}
+    policies = older.policies_sha256 != newer.policies_sha256
+    data = older.inputs_sha256 != newer.inputs_sha256
+    changed_params = {name for name in {*older.params, *newer.params}
+                      if older.params.get(name) != newer.params.get(name)}
+
+    def policy_reason(rule: str) -> str | None:
+        """What changed in how `rule` is judged: the policy files, or its parameters (its own,
+        or the shared ones, which any rule may use)."""
+        if policies:
+            return "策略已更改"
+        if any(name.startswith(f"{rule}.") or "." not in name for name in changed_params):
+            return "参数已更改"
+        return None
+
+    def why(finding: dict[str, Any], appeared: bool) -> str:
+        if appeared and _waived(older, finding) and not _waived(newer, finding):
+            return "豁免已到期或撤销"
+        if not appeared and _waived(newer, finding) and not _waived(older, finding):
+            return "已豁免"
+        policy = policy_reason(finding["rule"])
+        if policy and data:
+            return f"记录有变化，且{policy}"
+        if policy or data:
+            return policy or "记录有变化"
+        if older.as_of != newer.as_of:
+            return "检查日不同"
+        return "原因不明（数据与策略都相同）"
+
+    changed = []
+    for key in after:
+        if key in before and _gist(after[key]) != _gist(before[key]):
+            record = _records(after[key]) != _records(before[key])
+            policy = policy_reason(after[key]["rule"])
+            changed.append({**after[key], "reason": "相关记录有变化" if record or not policy
+                            else policy})
+    return {
+        "new": [{**after[key], "reason": why(after[key], True)} for key in after if key not in before],
+        "resolved": [{**before[key], "reason": why(before[key], False)}
+                     for key in before if key not in after],
+        "changed": changed,
+        "open": [after[key] for key in after if key in before],
+    }
 
 
 def diff(
@@ -37,8 +143,9 @@ def diff(
     second: Annotated[int | None, typer.Argument(help="较新的记录编号")] = None,
     db: DbOption = None,
     output_format: Annotated[str, typer.Option("--format", help="table 或 json")] = "table",
+    show_all: Annotated[bool, typer.Option("--all", help="也列出没有变化的问题")] = False,
 ) -> None:
-    """比较两次检查：新出现、已解决、仍存在的问题（默认比较同一年度最新的两次）。"""
+    """比较两次检查：新出现、已解决、有变化的问题及其原因（默认比较同一年度最新的两次）。"""
     from luoshi.facts import history as runs_store
 
     with exit_on_errors():
@@ -46,17 +153,31 @@ def diff(
             raise InputError([Problem(Location("--format"), "C001", "应为 table 或 json")])
         if (first is None) != (second is None):
             raise InputError([Problem(Location("diff"), "C001", "要么给出两个记录编号，要么都不给")])
-        older, newer = runs_store.pick(runs_store.runs(db), first, second)
-    changes = runs_store.compare(older, newer)
+        older, newer = runs_store.pick(_checked(runs_store.runs(db)), first, second)
+    changes = reasons(older, newer)
     if output_format == "json":
         sys.stdout.write(json.dumps(changes, ensure_ascii=False, indent=2) + "\n")
         return
-    out.print(f"检查记录 {older.id}（{older.as_of}）→ {newer.id}（{newer.as_of}），{newer.year} 年度")
-    for key, label in (("new", "新出现"), ("resolved", "已解决"), ("open", "仍存在")):
+    out.print(Text(f"检查记录 {older.id}（{older.as_of}，{local_time(older.created_at)}）→ "
+                   f"{newer.id}（{newer.as_of}，{local_time(newer.created_at)}），{newer.year} 年度"))
+    changed_ids = {finding["id"] for finding in changes["changed"]}
+    unchanged = [f for f in changes["open"] if f["id"] not in changed_ids]
+    sections = [("new", "新出现"), ("resolved", "已解决"), ("changed", "有变化")]
+    if show_all:
+        changes["unchanged"] = unchanged
+        sections.append(("unchanged", "没有变化"))
+    for key, label in sections:
+        if not changes[key]:
+            out.print(Text(f"{label}：无"))
+            continue
         table = Table(title=f"{label}（{len(changes[key])}）", title_justify="left")
-        for column in ("规则", "单位", "对象", "问题"):
-            table.add_column(column)
+        columns = ["编号", "规则", "单位", "对象", "问题"] + (["原因"] if key != "unchanged" else [])
+        for column in columns:
+            table.add_column(column, overflow="fold")
         for finding in changes[key]:
-            table.add_row(finding["rule"], finding["unit"] or "", finding["subject"],
-                          finding["message"])
+            cells = [finding["id"], finding["rule"], finding.get("unit") or "", finding["subject"],
+                     finding["message"]] + ([finding["reason"]] if key != "unchanged" else [])
+            table.add_row(*(Text(str(cell)) for cell in cells))  # Text: names are not markup
         out.print(table)
+    if not show_all and unchanged:
+        out.print(Text(f"另有 {len(unchanged)} 条问题没有变化，未列出（--all 显示）。"))

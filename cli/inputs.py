@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from luoshi.facts.factset import Rows, rows_of
-from luoshi.facts.problems import Progress
+from luoshi.facts.problems import InputError, Location, Problem, Progress
 from luoshi.facts.validate import read_facts
 
 if TYPE_CHECKING:  # the engine is imported only by the commands that check
@@ -21,9 +21,17 @@ def read_input(paths: list[str] | None, db: str | None, progress: Progress | Non
         return rows_of(read_facts(paths, progress)[0])
     from luoshi.facts import store  # SQLAlchemy is imported only by commands that use it
 
-    if shard and program is not None:
-        from luoshi.engine.plan.locality import local_kinds
-        from luoshi.engine.runtime.run import member_of
+    try:
+        if shard and program is not None:
+            from luoshi.engine.plan.locality import local_kinds
+            from luoshi.engine.runtime.run import member_of
 
-        return store.read_rows(db, local_kinds(program), member_of(shard))
-    return store.read_rows(db)
+            return store.read_rows(db, local_kinds(program), member_of(shard))
+        return store.read_rows(db)
+    except (ValueError, TypeError, OverflowError) as error:  # a value the driver cannot convert
+        from sqlalchemy.engine import make_url
+
+        where = make_url(store.database_url(db)).render_as_string(hide_password=True)
+        raise InputError([Problem(Location(where), "C003",
+                                  f"数据库中的数据已损坏，无法读取（{type(error).__name__}: "
+                                  f"{str(error)[:200]}）；请用报送文件重新 luoshi load")]) from None

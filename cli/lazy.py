@@ -30,7 +30,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 class LazyGroup(TyperGroup):
     """The `luoshi` group: a command's module is imported when the command is looked up
-    (typer 0.29 keeps its click inside as `typer._click`)."""
+    (typer 0.29 keeps its click inside as `typer._click`). `cli/main.py` sets the classes
+    commands and subgroups are made with."""
+
+    command_cls: type[click.Command] | None = None
+    group_cls: type[TyperGroup] | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Only the names, for "did you mean …?": the commands themselves come from get_command.
+        self.commands = dict.fromkeys(COMMANDS)  # type: ignore[assignment]
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
@@ -42,10 +51,15 @@ class LazyGroup(TyperGroup):
         command: click.Command
         found: Any = getattr(importlib.import_module(f"luoshi.cli.{module_name}"), attribute)
         if isinstance(found, typer.Typer):
+            for info in found.registered_commands:
+                if self.command_cls is not None:
+                    info.cls = self.command_cls
+            if self.group_cls is not None:
+                found.info.cls = self.group_cls
             command = typer.main.get_group(found)
         else:
             single = typer.Typer(add_completion=False, rich_markup_mode=None)
-            single.command(name)(found)
+            single.command(name, cls=self.command_cls)(found)
             command = typer.main.get_command(single)
         command.name = name
         return command

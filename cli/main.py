@@ -1,20 +1,125 @@
-"""The `luoshi` command: one module per command, registered here."""
+"""The `luoshi` command: one module per command, registered here, and the guard at its edge.
+
+Exit statuses mean one thing each: 0 nothing to report, 1 findings at or above `--fail-on`
+(only `check` exits 1), 2 anything else that stopped a command — a usage error, bad input, an
+unreachable database, or a defect of luoshi itself ("内部错误", with a report file), never a
+traceback. See docs/errors.md.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+import platform
+import sys
+import tempfile
+import traceback
+from collections.abc import Sequence
+from typing import Any
+
 import typer
+from typer._click import exceptions as click_errors
+from typer.core import TyperCommand, TyperGroup
 
 from .lazy import LazyGroup
+from .messages import help_text, usage_report
+
+INTERNAL_ERROR = 2
+
+
+class LuoshiCommand(TyperCommand):
+    def get_help(self, ctx: Any) -> str:
+        return help_text(super().get_help(ctx))
+
+    def get_usage(self, ctx: Any) -> str:
+        return help_text(super().get_usage(ctx))
+
+
+class LuoshiSubgroup(TyperGroup):
+    """A group under `luoshi` (`rules`), with its help in Chinese."""
+
+    def get_help(self, ctx: Any) -> str:
+        return help_text(super().get_help(ctx))
+
+    def get_usage(self, ctx: Any) -> str:
+        return help_text(super().get_usage(ctx))
+
+
+class LuoshiGroup(LazyGroup):
+    def get_help(self, ctx: Any) -> str:
+        return help_text(super().get_help(ctx))
+
+    def get_usage(self, ctx: Any) -> str:
+        return help_text(super().get_usage(ctx))
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             **extra: Any) -> Any:
+        """Run a command; whatever escapes it ends with a Chinese message and status 2."""
+        try:
+            status = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click_errors.NoArgsIsHelpError as error:
+            sys.stderr.write(help_text(error.format_message()) + "\n")
+            sys.exit(2)
+        except click_errors.UsageError as error:
+            sys.stderr.write(usage_report(error) + "\n")
+            sys.exit(2)
+        except click_errors.ClickException as error:
+            sys.stderr.write(f"错误：{error.format_message()}\n")
+            sys.exit(2)
+        except typer.Abort:
+            sys.stderr.write("已中止。\n")
+            sys.exit(130)
+        except SystemExit as error:
+            # Status 1 means findings, which come back as `status` below; a 1 raised inside
+            # (click's broken-pipe exit) is not findings.
+            if error.code == 1:
+                sys.exit(2)
+            raise
+        except BaseException as error:  # noqa: BLE001 - the one place every defect ends
+            if isinstance(error, KeyboardInterrupt):
+                sys.stderr.write("已中止。\n")
+                sys.exit(130)
+            sys.stderr.write(internal_error(error) + "\n")
+            sys.exit(INTERNAL_ERROR)
+        sys.exit(status if isinstance(status, int) else 0)
+
+
+def internal_error(error: BaseException) -> str:
+    """The message for a defect of luoshi, and a report file a maintainer can act on."""
+    from luoshi.facts.version import tool_version
+
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    text = "\n".join([
+        f"luoshi {tool_version()} 内部错误报告 {dt.datetime.now().isoformat(timespec='seconds')}",
+        f"命令：{' '.join(sys.argv)}",
+        f"Python {platform.python_version()} {platform.platform()}",
+        "",
+        "".join(traceback.format_exception(error)),
+    ])
+    try:
+        handle, path = tempfile.mkstemp(prefix=f"luoshi-error-{stamp}-", suffix=".txt")
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+        where = f"详细报告已写入 {path}，请把它发给维护人员。"
+    except OSError:
+        where = "报告文件无法写入。"
+    return (f"内部错误：luoshi 自身出错（{type(error).__name__}），这不是您的数据的问题；"
+            f"没有输出不完整的结果。{where}")
+
 
 app = typer.Typer(
     name="luoshi",
     help="落实：惩治和预防腐败体系制度落实机制的合规检查工具。",
+    cls=LuoshiGroup,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
-    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
 def _version(value: bool) -> None:
     if value:
         from luoshi.facts.version import tool_version
@@ -27,6 +132,10 @@ def _version(value: bool) -> None:
 def main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                       help="显示版本并退出")) -> None:
     """落实：惩治和预防腐败体系制度落实机制的合规检查工具。"""
+
+
+# Commands are imported when they run (cli/lazy.py), with these classes for their help.
+LazyGroup.command_cls, LazyGroup.group_cls = LuoshiCommand, LuoshiSubgroup
 
 
 def run() -> None:

@@ -17,24 +17,26 @@ from rich.text import Text
 from luoshi.engine.runtime import run
 from luoshi.engine.runtime.results import Evidence, Finding, Report, Trigger
 from luoshi.engine.runtime.waivers import load_waivers
-from luoshi.engine.settings import load_settings
 from luoshi.facts.factset import facts_sha256
 from luoshi.facts.problems import InputError, Location, Problem
 from luoshi.outputs import documents
 from luoshi.outputs import notices as notice_model
 
 from .check import as_of_date
-from .console import err, exit_on_errors
+from .console import err, exit_on_errors, output_folder, year_in_data
 from .inputs import read_input
 from .load import DbOption
-from .policies import PoliciesOption, load_program
+from .policies import (
+    ConfigOption, NoConfigOption, PoliciesOption, YearOption, load_program, use_settings,
+)
 
 
 def notices(
     paths: Annotated[list[str] | None, typer.Argument(
         help="事实数据文件或文件夹；不给出则读取数据库", show_default=False)] = None,
     year: Annotated[int | None, typer.Option(
-        "--year", help="检查年度（用 --run 时取自记录）", show_default=False)] = None,
+        "--year", help="检查年度（2000–2100；用 --run 时取自记录）", min=2000, max=2100,
+        show_default=False)] = None,
     out: Annotated[Path, typer.Option("--out", help="输出文件夹", show_default=False)] = ...,
     as_of: Annotated[str | None, typer.Option("--as-of", help="检查日")] = None,
     date: Annotated[str | None, typer.Option(
@@ -52,7 +54,8 @@ def notices(
         "--templates", help="自定义模板文件夹（同名文件优先于自带模板）")] = None,
     param: Annotated[list[str] | None, typer.Option("--param", help="参数，如 I201.min=3")] = None,
     policies: PoliciesOption = None,
-    config: Annotated[str | None, typer.Option("--config", help="配置文件")] = None,
+    config: ConfigOption = None,
+    no_config: NoConfigOption = False,
 ) -> None:
     """生成整改通知书（每个有问题的单位一份）、无责任单位问题的情况报告，以及问责建议书、预警通知、
     再问责建议书（每项触发一份）。"""
@@ -67,14 +70,16 @@ def notices(
             year, as_of = recorded.year, recorded.as_of.isoformat()
         if year is None:
             raise InputError([Problem(Location("--year"), "C001", "请用 --year 给出检查年度")])
+        output_folder(out, "--out")
         day = as_of_date(as_of, year)
         issued = as_of_date(date, year) if date else day
-        settings = load_settings(config)
+        settings = use_settings(config, no_config)
         days = reply_days if reply_days is not None else settings.notices.get(
             "reply_days", notice_model.DEFAULT_REPLY_DAYS)
-        catalog, program = load_program(policies, param, config)
+        catalog, program = load_program(policies, param, settings)
         waiver_list = load_waivers(waivers) if waivers else []
         facts = read_input(paths, db)
+        year_in_data(facts, year)
         changed = recorded is not None and facts_sha256(facts) != recorded.inputs_sha256
         report = run.check(facts, program, year, day, waivers=waiver_list)
         if recorded is not None:  # what the office recorded, named from the store

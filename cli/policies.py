@@ -9,7 +9,7 @@ import typer
 from luoshi.engine.errors import CompileError
 from luoshi.engine.plan.compile import Program, compile_catalog
 from luoshi.engine.language.policy import Catalog, PolicyError, load_catalog, rule_location
-from luoshi.engine.settings import load_settings, parse_assignments, resolve_params
+from luoshi.engine.settings import Settings, load_settings, parse_assignments, resolve_params
 from luoshi.facts.problems import Location, Problem
 
 PoliciesOption = Annotated[
@@ -18,9 +18,25 @@ PoliciesOption = Annotated[
 ]
 
 
+ConfigOption = Annotated[str | None, typer.Option(
+    "--config", help="配置文件（默认读取当前文件夹的 luoshi.toml，若有）", show_default=False)]
+NoConfigOption = Annotated[bool, typer.Option("--no-config", help="不读取任何配置文件")]
+YearOption = Annotated[int, typer.Option("--year", help="检查年度（2000–2100）", min=2000, max=2100,
+                                         show_default=False)]
+
+
+def use_settings(config: str | None, no_config: bool) -> Settings:
+    """The settings for this run; the file read, if any, is named on stderr."""
+    from .console import err
+
+    settings = load_settings(config, use_file=not no_config)
+    if settings.file:
+        err.print(f"配置文件：{settings.file}", markup=False)
+    return settings
+
+
 def load_program(policies: list[str] | None, params: list[str] | None,
-                 config: str | None) -> tuple[Catalog, Program]:
-    settings = load_settings(config)
+                 settings: Settings) -> tuple[Catalog, Program]:
     catalog = load_catalog([*settings.policies, *(policies or [])])
     values = resolve_params(catalog.params(), settings.params, parse_assignments(params or []))
     try:

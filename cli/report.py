@@ -15,21 +15,22 @@ from luoshi.outputs import appraisal
 from luoshi.outputs import ranking
 
 from luoshi.engine.runtime import run
-from luoshi.engine.settings import load_settings
 from luoshi.engine.runtime.waivers import load_waivers
 from luoshi.facts.problems import InputError, Location, Problem
 
 from .check import as_of_date
 from .inputs import read_input
-from .console import err, exit_on_errors
+from .console import err, exit_on_errors, output_file, year_in_data
 from .load import DbOption
-from .policies import PoliciesOption, load_program
+from .policies import (
+    ConfigOption, NoConfigOption, PoliciesOption, YearOption, load_program, use_settings,
+)
 
 
 def report(
     paths: Annotated[list[str] | None, typer.Argument(
         help="事实数据文件或文件夹；不给出则读取数据库", show_default=False)] = None,
-    year: Annotated[int, typer.Option("--year", help="考核年度", show_default=False)] = ...,
+    year: YearOption = ...,
     out: Annotated[Path | None, typer.Option("--out", help="HTML 报告文件")] = None,
     xlsx: Annotated[Path | None, typer.Option("--xlsx", help="同时写出 XLSX 排名")] = None,
     output_format: Annotated[str | None, typer.Option(
@@ -41,7 +42,8 @@ def report(
     warning_weight: Annotated[float | None, typer.Option("--warning-weight", help="每个警告扣分（默认 1）")] = None,
     param: Annotated[list[str] | None, typer.Option("--param", help="参数，如 I201.min=3")] = None,
     policies: PoliciesOption = None,
-    config: Annotated[str | None, typer.Option("--config", help="配置文件")] = None,
+    config: ConfigOption = None,
+    no_config: NoConfigOption = False,
 ) -> None:
     """年终考核评估：为每个责任单位计分、排名，每一分扣减都能追溯到具体问题。"""
     with exit_on_errors():
@@ -50,16 +52,19 @@ def report(
         if out is None and xlsx is None and output_format is None:
             raise InputError([Problem(Location("--out"), "C001",
                                       "请用 --out 给出 HTML 文件，或 --xlsx，或 --format json")])
+        output_file(out, "--out", (".html", ".htm"))
+        output_file(xlsx, "--xlsx", (".xlsx",))
         day = as_of_date(as_of, year)
-        settings = load_settings(config)
+        settings = use_settings(config, no_config)
         weights = {**ranking.DEFAULT_WEIGHTS, **settings.weights}
         if error_weight is not None:
             weights["error"] = error_weight
         if warning_weight is not None:
             weights["warning"] = warning_weight
-        catalog, program = load_program(policies, param, config)
+        catalog, program = load_program(policies, param, settings)
         waiver_list = load_waivers(waivers) if waivers else []
         facts = read_input(paths, db)
+        year_in_data(facts, year)
         result = run.check(facts, program, year, day, waivers=waiver_list)
         scores = ranking.rank(result, weights)
         if out is not None and out.suffix.lower() not in (".html", ".htm"):
@@ -78,8 +83,8 @@ def report(
             raise InputError([Problem(Location(str(error.filename or out or xlsx)), "C001",
                                       f"无法写入：{error.strerror or error}")]) from None
     if output_format == "json":
-        sys.stdout.write(json.dumps(appraisal.as_json(result, scores), ensure_ascii=False,
-                                    indent=2) + "\n")
+        data = {**appraisal.as_json(result, scores), "config": settings.file}
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
     for path in (out, xlsx):
         if path is not None:
             message = Text("已写出 ", style="green")

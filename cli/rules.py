@@ -17,7 +17,7 @@ from luoshi.facts.problems import InputError, Location, Problem
 
 from .check import as_of_date
 from .console import exit_on_errors, out
-from .policies import PoliciesOption, load_program
+from .policies import ConfigOption, NoConfigOption, PoliciesOption, load_program, use_settings
 
 app = typer.Typer(help="规则目录：编号、级别、条款、标题、参数。", no_args_is_help=False,
                   invoke_without_command=True, rich_markup_mode=None)
@@ -55,11 +55,12 @@ def show(context: typer.Context,
              "--year", help="按哪一年度编译（默认今年）", show_default=False)] = None,
          as_of: Annotated[str | None, typer.Option("--as-of", help="检查日")] = None,
          param: Annotated[list[str] | None, typer.Option("--param", help="参数，如 I201.min=3")] = None,
-         config: Annotated[str | None, typer.Option("--config", help="配置文件")] = None,
+         config: ConfigOption = None,
+         no_config: NoConfigOption = False,
          ) -> None:
     """显示一条规则的完整说明与条款原文；--compiled 输出它编译成的规则引擎规则集。"""
     with exit_on_errors():
-        catalog, program = load_program(context.obj, param, config)
+        catalog, program = load_program(context.obj, param, use_settings(config, no_config))
         rule = catalog.rules.get(rule_id.upper())
         if rule is None:
             raise InputError([Problem(Location(rule_id), "C001",

@@ -31,6 +31,8 @@ Command-line values (`--param`, `--policies`, `--reply-days`) win over the file.
 
 from __future__ import annotations
 
+import math
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,9 +41,6 @@ from typing import Any
 from luoshi.facts.problems import InputError, Location, Problem
 
 DEFAULT_FILE = "luoshi.toml"
-
-
-SECTIONS = ("params", "policies", "report", "notices")
 DEFAULT_BANDS = {"好": 90.0, "较好": 80.0, "一般": 60.0, "差": 0.0}
 NOTICE_KEYS = {"issuer": str, "机关代字": str, "reply_days": int, "first_number": int,
                "cc": list, "printer": str, "addressing": dict}
@@ -56,30 +55,77 @@ class Settings:
     weights: dict[str, float] = field(default_factory=dict)  # [report] error/warning weights
     bands: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_BANDS))  # 等次
     notices: dict[str, Any] = field(default_factory=dict)  # [notices], checked
+    file: str | None = None  # the settings file read, named in every output; None: none read
 
 
-def load_settings(path: str | None = None) -> Settings:
+# Keys checked in each section (None: any key; [report] also holds other outputs' settings).
+_SECTIONS: dict[str, set[str] | None] = {"params": None, "policies": {"folders"}, "report": None,
+                                         "notices": None}
+# A built-in parameter counts records or days: a whole number in this range (100 years of days),
+# so that no date computed from it can leave the calendar.
+PARAM_LIMIT = 36_500
+
+
+def load_settings(path: str | None = None, use_file: bool = True) -> Settings:
+    """`path` (`--config`), else ./luoshi.toml if there is one; nothing with `use_file` off."""
+    if not use_file:
+        if path:
+            raise InputError([Problem(Location("--no-config"), "C001",
+                                      "--config 与 --no-config 不能同时使用")])
+        return Settings()
     file = Path(path or DEFAULT_FILE)
     if not file.exists():
         if path:
             raise InputError([Problem(Location(str(file)), "C001", "配置文件不存在")])
         return Settings()
     try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        text = file.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        line = getattr(error, "lineno", None) or _line_of_error(str(error))
+        raise InputError([Problem(Location(str(file), line), "C001",
+                                  f"配置文件不是有效的 TOML：{error}")]) from None
+    except (OSError, UnicodeDecodeError) as error:
         raise InputError([Problem(Location(str(file)), "C001", f"配置文件无法读取：{error}")]) from None
-    unknown = set(data) - set(SECTIONS)
-    if unknown:
-        raise InputError([Problem(Location(str(file)), "C001",
-                                  f"未知的配置节：{'、'.join(sorted(unknown))}（可用：{'、'.join(SECTIONS)}）")])
-    report = data.get("report", {})
-    weights = {key[: -len("_weight")]: _number(file, f"report.{key}", value)
-               for key, value in report.items() if key in ("error_weight", "warning_weight")}
+    problems: list[Problem] = []
+
+    def wrong(key: str, message: str) -> None:
+        problems.append(Problem(Location(str(file), _line_of(text, key)), "C001", message))
+
+    for section, value in data.items():
+        if section not in _SECTIONS:
+            wrong(section, f"未知的配置节 [{section}]（可用：params、policies、report、notices）")
+        elif not isinstance(value, dict):
+            wrong(section, f"{section} 应为一个配置节 [{section}]")
+        else:
+            for key in set(value) - (_SECTIONS[section] or set(value)):
+                wrong(key, f"[{section}] 中未知的配置项 {key}（可用：{'、'.join(sorted(_SECTIONS[section]))}）")
+    params = _flat(data.get("params", {})) if isinstance(data.get("params"), dict) else {}
+    for name, value in params.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            wrong(name, f"参数 {name} 应为数值，实际为 {type(value).__name__}")
+    report = data.get("report", {}) if isinstance(data.get("report"), dict) else {}
+    weights = {}
+    for key in ("error_weight", "warning_weight"):
+        if key in report:
+            value = report[key]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not math.isfinite(value) or not 0 <= value <= 100:
+                wrong(key, f"{key} 应为 0 到 100 之间的数值：{value!r}")
+            else:
+                weights[key[: -len("_weight")]] = float(value)
+    policies = data.get("policies", {}) if isinstance(data.get("policies"), dict) else {}
+    folders = policies.get("folders", [])
+    if not isinstance(folders, list) or not all(isinstance(item, str) for item in folders):
+        wrong("folders", "folders 应为文件夹名的列表，如 folders = [\"local-policies\"]")
+        folders = []
+    if problems:
+        raise InputError(problems)
     bands = _bands(file, report.get("bands")) if "bands" in report else dict(DEFAULT_BANDS)
-    folders = data.get("policies", {}).get("folders", [])
+    notices = _notices(file, data.get("notices", {}))
     base = file.parent
-    return Settings(dict(data.get("params", {})), [str(base / folder) for folder in folders],
-                    weights, bands, _notices(file, data.get("notices", {})))
+    return Settings(dict(params), [str(base / folder) for folder in folders], weights, bands,
+                    notices, str(file))
 
 
 def _fail(file: Path, message: str) -> InputError:
@@ -125,20 +171,59 @@ def _notices(file: Path, value: Any) -> dict[str, Any]:
     return dict(value)
 
 
+def _flat(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """`I201.min = 3` unquoted is a table in TOML: give it back its dotted name."""
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _line_of(text: str, key: str) -> int | None:
+    """The line where `key` is written (tomllib keeps no positions)."""
+    last = key.rsplit(".", 1)[-1]
+    pattern = re.compile(rf'^\s*(\[\s*)?["\']?({re.escape(key)}|{re.escape(last)})["\']?\s*[=\]]',
+                         re.MULTILINE)
+    match = pattern.search(text)
+    return text.count("\n", 0, match.start()) + 1 if match else None
+
+
+def _line_of_error(message: str) -> int | None:
+    match = re.search(r"line (\d+)", message)
+    return int(match.group(1)) if match else None
+
+
 def resolve_params(known: dict[str, Any], *layers: dict[str, Any]) -> dict[str, Any]:
-    """Parameter values over the defaults; an unknown name or a non-number is an error."""
+    """Parameter values over the defaults; an unknown name, a non-number, or a number out of
+    range is an error (a parameter whose default is a whole number takes 0 to PARAM_LIMIT)."""
     values = dict(known)
     problems = []
     for layer in layers:
         for name, raw in layer.items():
+            where = Location("--param")
             if name not in known:
-                problems.append(Problem(Location("--param"), "C001",
+                problems.append(Problem(where, "C001",
                                         f"未知的参数 {name}，可用：{'、'.join(sorted(known))}"))
                 continue
             try:
                 number = float(raw) if not isinstance(raw, (int, float)) else raw
-            except ValueError:
-                problems.append(Problem(Location("--param"), "C001", f"参数 {name} 应为数值：{raw!r}"))
+            except (ValueError, OverflowError):
+                problems.append(Problem(where, "C001", f"参数 {name} 应为数值：{raw!r}"))
+                continue
+            if isinstance(number, bool) or not math.isfinite(number):
+                problems.append(Problem(where, "C001", f"参数 {name} 应为有限的数值：{raw!r}"))
+                continue
+            default = known[name]
+            whole = isinstance(default, int) and not isinstance(default, bool)
+            if whole and not (float(number).is_integer() and 0 <= number <= PARAM_LIMIT):
+                problems.append(Problem(where, "C001",
+                                        f"参数 {name} 应为 0 到 {PARAM_LIMIT} 之间的整数：{raw!r}"))
+                continue
+            if abs(number) > 1e12:
+                problems.append(Problem(where, "C001", f"参数 {name} 超出可用范围：{raw!r}"))
                 continue
             values[name] = int(number) if float(number).is_integer() else number
     if problems:

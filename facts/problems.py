@@ -8,6 +8,7 @@ docs/errors.md (a test keeps the two in step).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,17 +19,20 @@ CODES: dict[str, str] = {
     "E003": "文件内容与扩展名不符",
     "E004": "文本编码无法识别",
     "E005": "文件为空",
+    "E006": "符号链接指向所给文件夹之外或不存在",
     "E101": "YAML 语法错误",
     "E102": "JSON 语法错误",
     "E103": "CSV 格式错误",
     "E104": "XLSX 工作簿无法打开",
     "E105": "嵌套过深",
     "E106": "不支持 YAML 锚点与别名",
+    "E107": "文件超出大小上限",
     "E201": "文件顶层应为以数据类别为键的映射",
     "E202": "未知的数据类别",
     "E203": "数据类别的内容应为记录列表",
     "E204": "记录应为字段映射",
     "E205": "表头缺失",
+    "E206": "合并单元格",
     "E301": "未知字段",
     "E302": "字段重复",
     "E303": "缺少必填字段",
@@ -36,6 +40,8 @@ CODES: dict[str, str] = {
     "E305": "取值不在可选范围内",
     "E306": "日期无效",
     "E307": "是否值无效",
+    "E308": "文本含控制字符、无效字符或换行",
+    "E309": "数值超出可存储的范围",
     "E401": "编号或记录重复",
     "E501": "引用的编号不存在",
     "E601": "数据库无法连接或写入",
@@ -46,9 +52,20 @@ CODES: dict[str, str] = {
     "P401": "规则编号重复",
     "P501": "规则无法编译到规则引擎",
     "C001": "命令参数错误",
+    "C002": "输出文件无法写入",
+    "C003": "数据库中的记录已损坏",
     "W101": "豁免文件错误",
     "T101": "文书模板错误或试图访问程序内部",
 }
+
+
+def column_letter(number: int) -> str:
+    """1 → A, 9 → I, 27 → AA: a spreadsheet column as its letters."""
+    letters = ""
+    while number > 0:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +80,9 @@ class Location:
     def __str__(self) -> str:
         if self.line is None:
             return self.path if self.sheet is None else f"{self.path}:{self.sheet}"
-        row = f"{self.sheet}!{self.line}" if self.sheet is not None else str(self.line)
-        return f"{self.path}:{row}" + (f":{self.col}" if self.col else "")
+        if self.sheet is not None:  # a cell as Excel names it (单位!C5), or a row (单位!5)
+            return f"{self.path}:{self.sheet}!{column_letter(self.col) if self.col else ''}{self.line}"
+        return f"{self.path}:{self.line}" + (f":{self.col}" if self.col else "")
 
     def at(self, line: int | None = None, col: int | None = None) -> Location:
         return Location(self.path, self.line if line is None else line, col, self.sheet)
@@ -89,7 +107,17 @@ class Problem:
         if self.field:
             subject += f".{self.field}"
         prefix = f"{self.where}: " + (f"{subject}: " if subject else "")
-        return f"{prefix}{self.code} {self.message}"
+        return printable(f"{prefix}{self.code} {self.message}")
+
+
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """One line a terminal shows as it is: control characters (which could move the cursor or
+    forge a line) and lone surrogates (which cannot be written out) as visible escapes."""
+    return _UNPRINTABLE.sub(lambda found: f"\\x{ord(found.group()):02x}" if ord(found.group()) < 256
+                            else f"\\u{ord(found.group()):04x}", text)
 
 
 # Reports work done: (step, done, total), e.g. ("读取", bytes read, bytes to read). Steps are

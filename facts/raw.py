@@ -33,6 +33,7 @@ class Reading:
 
     records: list[RawRecord] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why) not read
 
     def problem(self, where: Location, code: str, message: str, kind: str | None = None,
                 field_name: str | None = None) -> None:
@@ -61,6 +62,14 @@ class PositionedList(list):
         super().__init__(items)
         self.start = start
         self.items_at = items_at or []
+
+
+# Columns and keys a unit may add for its own notes: accepted everywhere, never read.
+IGNORED_FIELDS = frozenset(("备注", "说明", "remarks", "notes"))
+# A row of a table whose first cell starts with this is the template's example: never read.
+EXAMPLE_MARK = "示例"
+# A code offered by the template's dropdowns with its name beside it: "u-jw｜市纪委".
+LABEL_SEPARATOR = "｜"
 
 
 def _shape(value: Any) -> str:

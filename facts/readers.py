@@ -8,6 +8,7 @@ or random bytes get a sentence a user understands instead of a parser's complain
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,25 +49,96 @@ class InputFile:
     size: int
 
 
+# Spreadsheets of other programs, in a folder as named: refused with what to do, never skipped.
+_SAVE_AS_XLSX = {
+    ".xls": "旧版 Excel（.xls）不受支持，请在 Excel 中另存为 .xlsx",
+    ".et": "WPS 表格文件（.et）不受支持，请在 WPS 中另存为 .xlsx（Excel 工作簿）",
+    ".ett": "WPS 表格模板（.ett）不受支持，请在 WPS 中另存为 .xlsx（Excel 工作簿）",
+    ".ods": "OpenDocument 表格（.ods）不受支持，请另存为 .xlsx（Excel 工作簿）",
+    ".xlsm": "带宏的工作簿（.xlsm）不受支持，请另存为 .xlsx（Excel 工作簿）",
+    ".xlsb": "二进制工作簿（.xlsb）不受支持，请另存为 .xlsx（Excel 工作簿）",
+}
+
+
 def discover(paths: Iterable[str], reading: Reading) -> list[Path]:
-    """The files to read: named files, and every data file below named folders."""
+    """The files to read: named files, and every data file below named folders.
+
+    In a folder, every file that is not read is named in `reading.skipped` with the reason;
+    a symbolic link is followed only to a place inside the folder named (E006 otherwise), so
+    a link cannot pull in, or hide, data from elsewhere.
+    """
     files: list[Path] = []
     for name in paths:
         path = Path(name)
         if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                hidden = any(part.startswith((".", "~$")) for part in child.relative_to(path).parts)
-                if child.is_file() and not hidden and child.suffix.lower() in EXTENSIONS | {".xls"}:
-                    files.append(child)
+            before = len(reading.problems)
+            found = _walk(path, reading)
+            files.extend(found)
+            if not found and len(reading.problems) == before:
+                reading.problem(Location(name), "E001",
+                                f"文件夹中没有数据文件（{'、'.join(sorted(EXTENSIONS))}）")
         elif path.is_file():
             files.append(path)
         else:
             reading.problem(Location(name), "E001", "文件或文件夹不存在")
-            continue
-        if path.is_dir() and not any(f.is_relative_to(path) for f in files):
-            reading.problem(Location(name), "E001",
-                            f"文件夹中没有数据文件（{'、'.join(sorted(EXTENSIONS))}）")
     return files
+
+
+def _walk(root: Path, reading: Reading) -> list[Path]:
+    real_root = root.resolve()
+    seen = {real_root: root}  # folders entered, by real path: a link loop is entered once
+    files: list[Path] = []
+    folders = [root]
+    while folders:
+        folder = folders.pop()
+        try:
+            children = sorted(folder.iterdir())
+        except OSError as error:
+            reading.problem(Location(str(folder)), "E001", f"文件夹无法读取：{error.strerror}")
+            continue
+        for child in children:
+            if child.name.startswith((".", "~$")):
+                why = "Excel/WPS 打开时的临时文件" if child.name.startswith("~$") else "隐藏文件"
+                reading.skipped.append((str(child), why))
+                continue
+            if child.is_symlink():
+                target = child.resolve()
+                if not target.exists():
+                    reading.problem(Location(str(child)), "E006",
+                                    f"符号链接指向的 {os.readlink(child)} 不存在")
+                    continue
+                if not target.is_relative_to(real_root):
+                    reading.problem(Location(str(child)), "E006",
+                                    f"符号链接指向所给文件夹之外（{os.readlink(child)}），不会读取；"
+                                    "如要读取，请直接给出该路径")
+                    continue
+            if child.is_dir():
+                if child.resolve() in seen:
+                    reading.skipped.append((str(child), f"与 {seen[child.resolve()]} 是同一个文件夹"))
+                    continue
+                seen[child.resolve()] = child
+                folders.append(child)
+            elif not child.is_file():
+                reading.skipped.append((str(child), "不是普通文件"))
+            elif child.suffix.lower() in EXTENSIONS or child.suffix.lower() in _SAVE_AS_XLSX:
+                files.append(child)
+            else:
+                reading.skipped.append((str(child), f"不是数据文件（{child.suffix or '无扩展名'}），"
+                                                    f"只读取 {'、'.join(sorted(EXTENSIONS))}"))
+    # A file reached twice (directly and through a link) is read once, under its first name.
+    first: dict[Path, Path] = {}
+    for file in sorted(files):
+        real = file.resolve()
+        if real in first:
+            reading.skipped.append((str(file), f"与 {first[real]} 是同一个文件"))
+        else:
+            first[real] = file
+    return list(first.values())
+
+
+# YAML and JSON are parsed whole, at about 25 times their size in memory: beyond this they are
+# refused before a byte is read (docs/input.md). CSV and XLSX have no such cap.
+MAX_DOCUMENT_BYTES = 128 * 2**20
 
 
 def read_paths(paths: Iterable[str], reading: Reading,
@@ -78,6 +150,12 @@ def read_paths(paths: Iterable[str], reading: Reading,
     done = 0
     for path in files:
         name = str(path)
+        size = _size(path)
+        if path.suffix.lower() in (".yaml", ".yml", ".json") and size > MAX_DOCUMENT_BYTES:
+            reading.problem(Location(name), "E107",
+                            f"文件有 {size / 2**20:,.0f} MB，YAML/JSON 最多 {MAX_DOCUMENT_BYTES // 2**20} MB："
+                            "请改用 CSV（每类数据一个文件），或分成几个文件分批 luoshi load")
+            continue
         try:
             data = path.read_bytes()
         except OSError as error:
@@ -101,8 +179,8 @@ def _size(path: Path) -> int:
 def read_bytes(name: str, data: bytes, reading: Reading) -> None:
     suffix = Path(name).suffix.lower()
     where = Location(name)
-    if suffix == ".xls":
-        reading.problem(where, "E002", "旧版 Excel（.xls）不受支持，请在 Excel 中另存为 .xlsx")
+    if suffix in _SAVE_AS_XLSX:
+        reading.problem(where, "E002", _SAVE_AS_XLSX[suffix])
         return
     if suffix not in EXTENSIONS:
         reading.problem(where, "E002", f"不支持的文件类型 {suffix or '（无扩展名）'}，"

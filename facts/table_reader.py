@@ -8,39 +8,67 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .kinds import date_fields, field_choices, resolve_field, resolve_kind, suggest_field
-from .problems import Location
-from .raw import RawRecord, Reading, unknown_kind
+from .kinds import (
+    date_fields, field_choices, references, resolve_field, resolve_kind, suggest_field,
+)
+from .problems import Location, column_letter
+from .raw import EXAMPLE_MARK, IGNORED_FIELDS, LABEL_SEPARATOR, RawRecord, Reading, unknown_kind
 
 INSTRUCTION_SHEETS = ("说明", "README")
 _FORMULA_START = ("=", "+", "-", "@")
+# How the template marks a required header; the mark is not part of the field's name.
+_REQUIRED_MARKS = re.compile(r"^[*＊\s]+|[*＊\s]+$|[（(]\s*必填\s*[)）]\s*$")
+# "u-jw｜市纪委" → "u-jw", in every item of a cell (the template's code dropdowns).
+_LABELS = re.compile(LABEL_SEPARATOR + r"[^;；、]*")
+Merge = tuple[int, int, int, int]  # min_col, min_row, max_col, max_row
 
 
 def _empty(cell: Any) -> bool:
     return cell is None or (isinstance(cell, str) and not cell.strip())
 
 
+def _header_name(cell: Any) -> str:
+    return _REQUIRED_MARKS.sub("", str(cell).strip())
+
+
 def records_from_table(name: str, rows: Iterable[tuple[int, list[Any]]], where: Location,
-                       reading: Reading, excel_dates: bool = False) -> None:
+                       reading: Reading, excel_dates: bool = False,
+                       merges: list[Merge] | None = None) -> None:
+    """A table's records. Before the header, a row of one cell that names no field is a title
+    (skipped, and said so); a row whose first cell starts with 示例 is the template's example;
+    a 备注 column is the unit's own and not read."""
     kind = resolve_kind(name)
     if kind is None:
         what = "工作表名" if where.sheet is not None else "文件名"
         reading.problem(where, "E202", f"{what}表示数据类别：{unknown_kind(name)}")
         return
     dates = date_fields(kind) if excel_dates else frozenset()
+    refs = references(kind)
     header: list[str | None] | None = None
     headerless_reported: set[int] = set()
-    # Columns under a header already reported (unknown or repeated): their cells are skipped.
+    # Columns under a header already reported (unknown or repeated) or ignored: cells skipped.
     reported: set[int] = set()
     for number, cells in rows:
         if all(_empty(cell) for cell in cells):
             continue
+        filled = [cell for cell in cells if not _empty(cell)]
         if header is None:
+            title = _header_name(filled[0])
+            if len(filled) == 1 and resolve_field(kind, title) is None \
+                    and title not in IGNORED_FIELDS:
+                reading.skipped.append((str(where.at(number)),
+                                        f"标题行“{title[:40]}”（表头之上的标题不是数据）"))
+                continue
             header = _read_header(kind, number, cells, where, reading, reported)
+            _report_merges(merges or [], number, kind, where, reading)
+            continue
+        if isinstance(filled[0], str) and filled[0].strip().startswith(EXAMPLE_MARK):
             continue
         values: dict[str, Any] = {}
         fields_at: dict[str, tuple[int, int]] = {}
@@ -58,6 +86,8 @@ def records_from_table(name: str, rows: Iterable[tuple[int, list[Any]]], where: 
                 cell = _from_excel_serial(cell)
             elif isinstance(cell, str) and cell[:1] == "'" and cell[1:2] in _FORMULA_START:
                 cell = cell[1:]  # an exported cell kept from running as a formula
+            if name in refs and isinstance(cell, str) and LABEL_SEPARATOR in cell:
+                cell = _LABELS.sub("", cell)
             values[name] = cell
             fields_at[name] = (number, index + 1)
         reading.records.append(RawRecord(kind, where.at(number), values, fields_at))
@@ -72,7 +102,12 @@ def _read_header(kind: str, number: int, cells: list[Any], where: Location,
         if _empty(cell):
             header.append(None)
             continue
-        name = resolve_field(kind, cell)
+        written = _header_name(cell)
+        if written in IGNORED_FIELDS:
+            header.append(None)
+            reported.add(index)
+            continue
+        name = resolve_field(kind, written)
         if name is None:
             shown = str(cell)[:40]
             close = suggest_field(kind, shown)
@@ -88,6 +123,40 @@ def _read_header(kind: str, number: int, cells: list[Any], where: Location,
         header.append(name)
     # Columns the header leaves blank are reported only if a row puts data there.
     return header
+
+
+def _report_merges(merges: list[Merge], header_row: int, kind: str, where: Location,
+                   reading: Reading) -> None:
+    for min_col, min_row, max_col, max_row in merges:
+        if max_row < header_row:
+            continue  # a merged title above the header
+        span = f"{column_letter(min_col)}{min_row}:{column_letter(max_col)}{max_row}"
+        corner = f"{column_letter(min_col)}{min_row}"
+        reading.problem(where.at(min_row, min_col), "E206",
+                        f"合并单元格 {span}：合并后只有左上角 {corner} 有值，其余单元格都是空的；"
+                        "请取消合并，并在每个单元格中填写", kind)
+
+
+def _merged_ranges(data: bytes, member: str) -> list[Merge]:
+    """The merged ranges of a sheet, read from its XML in pieces (openpyxl's read-only mode
+    does not give them)."""
+    from openpyxl.utils.cell import range_boundaries
+
+    pattern = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]{1,3}\d+:[A-Z]{1,3}\d+)"')
+    found: list[Merge] = []
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open(member.lstrip("/")) as part:
+            tail = b""
+            while chunk := part.read(1 << 20):
+                text = tail + chunk
+                last = 0
+                for match in pattern.finditer(text):
+                    found.append(range_boundaries(match.group(1).decode()))
+                    last = match.end()
+                tail = text[max(last, len(text) - 200):]
+    except (KeyError, zipfile.BadZipFile, OSError, ValueError):
+        return []
+    return found
 
 
 def _from_excel_serial(serial: float) -> Any:
@@ -128,10 +197,45 @@ def read_csv(path: str, text: str, reading: Reading) -> None:
     records_from_table(Path(path).stem, rows(), where, reading)
 
 
+# Caps on what a workbook may inflate to, checked from the archive's directory before any sheet
+# is parsed: the XML of a few MB of XLSX can inflate to gigabytes ("zip bomb"), and openpyxl
+# keeps every shared string in memory. zipfile never inflates a member past its declared size,
+# so the declared sizes are the real bounds. 98,000 records take about 35 MB of XML.
+MAX_XLSX_INFLATED = 192 * 2**20
+MAX_SHARED_STRINGS = 48 * 2**20
+MAX_XLSX_MEMBERS = 2_000
+
+
+def _xlsx_too_large(data: bytes) -> str | None:
+    """Why the workbook is refused before it is opened, or None."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return None  # openpyxl reports the damage (E104)
+    mb = 2**20
+    if len(members) > MAX_XLSX_MEMBERS:
+        return f"工作簿含 {len(members)} 个部件，超过上限 {MAX_XLSX_MEMBERS}，不像是数据工作簿"
+    total = sum(member.file_size for member in members)
+    if total > MAX_XLSX_INFLATED:
+        return (f"工作簿解压后有 {total / mb:,.0f} MB，超过上限 {MAX_XLSX_INFLATED // mb} MB："
+                "请把数据分成几个工作簿，或另存为 CSV")
+    shared = sum(member.file_size for member in members
+                 if member.filename.lower().endswith("sharedstrings.xml"))
+    if shared > MAX_SHARED_STRINGS:
+        return (f"工作簿的共享文本有 {shared / mb:,.0f} MB，超过上限 {MAX_SHARED_STRINGS // mb} MB："
+                "请把数据分成几个工作簿，或另存为 CSV")
+    return None
+
+
 def read_xlsx(path: str, data: bytes, reading: Reading) -> None:
     import openpyxl  # imported here: loading it costs time every other command does not need
 
     where = Location(path)
+    refused = _xlsx_too_large(data)
+    if refused:
+        reading.problem(where, "E107", refused)
+        return
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # a damaged workbook raises anything from zipfile, lxml, openpyxl
@@ -148,8 +252,10 @@ def read_xlsx(path: str, data: bytes, reading: Reading) -> None:
                 for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1)
             )
             where = Location(path, sheet=sheet.title)
+            merges = _merged_ranges(data, getattr(sheet, "_worksheet_path", ""))
             try:
-                records_from_table(sheet.title, rows, where, reading, excel_dates=True)
+                records_from_table(sheet.title, rows, where, reading, excel_dates=True,
+                                   merges=merges)
             except Exception as error:  # sheets are parsed lazily: damage shows up only here
                 reading.problem(where, "E104", f"工作表已损坏，无法读取（{type(error).__name__}: "
                                                f"{str(error)[:200]}）")

@@ -11,7 +11,9 @@ turn into an error on every record that names that unit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+import sys
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from pydantic import ValidationError
@@ -19,10 +21,10 @@ from pydantic import ValidationError
 from .factset import FactSet, Record
 from .gc_pause import cyclic_gc_paused
 from .kinds import KINDS, field_choices, references, resolve_field, suggest_field
-from .problems import InputError, Location, Problem, Progress
-from .raw import RawRecord, Reading
+from .problems import InputError, Location, Problem, Progress, printable
+from .raw import IGNORED_FIELDS, RawRecord, Reading
 from .readers import InputFile, read_paths
-from .values import parse_text
+from .values import LINE_BREAK, parse_text
 
 # pydantic's own error types that can still reach a user (ours carry an E-code as their type).
 _TYPE_ERRORS = {"string_type", "int_type", "int_parsing", "float_type", "float_parsing",
@@ -30,14 +32,24 @@ _TYPE_ERRORS = {"string_type", "int_type", "int_parsing", "float_type", "float_p
                 "int_from_float", "finite_number", "dict_type", "model_type"}
 
 
-def read_facts(paths: Iterable[str],
-               progress: Progress | None = None) -> tuple[FactSet, list[InputFile]]:
-    """Read and validate every file under `paths`; raise `InputError` with all problems."""
+def read_facts(paths: Iterable[str], progress: Progress | None = None,
+               notice: Callable[[str], None] | None = None) -> tuple[FactSet, list[InputFile]]:
+    """Read and validate every file under `paths`; raise `InputError` with all problems.
+
+    Files a folder holds but that are not read are told to `notice` (default: stderr), each
+    with the reason, so that nothing is passed over in silence."""
     with cyclic_gc_paused():
         reading = Reading()
         inputs = read_paths(paths, reading, progress)
+        tell = notice or _to_stderr
+        for path, why in reading.skipped:
+            tell(printable(f"已跳过 {path}：{why}"))
         facts = validate(reading, progress)
     return facts, inputs
+
+
+def _to_stderr(message: str) -> None:
+    sys.stderr.write(message + "\n")
 
 
 def validate(reading: Reading, progress: Progress | None = None) -> FactSet:
@@ -56,6 +68,10 @@ def validate(reading: Reading, progress: Progress | None = None) -> FactSet:
             fact = model.model_validate(values)
         except ValidationError as error:
             problems.extend(_translate(raw, error, written_as))
+            continue
+        broken = _line_breaks(raw, fact, written_as)
+        if broken:
+            problems.extend(broken)
             continue
         key = fact.key()
         if "id" not in model.KEY:
@@ -76,11 +92,32 @@ def validate(reading: Reading, progress: Progress | None = None) -> FactSet:
     return facts
 
 
+def _line_breaks(raw: RawRecord, fact: Any, written_as: dict) -> list[Problem]:
+    """Ids and the codes that refer to records are one line: a line break there is refused."""
+    problems = []
+    for name in _code_fields(raw.kind):
+        value = getattr(fact, name)
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and LINE_BREAK.search(item):
+                at = raw.field_at(written_as[name]) if name in written_as else raw.where
+                problems.append(Problem(at, "E308", f"编号不能含换行：{item[:40]!r}", raw.kind, name))
+                break
+    return problems
+
+
+@functools.cache
+def _code_fields(kind: str) -> tuple[str, ...]:
+    fields = KINDS[kind].model_fields
+    return tuple(name for name in fields if name == "id" or name in references(kind))
+
+
 def _field_names(raw: RawRecord, problems: list[Problem]) -> tuple[dict[str, Any], dict]:
     """Map the keys as written (code names or Chinese titles) to field names."""
     values: dict[str, Any] = {}
     written_as: dict[str, Any] = {}  # field name -> the key as written, to locate problems
     for written, value in raw.values.items():
+        if written in IGNORED_FIELDS:  # the unit's own notes
+            continue
         name = resolve_field(raw.kind, written)
         if name is None:
             problems.append(Problem(raw.field_at(written), "E301",

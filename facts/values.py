@@ -9,6 +9,7 @@ error codes (see `problems.py`), so the message the user reads is ours and in Ch
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from typing import Annotated, Any
 
@@ -23,7 +24,18 @@ _DATE_PATTERNS = (
 )
 _TRUE = {"true", "是", "1", "yes", "y", "t", "√", "✓"}
 _FALSE = {"false", "否", "0", "no", "n", "f", "×", "✗"}
-_LIST_SEPARATORS = re.compile(r"[;；]")
+# Lists in one cell: 分号 or 顿号 (what a clerk types between codes).
+_LIST_SEPARATORS = re.compile(r"[;；、]")
+# What the store keeps, the same on SQLite and PostgreSQL (facts/tables.py): integers are
+# `sa.Integer` columns (32 bits on PostgreSQL), numbers finite doubles, dates in these years
+# (so that every deadline computed from a date stays in the calendar), text valid Unicode
+# without NUL. Control characters, which forge lines and escape sequences wherever the text is
+# shown, are refused too: all of C0 but tab and line breaks, DEL, and C1.
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+YEAR_MIN, YEAR_MAX = 1900, 2199
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Line breaks of any kind: refused in ids and codes, where a record is named on one line.
+LINE_BREAK = re.compile(r"[\n\r\x0b\x0c\x85\u2028\u2029]")
 # Full-width punctuation that Chinese input methods type in place of ASCII.
 _FULLWIDTH = str.maketrans({"（": "(", "）": ")", "　": " "})
 
@@ -47,10 +59,36 @@ def _describe(value: Any) -> str:
     return f"文本 {shown}" if isinstance(value, str) else shown
 
 
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def checked_text(value: str) -> str:
+    """Text the store can keep and every output can show: refused with E308 otherwise."""
+    if value.isprintable():  # the common case, in C: no control character, no lone surrogate
+        return value
+    found = _CONTROL.search(value)
+    if found:
+        raise PydanticCustomError(
+            "E308", "文本含控制字符 U+{code}（{value}），请删除它",
+            {"code": f"{ord(found.group()):04X}", "value": _describe(value)})
+    if not _encodable(value):
+        raise PydanticCustomError(
+            "E308", "文本含无效的 Unicode 字符（孤立的代理项，{value}），请重新输入这段文字",
+            {"value": _describe(value)})
+    return value.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def parse_text(value: Any) -> Any:
     value = clean_text(value)
-    if value is None or isinstance(value, str):
+    if value is None:
         return value
+    if isinstance(value, str):
+        return checked_text(value)
     if isinstance(value, bool):
         raise PydanticCustomError("E304", "应为文本，实际为布尔值 {value}", {"value": value})
     if isinstance(value, int):
@@ -68,25 +106,33 @@ def parse_date(value: Any) -> Any:
     if value is None:
         return None
     if isinstance(value, dt.datetime):
-        return value.date()
+        return _in_years(value.date(), value.date().isoformat())
     if isinstance(value, dt.date):
-        return value
+        return _in_years(value, value.isoformat())
     if isinstance(value, str):
         for pattern in _DATE_PATTERNS:
             match = pattern.match(value)
             if match:
                 year, month, day = (int(part) for part in match.groups())
                 try:
-                    return dt.date(year, month, day)
+                    day_given = dt.date(year, month, day)
                 except ValueError:
                     raise PydanticCustomError(
                         "E306", "日期 {value} 不存在", {"value": _describe(value)}
                     ) from None
+                return _in_years(day_given, value)
     raise PydanticCustomError(
         "E306",
         "无法识别的日期 {value}，应写作 2013-06-26、2013/6/26 或 2013年6月26日",
         {"value": _describe(value)},
     )
+
+
+def _in_years(day: dt.date, written: str) -> dt.date:
+    if not YEAR_MIN <= day.year <= YEAR_MAX:
+        raise PydanticCustomError("E306", "日期 {value} 不在 {low}–{high} 年之间",
+                                  {"value": _describe(written), "low": YEAR_MIN, "high": YEAR_MAX})
+    return day
 
 
 def parse_bool(value: Any) -> Any:
@@ -132,27 +178,45 @@ def parse_int(value: Any) -> Any:
     value = clean_text(value)
     if isinstance(value, bool):
         raise PydanticCustomError("E304", "应为整数，实际为布尔值 {value}", {"value": value})
+    number = value
     if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and re.fullmatch(r"[+-]?\d+", value):
-        return int(value)
-    if value is None or isinstance(value, int):
-        return value
-    raise PydanticCustomError("E304", "应为整数，实际为{value}", {"value": _describe(value)})
+        number = int(value)
+    elif isinstance(value, str) and re.fullmatch(r"[+-]?\d{1,40}", value):
+        number = int(value)
+    elif value is None:
+        return None
+    if not isinstance(number, int):
+        raise PydanticCustomError("E304", "应为整数，实际为{value}", {"value": _describe(value)})
+    if not INT_MIN <= number <= INT_MAX:
+        raise PydanticCustomError("E309", "整数 {value} 超出可存储的范围（{low} 到 {high}）",
+                                  {"value": _describe(value), "low": INT_MIN, "high": INT_MAX})
+    return number
 
 
 def parse_number(value: Any) -> Any:
     value = clean_text(value)
     if isinstance(value, bool):
         raise PydanticCustomError("E304", "应为数值，实际为布尔值 {value}", {"value": value})
-    if value is None or isinstance(value, (int, float)):
-        return value
-    if isinstance(value, str):
+    number: Any = None
+    if value is None:
+        return None
+    if isinstance(value, (int, float)):
+        number = value
+    elif isinstance(value, str) and len(value) <= 400:
         try:
-            return float(value)
+            number = float(value)
         except ValueError:
             pass
-    raise PydanticCustomError("E304", "应为数值，实际为{value}", {"value": _describe(value)})
+    if number is None:
+        raise PydanticCustomError("E304", "应为数值，实际为{value}", {"value": _describe(value)})
+    try:
+        finite = math.isfinite(float(number))
+    except OverflowError:  # an integer beyond any double
+        finite = False
+    if not finite:
+        raise PydanticCustomError("E309", "数值 {value} 不是可存储的有限数值（不接受 NaN、无穷大）",
+                                  {"value": _describe(value)})
+    return number
 
 
 class Choice:

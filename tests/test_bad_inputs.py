@@ -56,3 +56,27 @@ def test_every_error_code_is_documented_and_triggered():
     # E601 (an unreachable database) is triggered in test_cli.py, policy (P) and
     # command-line (C) codes in test_policy_errors.py, waiver codes in test_waivers.py.
     assert {code for code in set(CODES) - triggered if code.startswith("E")} == {"E601"}
+
+
+def test_a_folder_names_every_file_it_skips_and_why(monkeypatch):
+    monkeypatch.chdir(BAD)
+    result = CliRunner().invoke(app, ["validate", "folder-with-other-files"])
+    assert result.stderr.splitlines()[:2] == [
+        "已跳过 folder-with-other-files/~$单位.xlsx：Excel/WPS 打开时的临时文件",
+        "已跳过 folder-with-other-files/说明.docx：不是数据文件（.docx），只读取 .csv、.json、.xlsx、.yaml、.yml",
+    ]
+
+
+def test_links_inside_the_folder_are_followed_once(tmp_path):
+    import shutil
+
+    data = tmp_path / "data"
+    (data / "2013").mkdir(parents=True)
+    shutil.copy(Path(__file__).parent / "golden" / "minimal" / "facts.yaml", data / "2013")
+    (data / "latest").symlink_to("2013")
+    (data / "again.yaml").symlink_to("2013/facts.yaml")
+    result = CliRunner().invoke(app, ["validate", str(data)])
+    assert result.exit_code == 0, result.output
+    assert f"已跳过 {data / 'latest'}：与 {data / '2013'} 是同一个文件夹" in result.stderr
+    assert f"已跳过 {data / 'again.yaml'}：与 {data / '2013' / 'facts.yaml'} 是同一个文件" in result.stderr
+    assert "校验通过：1 个文件" in result.stderr

@@ -272,3 +272,4 @@ class Report:
     expired: list[Any] = field(default_factory=list)  # waivers past their date
     stale: list[Any] = field(default_factory=list)  # unexpired waivers that matched nothing
     view: Any = None  # the FactView the check read: names and titles for documents
+    config: str | None = None  # the settings file the run read (luoshi.toml), named in outputs

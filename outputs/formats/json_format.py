@@ -24,6 +24,7 @@ def as_data(report: Report) -> dict[str, Any]:
         "year": report.year,
         "as_of": report.as_of.isoformat(),
         "params": report.params,
+        "config": report.config,
         "findings": [finding.as_dict() for finding in report.findings],
         "triggers": [trigger.as_dict() for trigger in report.triggers],
         "summary": summary(report),
