@@ -10,22 +10,31 @@ from typing import Annotated
 
 import typer
 
-from luoshi.engine.runtime import run
-from luoshi.outputs.formats import FORMATS
-from luoshi.engine.runtime.waivers import load_waivers
-from luoshi.outputs.formats import json_format
 from luoshi.engine.language.policy import Catalog
+from luoshi.engine.runtime import run
+from luoshi.engine.runtime.waivers import load_waivers
 from luoshi.facts.factset import Rows, facts_sha256
 from luoshi.facts.problems import InputError, Location, Problem
 from luoshi.facts.values import parse_date
+from luoshi.outputs.formats import FORMATS, json_format
 
-from .inputs import read_input
 from .console import (
-    PROGRESS_BYTES, exit_on_errors, output_file, progress_bars, total_size, year_in_data,
+    PROGRESS_BYTES,
+    exit_on_errors,
+    output_file,
+    progress_bars,
+    total_size,
+    year_in_data,
 )
+from .inputs import read_input
 from .load import DbOption
 from .policies import (
-    ConfigOption, NoConfigOption, PoliciesOption, YearOption, load_program, use_settings,
+    ConfigOption,
+    NoConfigOption,
+    PoliciesOption,
+    YearOption,
+    load_program,
+    use_settings,
 )
 
 SEVERITY_RANK = {"warning": 1, "error": 2}
@@ -38,7 +47,7 @@ def _ids(value: str | None) -> list[str] | None:
 def check(
     paths: Annotated[list[str] | None, typer.Argument(
         help="事实数据文件或文件夹；不给出则读取数据库", show_default=False)] = None,
-    year: YearOption = ...,
+    year: YearOption = ...,  # type: ignore[assignment]
     as_of: Annotated[str | None, typer.Option(
         "--as-of", help="检查日（默认为当年 12 月 31 日）；晚于它的事实视为尚不存在")] = None,
     db: DbOption = None,
@@ -98,7 +107,7 @@ def check(
             from luoshi.facts import history
 
             data = json_format.as_data(report)
-            history.record(db, year=year, as_of=day, inputs_sha256=inputs_sha256,
+            history.record(db, year=year, as_of=day, inputs_sha256=inputs_sha256 or "",
                            policies_sha256=catalog.sha256(), params=data["params"],
                            waivers=[w.model_dump(mode="json") for w, _ in waiver_list],
                            findings=data["findings"], triggers=data["triggers"])

@@ -14,7 +14,7 @@ from .console import err
 
 
 def demo(
-    out: Annotated[Path, typer.Option("--out", help="输出文件夹", show_default=False)] = ...,
+    out: Annotated[Path, typer.Option("--out", help="输出文件夹", show_default=False)] = ...,  # type: ignore[assignment]
     units: Annotated[int, typer.Option("--units", help="责任单位个数", min=1)] = 150,
     seed: Annotated[int, typer.Option("--seed", help="随机种子：同一种子生成同样的数据")] = 1,
     defect_rate: Annotated[float, typer.Option(

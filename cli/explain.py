@@ -11,11 +11,16 @@ from luoshi.engine.runtime import run
 from luoshi.facts.problems import InputError, Location, Problem
 
 from .check import as_of_date
-from .inputs import read_input
 from .console import exit_on_errors, out, year_in_data
+from .inputs import read_input
 from .load import DbOption
 from .policies import (
-    ConfigOption, NoConfigOption, PoliciesOption, YearOption, load_program, use_settings,
+    ConfigOption,
+    NoConfigOption,
+    PoliciesOption,
+    YearOption,
+    load_program,
+    use_settings,
 )
 from .rules import SEVERITY, conditions
 
@@ -46,7 +51,7 @@ def explain(
     finding_id: Annotated[str, typer.Argument(help="检查结果的编号，如 F403-3f2a9c1b0d4e")],
     paths: Annotated[list[str] | None, typer.Argument(
         help="事实数据文件或文件夹；不给出则读取数据库", show_default=False)] = None,
-    year: YearOption = ...,
+    year: YearOption = ...,  # type: ignore[assignment]
     as_of: Annotated[str | None, typer.Option("--as-of", help="检查日")] = None,
     db: DbOption = None,
     param: Annotated[list[str] | None, typer.Option("--param", help="参数，如 I201.min=3")] = None,

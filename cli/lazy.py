@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 from typer import _click as click
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 # name -> (module under luoshi.cli, attribute): a command function, or a Typer app (a group).
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -33,7 +33,7 @@ class LazyGroup(TyperGroup):
     (typer 0.29 keeps its click inside as `typer._click`). `cli/main.py` sets the classes
     commands and subgroups are made with."""
 
-    command_cls: type[click.Command] | None = None
+    command_cls: type[TyperCommand] | None = None
     group_cls: type[TyperGroup] | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

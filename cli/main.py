@@ -54,10 +54,11 @@ class LuoshiGroup(LazyGroup):
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,
-             **extra: Any) -> Any:
+             windows_expand_args: bool = True, **extra: Any) -> Any:
         """Run a command; whatever escapes it ends with a Chinese message and status 2."""
         try:
-            status = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            status = super().main(args, prog_name, complete_var, standalone_mode=False,
+                                  windows_expand_args=windows_expand_args, **extra)
         except click_errors.NoArgsIsHelpError as error:
             sys.stderr.write(help_text(error.format_message()) + "\n")
             sys.exit(2)

@@ -73,7 +73,7 @@ def _hint(error: click_errors.BadParameter) -> str:
 def _bad_value(error: click_errors.BadParameter) -> str:
     """Why a value was refused: from pydantic's error where typer kept it, else the text."""
     cause = error.__cause__
-    details = cause.errors() if hasattr(cause, "errors") else []
+    details = cause.errors() if cause is not None and hasattr(cause, "errors") else []
     if details:
         detail = details[0]
         kind, context = detail["type"], detail.get("ctx") or {}
@@ -110,7 +110,7 @@ def usage_message(error: click_errors.UsageError) -> str:
         return f"没有选项 {shown(error.option_name)}{close}"
     if isinstance(error, click_errors.MissingParameter):
         what = {"option": "选项", "argument": "参数"}.get(
-            error.param_type or getattr(error.param, "param_type_name", ""), "参数")
+            str(error.param_type or getattr(error.param, "param_type_name", "")), "参数")
         return f"缺少{what} {_hint(error)}"
     if isinstance(error, click_errors.BadParameter):
         return f"{_hint(error)} 的值无效：{_bad_value(error)}"

@@ -27,7 +27,11 @@ from .console import err, exit_on_errors, output_folder, year_in_data
 from .inputs import read_input
 from .load import DbOption
 from .policies import (
-    ConfigOption, NoConfigOption, PoliciesOption, YearOption, load_program, use_settings,
+    ConfigOption,
+    NoConfigOption,
+    PoliciesOption,
+    load_program,
+    use_settings,
 )
 
 
@@ -37,7 +41,7 @@ def notices(
     year: Annotated[int | None, typer.Option(
         "--year", help="检查年度（2000–2100；用 --run 时取自记录）", min=2000, max=2100,
         show_default=False)] = None,
-    out: Annotated[Path, typer.Option("--out", help="输出文件夹", show_default=False)] = ...,
+    out: Annotated[Path, typer.Option("--out", help="输出文件夹", show_default=False)] = ...,  # type: ignore[assignment]
     as_of: Annotated[str | None, typer.Option("--as-of", help="检查日")] = None,
     date: Annotated[str | None, typer.Option(
         "--date", help="成文日期（默认为检查日）")] = None,

@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 
 from luoshi.engine.errors import CompileError
-from luoshi.engine.plan.compile import Program, compile_catalog
 from luoshi.engine.language.policy import Catalog, PolicyError, load_catalog, rule_location
+from luoshi.engine.plan.compile import Program, compile_catalog
 from luoshi.engine.settings import Settings, load_settings, parse_assignments, resolve_params
 from luoshi.facts.problems import Location, Problem
 

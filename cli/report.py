@@ -10,27 +10,29 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from luoshi.outputs import appraisal
-
-from luoshi.outputs import ranking
-
 from luoshi.engine.runtime import run
 from luoshi.engine.runtime.waivers import load_waivers
 from luoshi.facts.problems import InputError, Location, Problem
+from luoshi.outputs import appraisal, ranking
 
 from .check import as_of_date
-from .inputs import read_input
 from .console import err, exit_on_errors, output_file, year_in_data
+from .inputs import read_input
 from .load import DbOption
 from .policies import (
-    ConfigOption, NoConfigOption, PoliciesOption, YearOption, load_program, use_settings,
+    ConfigOption,
+    NoConfigOption,
+    PoliciesOption,
+    YearOption,
+    load_program,
+    use_settings,
 )
 
 
 def report(
     paths: Annotated[list[str] | None, typer.Argument(
         help="事实数据文件或文件夹；不给出则读取数据库", show_default=False)] = None,
-    year: YearOption = ...,
+    year: YearOption = ...,  # type: ignore[assignment]
     out: Annotated[Path | None, typer.Option("--out", help="HTML 报告文件")] = None,
     xlsx: Annotated[Path | None, typer.Option("--xlsx", help="同时写出 XLSX 排名")] = None,
     output_format: Annotated[str | None, typer.Option(

@@ -18,7 +18,7 @@ from .load import DbOption
 
 
 def template(
-    out: Annotated[Path, typer.Option("--out", help="要生成的 XLSX 文件", show_default=False)] = ...,
+    out: Annotated[Path, typer.Option("--out", help="要生成的 XLSX 文件", show_default=False)] = ...,  # type: ignore[assignment]
     source: Annotated[list[str] | None, typer.Option(
         "--from", help="用这些事实数据预先填好（如去年的报送），并提供单位、人员等编号的下拉列表")] = None,
     db: DbOption = None,

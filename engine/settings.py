@@ -99,7 +99,7 @@ def load_settings(path: str | None = None, use_file: bool = True) -> Settings:
             wrong(section, f"{section} 应为一个配置节 [{section}]")
         else:
             for key in set(value) - (_SECTIONS[section] or set(value)):
-                wrong(key, f"[{section}] 中未知的配置项 {key}（可用：{'、'.join(sorted(_SECTIONS[section]))}）")
+                wrong(key, f"[{section}] 中未知的配置项 {key}（可用：{'、'.join(sorted(_SECTIONS[section] or ()))}）")
     params = _flat(data.get("params", {})) if isinstance(data.get("params"), dict) else {}
     for name, value in params.items():
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):

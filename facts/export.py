@@ -25,7 +25,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def header(kind: str, chinese: bool) -> list[str]:
     fields = KINDS[kind].model_fields
-    return [info.title if chinese else name for name, info in fields.items()]
+    return [(info.title or name) if chinese else name for name, info in fields.items()]
 
 
 def cell(kind: str, name: str, value: Any, chinese: bool, for_text: bool) -> Any:

@@ -14,8 +14,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .problems import InputError, Location, Problem
 from .store import StoreError, connect, describe_error, migrate
-from .version import tool_version
 from .tables import Run
+from .version import tool_version
 
 
 def record(db: str | None, *, year: int, as_of: dt.date, inputs_sha256: str,

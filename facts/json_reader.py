@@ -23,7 +23,7 @@ class _PositionedDecoder(json.JSONDecoder):
         self._line_starts = [0] + [i + 1 for i, char in enumerate(text) if char == "\n"]
         self.parse_object = self._parse_object
         self.parse_array = self._parse_array
-        self.scan_once = json.scanner.py_make_scanner(self)
+        self.scan_once = json.scanner.py_make_scanner(self)  # type: ignore[attr-defined]
 
     def position(self, offset: int) -> tuple[int, int]:
         line = bisect.bisect_right(self._line_starts, offset)
@@ -32,7 +32,7 @@ class _PositionedDecoder(json.JSONDecoder):
     def _parse_object(self, s_and_end: tuple[str, int], strict: bool, scan_once: Any,
                       object_hook: Any, object_pairs_hook: Any, memo: Any = None) -> Any:
         start = s_and_end[1] - 1
-        pairs, end = json.decoder.JSONObject(s_and_end, strict, scan_once, None, list, memo)
+        pairs, end = json.decoder.JSONObject(s_and_end, strict, scan_once, None, list, memo)  # type: ignore[attr-defined]
         result = Positioned()
         result.start = self.position(start)
         cursor = start
@@ -51,7 +51,7 @@ class _PositionedDecoder(json.JSONDecoder):
 
     def _parse_array(self, s_and_end: tuple[str, int], scan_once: Any) -> Any:
         start = s_and_end[1] - 1
-        values, end = json.decoder.JSONArray(s_and_end, scan_once)
+        values, end = json.decoder.JSONArray(s_and_end, scan_once)  # type: ignore[attr-defined]
         items_at = [getattr(value, "start", None) for value in values]
         fallback = self.position(start)
         return PositionedList(values, fallback, [at or fallback for at in items_at]), end

@@ -31,7 +31,7 @@ from .values import (
 def field(zh: str, default: Any = ..., *, ref: str | tuple[str, ...] | None = None) -> Any:
     """A field with its Chinese title and, for a reference, the kind(s) whose id it holds."""
     extra = {"ref": list(ref) if isinstance(ref, tuple) else [ref]} if ref else None
-    return Field(default, title=zh, json_schema_extra=extra)
+    return Field(default, title=zh, json_schema_extra=extra)  # type: ignore[arg-type]
 
 
 class Fact(BaseModel):
@@ -89,7 +89,7 @@ class Unit(Fact):
     HOME = "id"
     id: RequiredText = field("编号")
     name: RequiredText = field("名称")
-    kind: UNIT_KIND.field(True) = field("类型")
+    kind: UNIT_KIND.field(True) = field("类型")  # type: ignore[valid-type]
     parent: Text = field("上级单位", None, ref="units")
     party_secretary: Text = field("第一责任人", None, ref="persons")
     main_leader: Text = field("主要领导", None, ref="persons")
@@ -114,11 +114,11 @@ class Institution(Fact):
     HOME = "lead_unit"
     id: RequiredText = field("编号")
     title: RequiredText = field("名称")
-    source: INSTITUTION_SOURCE.field(True) = field("来源")
+    source: INSTITUTION_SOURCE.field(True) = field("来源")  # type: ignore[valid-type]
     lead_unit: Text = field("牵头单位", None, ref="units")
     cooperating_units: TextList = field("配合单位", [], ref="units")
     important_measure: Flag = field("重要措施", False)
-    status: INSTITUTION_STATUS.field(True) = field("状态", "in_force")
+    status: INSTITUTION_STATUS.field(True) = field("状态", "in_force")  # type: ignore[valid-type]
     adopted_on: Day = field("出台日期", None)
     revised_on: Day = field("修订日期", None)
 
@@ -164,9 +164,9 @@ class Inspection(Fact):
     organizer: RequiredText = field("组织单位", ref="units")
     target_unit: Text = field("被检查单位", None, ref="units")
     date: RequiredDay = field("日期")
-    kind: INSPECTION_KIND.field(True) = field("方式")
-    scope: INSPECTION_SCOPE.field(True) = field("范围")
-    mode: INSPECTION_MODE.field(True) = field("形式")
+    kind: INSPECTION_KIND.field(True) = field("方式")  # type: ignore[valid-type]
+    scope: INSPECTION_SCOPE.field(True) = field("范围")  # type: ignore[valid-type]
+    mode: INSPECTION_MODE.field(True) = field("形式")  # type: ignore[valid-type]
     special: Flag = field("专项", False)
     institutions: TextList = field("检查制度", [], ref="institutions")
     led_by: Text = field("带队领导", None, ref="persons")
@@ -181,7 +181,7 @@ class InspectionResult(Fact):
     KEY = ("inspection", "institution")
     inspection: RequiredText = field("督办检查", ref="inspections")
     institution: RequiredText = field("制度", ref="institutions")
-    status: RESULT_STATUS.field(True) = field("落实情况")
+    status: RESULT_STATUS.field(True) = field("落实情况")  # type: ignore[valid-type]
     effect: Text = field("效果", None)
     progress: Text = field("进度", None)
     reason: Text = field("原因", None)
@@ -193,7 +193,7 @@ class SupportingSystem(Fact):
     DATED = "established_on"
     KEY = ("unit", "kind")
     unit: RequiredText = field("单位", ref="units")
-    kind: SUPPORTING_SYSTEM.field(True) = field("类型")
+    kind: SUPPORTING_SYSTEM.field(True) = field("类型")  # type: ignore[valid-type]
     established_on: Day = field("建立日期", None)
 
 
@@ -220,7 +220,7 @@ class Check(Fact):
     KEY = ("unit", "date", "kind")
     unit: RequiredText = field("单位", ref="units")
     date: RequiredDay = field("日期")
-    kind: CHECK_KIND.field(True) = field("类型")
+    kind: CHECK_KIND.field(True) = field("类型")  # type: ignore[valid-type]
 
 
 class Misconduct(Fact):
@@ -231,7 +231,7 @@ class Misconduct(Fact):
     unit: RequiredText = field("单位", ref="units")
     person: Text = field("责任人", None, ref="persons")
     date: RequiredDay = field("日期")
-    kind: MISCONDUCT_KIND.field(True) = field("类型")
+    kind: MISCONDUCT_KIND.field(True) = field("类型")  # type: ignore[valid-type]
     institution: Text = field("制度", None, ref="institutions")
     description: Text = field("情况", None)
 
@@ -259,7 +259,7 @@ class WarningMeasure(Fact):
     basis: RequiredText = field("依据", ref="misconduct")
     person: RequiredText = field("对象", ref="persons")
     date: RequiredDay = field("日期")
-    kind: WARNING_KIND.field(True) = field("类型")
+    kind: WARNING_KIND.field(True) = field("类型")  # type: ignore[valid-type]
 
 
 class Rectification(Fact):
@@ -281,7 +281,7 @@ class Signal(Fact):
     ZH = "问题线索"
     DATED = "date"
     id: RequiredText = field("编号")
-    kind: SIGNAL_KIND.field(True) = field("类型")
+    kind: SIGNAL_KIND.field(True) = field("类型")  # type: ignore[valid-type]
     date: RequiredDay = field("日期")
     unit: RequiredText = field("单位", ref="units")
     about: Text = field("涉及事项", None, ref=BASIS_KINDS)
@@ -296,8 +296,8 @@ class Review(Fact):
     KEY = ("institution", "date", "kind")
     institution: RequiredText = field("制度", ref="institutions")
     date: RequiredDay = field("日期")
-    kind: REVIEW_KIND.field(True) = field("类型")
-    outcome: REVIEW_OUTCOME.field(False) = field("结论", None)
+    kind: REVIEW_KIND.field(True) = field("类型")  # type: ignore[valid-type]
+    outcome: REVIEW_OUTCOME.field(False) = field("结论", None)  # type: ignore[valid-type]
 
 
 class Education(Fact):
@@ -361,7 +361,7 @@ def field_choices(kind: str) -> str:
 def references(kind: str) -> dict[str, list[str]]:
     """The fields of `kind` that hold ids of other records, with the kinds they may name."""
     return {
-        name: info.json_schema_extra["ref"]
+        name: list(info.json_schema_extra["ref"])  # type: ignore[arg-type]
         for name, info in KINDS[kind].model_fields.items()
         if isinstance(info.json_schema_extra, dict) and "ref" in info.json_schema_extra
     }
@@ -384,4 +384,5 @@ def date_fields(kind: str) -> frozenset[str]:
 @cache
 def _field_names(kind: str) -> dict[str, str]:
     fields = KINDS[kind].model_fields
-    return {**{info.title: name for name, info in fields.items()}, **{name: name for name in fields}}
+    return {**{info.title or name: name for name, info in fields.items()},
+            **{name: name for name in fields}}

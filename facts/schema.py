@@ -19,12 +19,12 @@ def record_schema(model: type[Fact]) -> dict[str, Any]:
     for name, info in model.model_fields.items():
         prop = generated["properties"][name]
         prop.pop("ref", None)
-        refs = (info.json_schema_extra or {}).get("ref") if isinstance(
+        refs: Any = info.json_schema_extra.get("ref") if isinstance(
             info.json_schema_extra, dict) else None
         if refs:
             prop["description"] = "引用：" + "或".join(f"{kind}（{KINDS[kind].ZH}）的编号" for kind in refs)
         properties[name] = prop
-        properties[info.title] = copy.deepcopy(prop)
+        properties[info.title or name] = copy.deepcopy(prop)
         if info.is_required():
             required.append({"anyOf": [{"required": [name]}, {"required": [info.title]}]})
     schema: dict[str, Any] = {

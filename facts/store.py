@@ -12,14 +12,15 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from .factset import FactSet, Rows, record_key
-from .problems import Progress, StoreError
 from .gc_pause import cyclic_gc_paused
 from .kinds import KINDS
+from .problems import Progress, StoreError
 from .readers import InputFile
 from .tables import FACT_TABLES, Load
 from .version import tool_version
@@ -62,7 +63,6 @@ def migrate(engine: sa.Engine) -> None:
     """Bring the schema to the newest Alembic revision (creating it in an empty database)."""
     from alembic import command
     from alembic.config import Config
-
     from alembic.util.exc import CommandError
 
     config = Config()
@@ -120,7 +120,8 @@ def _load(connection: sa.Connection, facts: FactSet, inputs: list[InputFile],
     for kind in KINDS:
         table = FACT_TABLES[kind]
         stored = set(connection.scalars(sa.select(table.c.record_key)))
-        inserts, updates = [], []
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
         for record in facts.records[kind]:
             row = record.fact.model_dump()
             row.update(record_key=record_key(record.fact), record_source=record.source,

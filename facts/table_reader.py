@@ -15,7 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from .kinds import (
-    date_fields, field_choices, references, resolve_field, resolve_kind, suggest_field,
+    date_fields,
+    field_choices,
+    references,
+    resolve_field,
+    resolve_kind,
+    suggest_field,
 )
 from .problems import Location, column_letter
 from .raw import EXAMPLE_MARK, IGNORED_FIELDS, LABEL_SEPARATOR, RawRecord, Reading, unknown_kind
@@ -75,13 +80,14 @@ def records_from_table(name: str, rows: Iterable[tuple[int, list[Any]]], where: 
         for index, cell in enumerate(cells):
             if _empty(cell):
                 continue
-            name = header[index] if index < len(header) else None
-            if name is None:
+            column = header[index] if index < len(header) else None
+            if column is None:
                 if index not in reported and index not in headerless_reported:
                     headerless_reported.add(index)
                     reading.problem(where.at(number, index + 1), "E205",
                                     f"第 {index + 1} 列有数据但没有表头", kind)
                 continue
+            name = column
             if name in dates and isinstance(cell, (int, float)) and not isinstance(cell, bool):
                 cell = _from_excel_serial(cell)
             elif isinstance(cell, str) and cell[:1] == "'" and cell[1:2] in _FORMULA_START:

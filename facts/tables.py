@@ -62,7 +62,7 @@ def _fact_table(model: type[Fact]) -> sa.Table:
     for name, info in model.model_fields.items():
         nullable = not info.is_required() and info.default is None
         columns.append(sa.Column(name, _column_type(info.annotation), nullable=nullable))
-    return sa.Table(model.KIND, Base.metadata, *columns)
+    return sa.Table(model.KIND, Base.metadata, *columns)  # type: ignore[call-overload]
 
 
 FACT_TABLES: dict[str, sa.Table] = {kind: _fact_table(model) for kind, model in KINDS.items()}

@@ -38,7 +38,7 @@ _LIST_FIELDS = ("cooperating_units", "institutions")
 
 def header_text(kind: str, name: str) -> str:
     info = KINDS[kind].model_fields[name]
-    return info.title + (REQUIRED_MARK if info.is_required() else "")
+    return (info.title or name) + (REQUIRED_MARK if info.is_required() else "")
 
 
 def _note(kind: str, name: str) -> str:
@@ -164,7 +164,7 @@ def write_template(path: Path, rows: Rows | None = None) -> None:
             header.font = Font(bold=True, color="C00000" if required else "000000")
             header.fill = required_fill if required else header_fill
             header.comment = Comment(_note(kind, name), "luoshi", width=300, height=120)
-            refs = references(kind).get(name)
+            refs = references(kind).get(name) or []
             wide = refs and refs[0] in codes and name not in _LIST_FIELDS
             named = name in ("name", "title", "problem", "requirement", "description")
             sheet.column_dimensions[letter].width = max(14, len(header.value) * 2.2 + 4,

@@ -166,7 +166,7 @@ def _translate(raw: RawRecord, error: ValidationError, written_as: dict) -> list
         if kind_of_error.startswith("E"):
             code, message = kind_of_error, detail["msg"]
         elif kind_of_error == "missing":
-            code, message = "E303", f"缺少必填字段 {name}（{fields[name].title}）"
+            code, message = "E303", f"缺少必填字段 {name}（{fields[name].title if name in fields else name}）"
         elif kind_of_error in _TYPE_ERRORS:
             code, message = "E304", f"类型错误：{detail['msg']}"
         else:

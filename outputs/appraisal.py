@@ -129,28 +129,28 @@ def sheets(report: Report, scores: list[Score], weights: dict[str, float], catal
     """Each sheet's rows, the header first."""
     names = report.unit_names
     words = Words(report.view)
-    ranking = [["排名", "单位编号", "单位", "得分", "等次", "错误", "警告"]]
+    ranking: list[list[Any]] = [["排名", "单位编号", "单位", "得分", "等次", "错误", "警告"]]
     ranking += [[s.rank, s.unit, s.name, s.score, grade(s.score, bands), s.errors, s.warnings]
                 for s in scores]
-    details = [["单位编号", "单位", "规则", "规则名称", "条款", "级别", "扣分", "对象", "问题",
+    details: list[list[Any]] = [["单位编号", "单位", "规则", "规则名称", "条款", "级别", "扣分", "对象", "问题",
                 "结果编号"]]
     for score in scores:
         for f in score.findings:
             details.append([score.unit, score.name, f.rule, _rule_title(catalog, f.rule),
                             f.clause, SEVERITY[f.severity], deduction(f, weights), f.subject,
                             f.message, f.id])
-    by_clause = [["单位编号", "单位", *(f"{c} {CLAUSES[c]}" for c in CLAUSES), "合计扣分"]]
+    by_clause: list[list[Any]] = [["单位编号", "单位", *(f"{c} {CLAUSES[c]}" for c in CLAUSES), "合计扣分"]]
     for score in scores:
         row: list[Any] = [score.unit, score.name]
         for clause in CLAUSES:
             row.append(sum(deduction(f, weights) for f in score.findings if f.clause == clause))
         by_clause.append([*row, sum(row[2:])])
-    triggers = [["类型", "规则", "依据", "依据说明", "单位编号", "单位", "对象", "期限", "实施机关",
+    triggers: list[list[Any]] = [["类型", "规则", "依据", "依据说明", "单位编号", "单位", "对象", "期限", "实施机关",
                  "结果编号"]]
     for t in report.triggers:
         triggers.append([TRIGGERS[t.type], t.rule, t.basis, words.basis(t.basis) if report.view
                          else "", t.target_unit or "", names.get(t.target_unit, "") if t.target_unit
-                         else "", _person(report, t.target_person), t.due, names.get(t.issuer, t.issuer or ""),
+                         else "", _person(report, t.target_person), t.due, names.get(t.issuer or "", t.issuer or ""),
                          t.finding])
     unassigned = [["规则", "规则名称", "条款", "级别", "对象", "问题", "结果编号"]]
     unassigned += [[f.rule, _rule_title(catalog, f.rule), f.clause, SEVERITY[f.severity],

@@ -178,7 +178,7 @@ class Addressing:
 
     def copies(self, unit: str | None, addressee: str) -> list[str]:
         """抄送: each configured target, unless it is the addressee or the issuer."""
-        names = []
+        names: list[str] = []
         for target in self.cc:
             name, _ = self.resolve(target, unit)
             if name not in (addressee, self.issuer, *names):

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from luoshi.engine.runtime.results import Finding
-from luoshi.engine.runtime.results import Report
+from luoshi.engine.runtime.results import Finding, Report
 
 DEFAULT_WEIGHTS = {"error": 5.0, "warning": 1.0}
 

@@ -85,9 +85,8 @@ def render_text(template: Path, fmt: str, context: dict[str, Any]) -> str:
 
 
 def render_docx(template: Path, context: dict[str, Any]) -> bytes:
-    from docxtpl import DocxTemplate
-
     from docx.opc.exceptions import OpcError
+    from docxtpl import DocxTemplate
 
     document = DocxTemplate(str(template))
     try:

@@ -6,8 +6,8 @@ import datetime as dt
 from functools import cache
 from pathlib import Path
 
-from luoshi.engine.plan.compile import Program, compile_catalog
 from luoshi.engine.language.policy import Catalog, load_catalog
+from luoshi.engine.plan.compile import Program, compile_catalog
 from luoshi.engine.runtime.results import Report
 from luoshi.engine.runtime.run import check
 from luoshi.facts.factset import FactSet

@@ -21,8 +21,8 @@ def test_input_reference_tables_are_up_to_date():
 
 def test_rules_page_is_generated_from_the_policy_files():
     """Set LUOSHI_UPDATE_DOCS=1 to rewrite docs/rules.md after changing a policy."""
-    from luoshi.outputs.catalog_doc import rules_markdown
     from luoshi.engine.language.policy import load_catalog
+    from luoshi.outputs.catalog_doc import rules_markdown
 
     page = DOC.parent / "rules.md"
     expected = rules_markdown(load_catalog())

@@ -13,9 +13,9 @@ from xml.sax.saxutils import quoteattr
 
 import pytest
 import yaml
+from docx import Document as Docx
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from docx import Document as Docx
 from typer.testing import CliRunner
 
 from luoshi.cli.main import app

@@ -12,8 +12,8 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from luoshi.cli.main import app
-from luoshi.outputs.ranking import rank
 from luoshi.engine.runtime.results import Report
+from luoshi.outputs.ranking import rank
 
 runner = CliRunner()
 

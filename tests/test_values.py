@@ -10,8 +10,16 @@ from pydantic_core import PydanticCustomError
 
 from luoshi.facts.kinds import UNIT_KIND
 from luoshi.facts.values import (
-    INT_MAX, INT_MIN, YEAR_MAX, YEAR_MIN, parse_bool, parse_date, parse_int, parse_list,
-    parse_number, parse_text,
+    INT_MAX,
+    INT_MIN,
+    YEAR_MAX,
+    YEAR_MIN,
+    parse_bool,
+    parse_date,
+    parse_int,
+    parse_list,
+    parse_number,
+    parse_text,
 )
 
 

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from luoshi.facts.kinds import KINDS, references
-
 from luoshi.engine.language import expr
 from luoshi.engine.language.triggers import DERIVED_PREFIX, FIELDS
+from luoshi.facts.kinds import KINDS, references
 
 # Derived kinds: the triggers rules raise, which other rules (A308) match, and their fields.
 CONTEXT = ("year", "as_of", "year_start", "year_end")

@@ -26,12 +26,11 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from luoshi.engine.language import expr
+from luoshi.engine.language.triggers import TriggerType
 from luoshi.facts.problems import InputError, Location, Problem
 from luoshi.facts.raw import Positioned, PositionedList
 from luoshi.facts.yaml_reader import YamlRefused, load_positioned
-
-from luoshi.engine.language import expr
-from luoshi.engine.language.triggers import TriggerType
 
 _MATCH = re.compile(r"^\s*(?P<kind>[a-z_.]+)(?:\s+where\s+(?P<where>.+))?\s*$", re.DOTALL)
 _UNLESS = re.compile(

@@ -25,17 +25,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from luoshi.facts.kinds import KINDS
-
-from luoshi.engine.language import expr
-
-from luoshi.engine.language import names
 from luoshi.engine.errors import CompileError
+from luoshi.engine.language import expr, names
+from luoshi.engine.language.policy import (
+    Catalog,
+    Rule,
+    parse_pattern,
+    rule_expressions,
+    template_parts,
+)
 from luoshi.engine.language.triggers import DERIVED_KINDS, DERIVED_PREFIX
 from luoshi.engine.plan.conditions import Columns, field_of
 from luoshi.engine.plan.partition import Partition, charged_to_session, partition_of
 from luoshi.engine.plan.strata import stratify
-from luoshi.engine.language.policy import Catalog, Rule, parse_pattern, rule_expressions, template_parts
+from luoshi.facts.kinds import KINDS
 
 MAX_POSITIVE_PATTERNS = 15  # durable_rules: 16 patterns per rule, one is the phase gate
 

@@ -19,13 +19,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from luoshi.facts.kinds import KINDS, references
-
-from luoshi.engine.language import expr
-
-from luoshi.engine.language import names
-from luoshi.engine.plan.compile import Program, Query
+from luoshi.engine.language import expr, names
 from luoshi.engine.language.policy import parse_pattern, rule_expressions, template_parts
+from luoshi.engine.plan.compile import Program, Query
+from luoshi.facts.kinds import KINDS, references
 
 
 def local_kinds(program: Program) -> dict[str, str]:

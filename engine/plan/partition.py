@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from luoshi.engine.language import expr, names
 from luoshi.engine.errors import CompileError
+from luoshi.engine.language import expr, names
 from luoshi.engine.plan.conditions import Columns, field_of
 
 if TYPE_CHECKING:

@@ -16,9 +16,9 @@ from functools import cache
 from typing import Any
 
 from luoshi.engine.language import expr
+from luoshi.engine.language.policy import parse_pattern, template_parts
 from luoshi.engine.language.triggers import DERIVED_PREFIX
 from luoshi.engine.plan.compile import Program, Query, rule_params
-from luoshi.engine.language.policy import parse_pattern, template_parts
 from luoshi.engine.runtime.view import FactView
 
 

@@ -18,16 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from luoshi.engine.language import expr
+from luoshi.engine.plan.compile import Program, Query
+from luoshi.engine.runtime import forked
+from luoshi.engine.runtime.results import Found, Report, Results
+from luoshi.engine.runtime.view import FactView, context_for
 from luoshi.facts.factset import FactSet, Rows
 from luoshi.facts.gc_pause import cyclic_gc_paused
 from luoshi.facts.problems import Progress
-
-from luoshi.engine.language import expr
-
-from luoshi.engine.runtime import forked
-from luoshi.engine.plan.compile import Program, Query
-from luoshi.engine.runtime.results import Found, Report, Results
-from luoshi.engine.runtime.view import FactView, context_for
 
 Bindings = dict[str, dict[str, Any]]  # alias -> row
 Chain = Callable[[Query, Bindings], list[dict[str, Any]]]  # a match -> rows of its triggers

@@ -15,12 +15,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from luoshi.engine.language import expr, names
 from luoshi.facts.factset import FactSet, Rows, rows_of
 from luoshi.facts.kinds import KINDS, references
 
-from luoshi.engine.language import expr
-
-from luoshi.engine.language import names
 
 def context_for(year: int, as_of: dt.date, params: dict[str, Any]) -> dict[str, Any]:
     return {"year": year, "as_of": as_of, "year_start": dt.date(year, 1, 1),

@@ -17,12 +17,11 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from luoshi.engine.language.policy import locate
 from luoshi.facts.problems import InputError, Location, Problem
 from luoshi.facts.raw import Positioned, PositionedList
 from luoshi.facts.values import RequiredDay, parse_text
 from luoshi.facts.yaml_reader import YamlRefused, load_positioned
-
-from luoshi.engine.language.policy import locate
 
 
 class Waiver(BaseModel):

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from luoshi.facts.version import tool_version
-
 from luoshi.engine.language.policy import Catalog
 from luoshi.engine.runtime.results import Report
+from luoshi.facts.version import tool_version
 
 
 def summary(report: Report) -> dict[str, int]:

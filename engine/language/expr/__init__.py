@@ -21,12 +21,30 @@ Evaluation needs an `Env`: the bindings, the context, and a `Lookup` that resolv
 and runs aggregates (`runtime/view.py`).
 """
 
-from luoshi.engine.language.expr.evaluate import (
-    COMPARE, Env, Lookup, add_years, compiled, evaluate)
+from luoshi.engine.language.expr.evaluate import COMPARE, Env, Lookup, add_years, compiled, evaluate
 from luoshi.engine.language.expr.syntax import (
-    AGGREGATES, COMPARISONS, FUNCTIONS, Aggregate, Binary, Call, Const, Duration, ExprError,
-    IsNull, ListOf, Node, Path, Unary, Var, aggregates, aliases_used, children, conjuncts, parse,
-    to_text)
+    AGGREGATES,
+    COMPARISONS,
+    FUNCTIONS,
+    Aggregate,
+    Binary,
+    Call,
+    Const,
+    Duration,
+    ExprError,
+    IsNull,
+    ListOf,
+    Node,
+    Path,
+    Unary,
+    Var,
+    aggregates,
+    aliases_used,
+    children,
+    conjuncts,
+    parse,
+    to_text,
+)
 
 __all__ = [
     "AGGREGATES", "COMPARE", "COMPARISONS", "FUNCTIONS", "Aggregate", "Binary", "Call", "Const",

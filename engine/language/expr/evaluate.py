@@ -9,7 +9,18 @@ from typing import Any, Protocol
 
 from luoshi.engine.language.expr.functions import REGISTRY
 from luoshi.engine.language.expr.syntax import (
-    Aggregate, Binary, Call, Const, Duration, IsNull, ListOf, Node, Path, Unary, Var)
+    Aggregate,
+    Binary,
+    Call,
+    Const,
+    Duration,
+    IsNull,
+    ListOf,
+    Node,
+    Path,
+    Unary,
+    Var,
+)
 
 
 class Lookup(Protocol):

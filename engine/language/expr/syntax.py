@@ -12,6 +12,7 @@ from typing import Any
 
 from luoshi.engine.language.expr.functions import REGISTRY
 
+
 class ExprError(ValueError):
     """A policy expression that cannot be parsed; `column` is 1-based within the expression."""
 
