@@ -51,6 +51,7 @@ MAX_PATTERNS_PER_TYPE = 48
 FACTS_PER_SESSION = 3000  # durable slows down quadratically within a session past ~5,000
 MAX_FACTS_PER_BATCH = 20_000  # ~10 KB each in the engine, never given back
 ASSERT_CHUNK = 1000
+ACTION_BATCH = 500  # matches handed to one action call (`cap`): fewer calls into Python
 GATE = "__phase__"
 _OPERATORS = {"==": None, "!=": "$neq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
 
@@ -103,7 +104,7 @@ def ruleset(queries: list[EngineQuery], gated: bool = True) -> dict[str, Any]:
             conditions.append({ALIASES[1]: {"$and": [{"type": GATE}, {"stratum": 1}]}})
         conditions += [{slots[p.alias]: _pattern(p, slots)} for p in positives[1:]]
         conditions += [{f"n{index}$not": _pattern(p, slots)} for index, p in enumerate(negatives)]
-        rules[query.id] = {"all": conditions}
+        rules[query.id] = {"all": conditions, "cap": ACTION_BATCH}
     return rules
 
 
@@ -283,10 +284,12 @@ def _action(query: EngineQuery, slots: dict[str, str], matches: list, errors: li
     action that never completes."""
     def record(c: Any) -> None:
         try:
-            refs = {alias: getattr(c, name)._d["ref"] for alias, name in slots.items()}
-            matches.append((query.id, refs))
-            if raise_triggers is not None:
-                raise_triggers(c.s.sid, query.id, refs)
+            for frame in c.m:  # with `cap`, up to ACTION_BATCH matches at once
+                facts = frame._d
+                refs = {alias: facts[name]["ref"] for alias, name in slots.items()}
+                matches.append((query.id, refs))
+                if raise_triggers is not None:
+                    raise_triggers(c.s.sid, query.id, refs)
         except Exception as error:  # durable swallows exceptions raised in actions
             errors.append(f"{query.id}: {error!r}")
     return record
