@@ -40,7 +40,7 @@ def _report(value: str) -> tuple[Report, SimpleNamespace]:
     report = Report(2013, dt.date(2013, 12, 31), findings, triggers, [value], {},
                     {value: value})
     rule = SimpleNamespace(title=SimpleNamespace(zh=value))
-    return report, SimpleNamespace(rules={"R105": rule, "I204": rule})
+    return report, SimpleNamespace(rules={"R105": rule, "I204": rule}, overrides={})
 
 
 @pytest.mark.parametrize("name", list(VALUES))

@@ -22,6 +22,12 @@ CASES = {
     "trigger-unless": ("local.yaml:17:13: P302 ", "rectifications 没有字段 nosuchfield"),
     # The user's rule closes the cycle with the bundled A308: it is the one to blame.
     "cycle": ("local.yaml:5:5: P501 ", "X901：规则之间存在循环依赖"),
+    "wrong-arity": ("local.yaml:10:13: P302 ", "函数 len 应有 1 个参数，实际为 2 个"),
+    "text-arithmetic": ("local.yaml:10:13: P302 ", "不能这样加减"),
+    "nested-aggregates": ("local.yaml:10:13: P302 ", "聚合嵌套过深（最多 2 层）"),
+    "huge-number": ("local.yaml:10:13: P301 ", "数值 99999999999999999999999999999 过大"),
+    "deep-nesting": ("local.yaml:10:13: P301 ", "表达式嵌套过深（最多 32 层）"),
+    "silent-override": ("terms.yaml:4:5: P402 ", "units.responsible 是自带的术语或参数"),
     "terms-error": ("terms.yaml:4:5: P302 ", "units.remote：units 没有字段 knd"),
 }
 
@@ -56,3 +62,17 @@ def test_a_users_policy_folder_adds_rules(tmp_path):
                                       "--policies", str(tmp_path), "--select", "X9"])
     assert result.exit_code == 0, result.output
     assert '"subject": "u-xa"' in result.stdout
+
+
+def test_an_override_is_explicit_and_named_in_every_output():
+    folder = Path(__file__).parent / "overrides"
+    base = ["check", str(MINIMAL), "--year", "2013", "--policies", str(folder)]
+    data = CliRunner().invoke(app, [*base, "--format", "json"])
+    import json
+
+    names = [item["name"] for item in json.loads(data.stdout)["overrides"]]
+    assert names == ["accountability_days", "units.responsible"]
+    table = CliRunner().invoke(app, [*base, "--format", "table"]).stdout
+    assert "改变了自带的术语或参数：accountability_days" in table
+    plain = CliRunner().invoke(app, ["check", str(MINIMAL), "--year", "2013", "--format", "json"])
+    assert json.loads(plain.stdout)["overrides"] == []

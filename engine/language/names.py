@@ -6,9 +6,11 @@ file and line, rather than when a check happens to evaluate it.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from luoshi.engine.language import expr
+from luoshi.engine.language.expr.functions import REGISTRY
 from luoshi.engine.language.triggers import DERIVED_PREFIX, FIELDS
 from luoshi.facts.kinds import KINDS, references
 
@@ -82,11 +84,75 @@ def problems(node: Any, scope: dict[str, str], variables: set[str],
     if isinstance(node, expr.Aggregate):
         if not known_kind(node.kind):
             return [f"未知的数据类别 {node.kind}"]
+        if _aggregate_depth(node) > MAX_AGGREGATE_DEPTH:
+            return [f"聚合嵌套过深（最多 {MAX_AGGREGATE_DEPTH} 层）：每多一层，检查时间就乘以一类记录的数量"]
         inner = {**scope, node.alias: node.kind}
         for part in (node.where, node.value):
             if part is not None:
                 found += problems(part, inner, variables, computed, self_kind)
         return found
+    if isinstance(node, expr.Call):
+        found += _arity(node)
+    if isinstance(node, expr.Binary) and node.op in ("+", "-"):
+        sides = {_value_type(side, scope, self_kind) for side in (node.left, node.right)}
+        text = bool(sides & {"text", "bool"})
+        if text and (node.op == "-" or "bool" in sides or sides & {"number", "date"}):
+            found.append(f"不能这样加减（文本只能与文本相接）：{expr.to_text(node)}")
     for child in expr.children(node):
         found += problems(child, scope, variables, computed, self_kind)
     return found
+
+
+MAX_AGGREGATE_DEPTH = 2
+
+
+def _aggregate_depth(node: Any) -> int:
+    """How many aggregates sit inside one another at most (0: none)."""
+    parts = list(expr.children(node))
+    if isinstance(node, expr.Aggregate):
+        parts += [part for part in (node.where, node.value) if part is not None]
+    own = 1 if isinstance(node, expr.Aggregate) else 0
+    return own + max((_aggregate_depth(part) for part in parts), default=0)
+
+
+def _arity(node: Any) -> list[str]:
+    if node.name == "if":
+        low, high = 3, 3
+    else:
+        parameters = list(inspect.signature(REGISTRY[node.name]).parameters.values())[1:]
+        if any(p.kind is p.VAR_POSITIONAL for p in parameters):
+            low, high = len([p for p in parameters if p.kind is not p.VAR_POSITIONAL]), None
+        else:
+            low = high = len(parameters)
+    count = len(node.args)
+    if count < low or (high is not None and count > high):
+        wanted = f"{low}" if low == high else f"至少 {low}"
+        return [f"函数 {node.name} 应有 {wanted} 个参数，实际为 {count} 个"]
+    return []
+
+
+def _value_type(node: Any, scope: dict[str, str], self_kind: str | None) -> str | None:
+    """What a constant or a stored field holds, where that is plain: text, bool, number, date."""
+    if isinstance(node, expr.Const):
+        value = node.value
+        return "bool" if isinstance(value, bool) else "text" if isinstance(value, str) else \
+            "number" if isinstance(value, (int, float)) else None
+    if isinstance(node, expr.Duration):
+        return "number"
+    if not isinstance(node, expr.Path):
+        return None
+    head, rest = node.parts[0], node.parts[1:]
+    if head in scope:
+        kind = scope[head]
+    elif self_kind is not None:
+        kind, rest = self_kind, node.parts
+    else:
+        return None
+    if len(rest) != 1 or kind not in KINDS or rest[0] not in KINDS[kind].model_fields:
+        return None
+    annotation = str(KINDS[kind].model_fields[rest[0]].annotation)
+    for name, label in (("bool", "bool"), ("str", "text"), ("date", "date"), ("int", "number"),
+                        ("float", "number")):
+        if name in annotation and "list" not in annotation:
+            return label
+    return None

@@ -128,6 +128,10 @@ class PolicyFile(_Model):
 class Terms(_Model):
     params: dict[str, int | float] = Field(default_factory=dict)
     computed: dict[str, dict[str, str]] = Field(default_factory=dict)
+    # The built-in parameters (`accountability_days`) and computed fields
+    # (`units.responsible`) this file redefines, named on purpose: without it, redefining one
+    # is an error, so that no policy folder can quietly weaken the catalog.
+    override: list[str] = Field(default_factory=list)
 
 
 @dataclass
@@ -142,6 +146,8 @@ class Catalog:
     # rule id -> (parsed file, path, index in `rules`), to locate any part of a rule
     documents: dict[str, tuple[Any, str, int]]
     files: list[Path] = field(default_factory=list)
+    # Built-in terms a user's terms file redefined (with `override`): name -> where
+    overrides: dict[str, Location] = field(default_factory=dict)
 
     def sha256(self) -> str:
         """A hash of every policy file in use (names and contents), recorded with each run."""
@@ -204,6 +210,12 @@ def _read(path: Path, problems: list[Problem]) -> Positioned | None:
         at = Location(str(path), mark.line + 1, mark.column + 1) if mark else Location(str(path))
         problems.append(Problem(at, "P101", f"YAML 语法错误：{error.problem}"))
         return None
+    except yaml.YAMLError as error:  # e.g. a control character the YAML reader refuses
+        line = getattr(error, "position", None)
+        problems.append(Problem(Location(str(path), 1 + (path.read_text(encoding="utf-8")[:line]
+                                                          .count("\n") if line else 0)),
+                                "P101", f"YAML 无法读取：{error}"))
+        return None
     if not isinstance(document, Positioned):
         problems.append(Problem(Location(str(path), 1), "P101", "策略文件顶层应为映射"))
         return None
@@ -261,6 +273,8 @@ def _add_terms(path: Path, document: Positioned, catalog: Catalog,
     except ValidationError as error:
         problems.extend(_validation_problems(error, document, str(path)))
         return
+    if not path.is_relative_to(builtin_folder()):
+        _check_overrides(path, document, terms, catalog, problems)
     merged_params = {**catalog.terms.params, **terms.params}
     merged = {kind: dict(fields) for kind, fields in catalog.terms.computed.items()}
     for kind, fields in terms.computed.items():
@@ -269,6 +283,27 @@ def _add_terms(path: Path, document: Positioned, catalog: Catalog,
             catalog.terms_where[f"{kind}.{name}"] = locate(document, str(path),
                                                            ("computed", kind, name))
     catalog.terms = Terms(params=merged_params, computed=merged)
+
+
+def _check_overrides(path: Path, document: Positioned, terms: Terms, catalog: Catalog,
+                     problems: list[Problem]) -> None:
+    """A user's terms file may redefine a built-in term only by naming it in `override`."""
+    redefined: dict[str, tuple[str, ...]] = {
+        name: ("params", name) for name in terms.params if name in catalog.terms.params}
+    redefined |= {f"{kind}.{name}": ("computed", kind, name)
+                  for kind, fields in terms.computed.items() for name in fields
+                  if name in catalog.terms.computed.get(kind, {})}
+    for name, loc in redefined.items():
+        where = locate(document, str(path), loc)
+        if name in terms.override:
+            catalog.overrides[name] = where
+        else:
+            problems.append(Problem(where, "P402", f"{name} 是自带的术语或参数；要改变它，须在本文件的 "
+                                                   f"override 中写明：override: [{name}]"))
+    for name in terms.override:
+        if name not in redefined:
+            problems.append(Problem(locate(document, str(path), ("override",)), "P402",
+                                    f"override 中的 {name} 不是本文件重新定义的自带术语或参数"))
 
 
 def rule_location(catalog: Catalog, rule_id: str, *loc: Any) -> Location:

@@ -65,8 +65,31 @@ def lower(node: expr.Node | None, alias: str, fields: set[str], context: dict[st
     `fields`: the record's stored and computed fields."""
     if node is None:
         return None
-    test = _Lowering(alias, fields, context, columns).test(node)
-    return _simplify(test)
+    test = _simplify(_Lowering(alias, fields, context, columns).test(node))
+    if not _expressible(test):
+        # A constant the engine cannot hold (a list, a date past its range): the whole
+        # condition is computed before the engine, as a value the engine tests. The bundled
+        # catalog has none (its compiled form is tests/golden/compiled.json).
+        return ("cmp", "==", columns.name(alias, node), ("const", True))
+    return test
+
+
+def _expressible(test: Test) -> bool:
+    """Whether every constant of a test is a JSON scalar durable_rules accepts."""
+    if not test or test[0] in ("never", "ex", "nex"):
+        return True
+    if test[0] in ("and", "or"):
+        return all(_expressible(part) for part in test[1])
+    if test[0] in ("has", "lacks"):
+        return _scalar(test[2])
+    rhs = test[3]
+    return _scalar(rhs[1]) if rhs[0] == "const" else isinstance(rhs[2], int)
+
+
+def _scalar(value: Any) -> bool:
+    if isinstance(value, bool) or isinstance(value, str):
+        return True
+    return isinstance(value, (int, float)) and abs(value) <= 2**53 and value == value
 
 
 def value(node: expr.Node, context: dict[str, Any]) -> Any:
@@ -118,8 +141,9 @@ class _Lowering:
                 isinstance(node.right, expr.Duration) and node.right.unit == "days" and \
                 is_constant(node.right.amount):
             inner = self.operand(node.left)
-            if inner[0] == "field":
-                days = int(value(node.right.amount, self.context))
+            amount = value(node.right.amount, self.context)
+            if inner[0] == "field" and isinstance(amount, int) and not isinstance(amount, bool):
+                days = amount
                 return ("field", inner[1], inner[2] + (days if node.op == "+" else -days))
         return ("field", self.columns.name(self.alias, node), 0)
 

@@ -47,7 +47,11 @@ def render(report: Report, catalog: Catalog) -> str:
         return json.dumps(value, ensure_ascii=False)
 
     members = []
-    for key, value in as_data(report).items():
+    data = as_data(report)
+    # Built-in terms or parameters a user's terms file redefined (`override`), where.
+    data["overrides"] = [{"name": name, "where": str(where)}
+                         for name, where in sorted(catalog.overrides.items())]
+    for key, value in data.items():
         if isinstance(value, list) and value:
             items = ",\n".join(f"    {compact(item)}" for item in value)
             members.append(f"  {compact(key)}: [\n{items}\n  ]")

@@ -125,6 +125,10 @@ def render(report: Report, catalog: Catalog, width: int | None = None,
     line.append(f" 个警告，涉及 {flagged} 个单位（共检查 {counts['units']} 个责任单位），"
                 f"{counts['triggers']} 项问责触发。")
     console.print(line)
+    if catalog.overrides:
+        console.print(Text("注意：本次检查改变了自带的术语或参数：" + "、".join(
+            f"{name}（{where}）" for name, where in sorted(catalog.overrides.items())),
+            style="yellow"))
     short = short_ids(report.findings)
     by_unit = groupby(sorted(report.findings, key=lambda f: (f.unit is None, f.unit or "",
                                                               f.rule, f.subject)),

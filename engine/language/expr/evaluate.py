@@ -104,7 +104,11 @@ def _compile(node: Node) -> Callable[[Env], Any]:
         operand = _compile(node.operand)
         if node.op == "not":
             return lambda env: not operand(env)
-        return lambda env: None if (value := operand(env)) is None else -value
+        def negative(env: Env) -> Any:
+            value = operand(env)
+            return -value if isinstance(value, (int, float)) and not isinstance(value, bool) \
+                else None
+        return negative
     if isinstance(node, IsNull):
         operand, negated = _compile(node.operand), node.negated
 
@@ -115,7 +119,12 @@ def _compile(node: Node) -> Callable[[Env], Any]:
         return is_null
     if isinstance(node, Duration):
         amount, unit = _compile(node.amount), node.unit
-        return lambda env: None if (value := amount(env)) is None else (unit, int(value))
+        def duration(env: Env) -> Any:
+            value = amount(env)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                return None  # `'a' days`: no duration, a missing value
+            return (unit, int(value))
+        return duration
     if isinstance(node, ListOf):
         items = [_compile(item) for item in node.items]
         return lambda env: [item(env) for item in items]
@@ -190,14 +199,29 @@ def _compile_binary(op: str, left: Callable[[Env], Any],
 
         def membership(env: Env) -> bool:
             a, b = left(env), right(env)
-            return a is not None and b is not None and (a in b) == wanted
+            if a is None or not isinstance(b, (list, tuple, str)):
+                return False
+            try:
+                return (a in b) == wanted
+            except TypeError:  # `1 in 'text'`
+                return False
         return membership
     if op == "contains":
         def contains(env: Env) -> bool:
             a, b = left(env), right(env)
-            return a is not None and b is not None and b in a
+            if b is None or not isinstance(a, (list, tuple, str)):
+                return False
+            try:
+                return b in a
+            except TypeError:
+                return False
         return contains
-    return lambda env: _arith(op, left(env), right(env))
+    def arithmetic(env: Env) -> Any:
+        try:
+            return _arith(op, left(env), right(env))
+        except (TypeError, ValueError, OverflowError):  # like a comparison of the incomparable:
+            return None  # a value that is missing, never a crash of the check
+    return arithmetic
 
 
 def _compile_call(node: Call) -> Callable[[Env], Any]:
@@ -206,4 +230,11 @@ def _compile_call(node: Call) -> Callable[[Env], Any]:
         condition, then, otherwise = args
         return lambda env: then(env) if condition(env) else otherwise(env)
     function = REGISTRY[node.name]
-    return lambda env: function(env, *[arg(env) for arg in args])
+
+    def call(env: Env) -> Any:
+        values = [arg(env) for arg in args]
+        try:
+            return function(env, *values)
+        except (TypeError, ValueError, OverflowError):  # a value of the wrong type: missing
+            return None
+    return call

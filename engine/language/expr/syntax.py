@@ -86,6 +86,9 @@ class Aggregate:
 Node = Const | Var | Path | Unary | Binary | IsNull | Duration | ListOf | Call | Aggregate
 
 COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
+MAX_LENGTH = 10_000  # characters of one expression
+MAX_DEPTH = 32  # nested parentheses, lists, calls and aggregates
+MAX_NUMBER = 2**53  # numbers exact in JSON, the engine and Python alike
 FUNCTIONS = {*REGISTRY, "if"}  # `if` evaluates only the branch taken
 AGGREGATES = {"count", "exists", "values"}
 _UNITS = {"day": "days", "days": "days", "year": "years", "years": "years"}
@@ -117,6 +120,9 @@ def _tokens(text: str) -> list[tuple[str, str, int]]:
 
 class _Parser:
     def __init__(self, text: str) -> None:
+        if len(text) > MAX_LENGTH:
+            raise ExprError(f"表达式过长（{len(text)} 个字符，最多 {MAX_LENGTH}）", MAX_LENGTH)
+        self.depth = 0
         self.tokens = _tokens(text)
         self.index = 0
 
@@ -145,6 +151,20 @@ class _Parser:
         return node
 
     def or_(self) -> Node:
+        return self.nested(self._or)
+
+    def nested(self, parse: Any) -> Node:
+        """Every nesting (parentheses, lists, arguments, aggregates, `not`, `-`) is bounded, so
+        that a deep expression is a clear error, not a RecursionError."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ExprError(f"表达式嵌套过深（最多 {MAX_DEPTH} 层）", self.peek()[2])
+        try:
+            return parse()
+        finally:
+            self.depth -= 1
+
+    def _or(self) -> Node:
         node = self.and_()
         while self.at("or"):
             self.take()
@@ -161,7 +181,7 @@ class _Parser:
     def not_(self) -> Node:
         if self.at("not"):
             self.take()
-            return Unary("not", self.not_())
+            return Unary("not", self.nested(self.not_))
         return self.comparison()
 
     def comparison(self) -> Node:
@@ -204,7 +224,10 @@ class _Parser:
     def primary(self) -> Node:
         kind, value, column = self.take()
         if kind == "number":
-            return Const(float(value) if "." in value else int(value))
+            number = float(value) if "." in value else int(value)
+            if abs(number) > MAX_NUMBER:  # the engine holds 64-bit integers
+                raise ExprError(f"数值 {value} 过大", column)
+            return Const(number)
         if kind == "string":
             return Const(value[1:-1])
         if kind == "var":
@@ -214,7 +237,7 @@ class _Parser:
             self.expect(")")
             return node
         if kind == "op" and value == "-":
-            return Unary("-", self.primary())
+            return Unary("-", self.nested(self.primary))
         if kind == "op" and value == "[":
             items = []
             while not self.at("]"):
