@@ -17,6 +17,10 @@ import traceback
 from collections.abc import Sequence
 from typing import Any
 
+# pydantic otherwise scans every installed distribution for plugins on the first model,
+# on every start of the command; luoshi uses none.
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+
 import typer
 from typer._click import exceptions as click_errors
 from typer.core import TyperCommand, TyperGroup
