@@ -379,6 +379,17 @@ def _reading(db: str | None, read: Callable[[sa.Connection], Any]) -> Any:
         engine.dispose()
 
 
+def submissions(db: str | None = None, unit: str | None = None) -> list[Load]:
+    """Every load (or every load of unit `unit`'s submissions), newest first."""
+    def read(connection: sa.Connection) -> list[Load]:
+        statement = sa.select(Load).order_by(Load.id.desc())
+        if unit is not None:
+            statement = statement.where(Load.scope == "unit", Load.scope_unit == unit)
+        return [Load(**row._mapping) for row in connection.execute(statement)]
+
+    return _reading(db, read)
+
+
 @contextmanager
 def snapshot(engine: sa.Engine) -> Iterator[sa.Connection]:
     """A connection whose every statement reads one snapshot: on PostgreSQL a REPEATABLE READ

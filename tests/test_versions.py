@@ -7,18 +7,21 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
+import json
+
+import yaml
+from typer.testing import CliRunner
+
+from luoshi.cli.main import app
+from luoshi.engine.runtime.run import check
 from luoshi.facts import store
 from luoshi.facts.factset import rows_of
-from luoshi.facts.kinds import KINDS
-from luoshi.facts.problems import InputError
-from luoshi.facts.tables import FACT_TABLES
+from luoshi.facts.kinds import KINDS, references
 from luoshi.facts.validate import read_facts
-from luoshi.engine.runtime.run import check
 
 from .checking import comparable, program
 
@@ -104,6 +107,135 @@ def test_a_database_of_todays_schema_migrates_with_the_same_findings(example_pat
         first = connection.execute(sa.text(
             "SELECT counts, scope, received_at, loaded_at FROM loads WHERE id = 1")).one()
     engine.dispose()
-    counts = first.counts if isinstance(first.counts, dict) else __import__("json").loads(first.counts)
+    counts = first.counts if isinstance(first.counts, dict) else json.loads(first.counts)
     assert counts["units"] == {"added": 6, "changed": 0, "removed": 0, "unchanged": 0}
     assert first.scope == "merge" and first.received_at == first.loaded_at
+
+
+# ---- scopes ---------------------------------------------------------------------------------
+
+runner = CliRunner()
+
+
+def owner_of(kind: str, row: dict, rows: dict) -> str | None:
+    """The unit a row belongs to, by its kind's OWNER path (None: the office's)."""
+    path = KINDS[kind].OWNER
+    if path is None:
+        return None
+    first, _, second = path.partition(".")
+    if not second:
+        return row[first]
+    target = references(kind)[first][0]
+    return next(other[second] for other in rows[target] if other["id"] == row[first])
+
+
+def submission_of(unit: str, path: Path, out: Path, leave_out: set[str] = frozenset()) -> Path:
+    """Unit `unit`'s records of the file at `path`, without the ids in `leave_out`, as YAML."""
+    rows = rows_of(read_facts([str(path)])[0])
+    data = {kind: [{name: row[name] for name in KINDS[kind].model_fields} for row in kind_rows
+                   if owner_of(kind, row, rows) == unit and row.get("id") not in leave_out]
+            for kind, kind_rows in rows.items() if KINDS[kind].OWNER is not None}
+    out.write_text(yaml.safe_dump({k: v for k, v in data.items() if v}, allow_unicode=True),
+                   encoding="utf-8")
+    return out
+
+
+def mentions(report_data: dict, record_id: str) -> bool:
+    return record_id in json.dumps(report_data, ensure_ascii=False)
+
+
+def check_json(url: str, *extra: str) -> dict:
+    result = runner.invoke(app, ["check", "--db", url, "--year", "2013", "--format", "json", *extra])
+    assert result.exit_code in (0, 1), result.output
+    return json.loads(result.stdout)
+
+
+def loads_count(url: str) -> int:
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        count = connection.execute(sa.text("SELECT count(*) FROM loads")).scalar()
+    engine.dispose()
+    return count
+
+
+def test_a_units_submission_replaces_its_records_and_withdrawals_leave_the_check(
+        example_path, tmp_path, db_url):
+    assert runner.invoke(app, ["load", str(example_path), "--db", db_url]).exit_code == 0
+    before = check_json(db_url)
+    assert mentions(before, "cb-mc01")  # 财政局's misconduct is reported
+    everyone_else = {kind: [row for row in rows if row["__key__"] != "cb-mc01"]
+                     for kind, rows in store.read_rows(db_url).items()}
+
+    # 财政局 resubmits everything it owns but the misconduct record; it names persons and
+    # institutions stored by the office without sending them.
+    sent = submission_of("cb-cz", example_path, tmp_path / "cz.yaml", leave_out={"cb-mc01"})
+    result = runner.invoke(app, ["load", str(sent), "--db", db_url, "--unit", "cb-cz",
+                                 "--by", "财政局 王芳", "--received", "2013-10-08"])
+    assert result.exit_code == 0, result.output
+    assert "替换单位 cb-cz 的记录" in result.output
+    state = store.read_rows(db_url)
+    assert state == everyone_else  # only the withdrawn record left; nobody else's changed
+    after = check_json(db_url)
+    assert not mentions(after, "cb-mc01")
+    assert after["findings"] != before["findings"] or after["triggers"] != before["triggers"]
+
+    (log,) = store.submissions(db_url)[:1]
+    assert (log.scope, log.scope_unit, log.submitted_by) == ("unit", "cb-cz", "财政局 王芳")
+    assert log.counts["misconduct"] == {"added": 0, "changed": 0, "removed": 1, "unchanged": 0}
+    assert sum(count["unchanged"] for count in log.counts.values()) > 5
+
+
+def test_a_record_of_another_owner_is_refused_at_its_line_and_nothing_is_stored(
+        example_path, tmp_path, db_url):
+    runner.invoke(app, ["load", str(example_path), "--db", db_url])
+    before = store.read_rows(db_url)
+    sent = submission_of("cb-cz", example_path, tmp_path / "cz.yaml")
+    foreign = ("units:\n- {id: cb-new, name: 新单位, kind: department}\n"
+               "education:\n- {unit: cb-wj, date: 2013-05-01, title: 冒名报送}\n")
+    (tmp_path / "extra.yaml").write_text(foreign, encoding="utf-8")
+    result = runner.invoke(app, ["load", str(sent), str(tmp_path / "extra.yaml"), "--db", db_url,
+                                 "--unit", "cb-cz"])
+    assert result.exit_code == 2
+    lines = result.stdout.splitlines()
+    assert any("extra.yaml:2" in line and "E502" in line and "纪委办公室" in line
+               for line in lines), lines
+    assert any("extra.yaml:4" in line and "E502" in line and "cb-wj" in line
+               for line in lines), lines
+    assert len(lines) == 2  # the unit's own records pass
+    assert store.read_rows(db_url) == before and loads_count(db_url) == 1
+
+    # Nor may a unit take over another unit's record by sending its id.
+    sent.write_text("misconduct:\n- {id: cb-mc02, unit: cb-cz, date: 2013-06-20, kind: refusal}\n",
+                    encoding="utf-8")
+    result = runner.invoke(app, ["load", str(sent), "--db", db_url, "--unit", "cb-cz"])
+    assert result.exit_code == 2 and "已由其他单位报送" in result.stdout, result.output
+    assert store.read_rows(db_url) == before and loads_count(db_url) == 1
+
+
+def test_replace_replaces_the_whole_state(example_path, minimal_path, db_url):
+    runner.invoke(app, ["load", str(example_path), "--db", db_url])
+    result = runner.invoke(app, ["load", str(minimal_path), "--db", db_url, "--replace"])
+    assert result.exit_code == 0, result.output
+    def contents(rows):
+        return {kind: sorted(json.dumps({k: v for k, v in row.items() if k != "__where__"},
+                                        default=str, ensure_ascii=False) for row in kind_rows)
+                for kind, kind_rows in rows.items()}
+
+    assert contents(store.read_rows(db_url)) == contents(rows_of(read_facts([str(minimal_path)])[0]))
+    assert runner.invoke(app, ["load", str(minimal_path), "--db", db_url, "--replace",
+                               "--unit", "x"]).exit_code == 2
+
+
+def test_docs_list_each_kinds_owner_as_the_models_define_it():
+    docs = (Path(__file__).parent.parent / "docs" / "input.md").read_text(encoding="utf-8")
+    table = docs.split("<!-- owners -->")[1].split("<!-- /owners -->")[0]
+    listed = {line.split("|")[1].split()[0]: line.split("|")[2].strip()
+              for line in table.strip().splitlines()[2:]}
+
+    def shown(path):
+        if path is None:
+            return "纪委办公室"
+        first, _, second = path.partition(".")
+        return f"经 `{first}` 的 `{second}`" if second else f"`{first}`"
+
+    assert listed == {kind: shown(model.OWNER) for kind, model in KINDS.items()}
