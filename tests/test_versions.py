@@ -239,3 +239,29 @@ def test_docs_list_each_kinds_owner_as_the_models_define_it():
         return f"经 `{first}` 的 `{second}`" if second else f"`{first}`"
 
     assert listed == {kind: shown(model.OWNER) for kind, model in KINDS.items()}
+
+
+# ---- one snapshot per check -----------------------------------------------------------------
+
+def test_a_load_committed_while_a_check_reads_is_wholly_seen_or_not_at_all(
+        example_path, tmp_path, db_url, monkeypatch):
+    runner.invoke(app, ["load", str(example_path), "--db", db_url])
+    extra = tmp_path / "extra.yaml"
+    extra.write_text("units:\n- {id: zz-u1, name: 新设单位, kind: department}\n"
+                     "persons:\n- {id: zz-p1, name: 新人, unit: zz-u1}\n", encoding="utf-8")
+    committed = []
+
+    def load_after_units(kind):  # deterministic: the load commits between two kinds' reads
+        if kind == "units" and not committed:
+            facts, inputs = read_facts([str(extra)])
+            committed.append(store.load(facts, inputs, db_url).load_id)
+
+    monkeypatch.setattr(store, "_after_reading", load_after_units)
+    during = store.read_rows(db_url)
+    monkeypatch.setattr(store, "_after_reading", None)
+    assert committed == [2]  # the load did commit mid-read
+    assert "zz-u1" not in {row["id"] for row in during["units"]}
+    assert "zz-p1" not in {row["id"] for row in during["persons"]}  # not half of it either
+    after = store.read_rows(db_url)
+    assert {"zz-u1"} <= {row["id"] for row in after["units"]}
+    assert {"zz-p1"} <= {row["id"] for row in after["persons"]}
