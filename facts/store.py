@@ -191,7 +191,7 @@ def _plan(connection: sa.Connection, kind: str, records: list[Record],
             _open(table), _owned_by(kind, submission.unit))))
     else:
         in_scope = set()
-    stored = _open_versions(connection, table, fields, submitted,
+    stored = _open_versions(connection, table, fields, submitted.keys() | in_scope,
                             everything=submission.scope == "replace")
     if submission.scope == "replace":
         in_scope = set(stored)
@@ -218,8 +218,7 @@ def _plan(connection: sa.Connection, kind: str, records: list[Record],
             counts["added"] += 1
         inserts.append({**row, "record_key": key, "record_source": record.source})
     for key in sorted(in_scope - submitted.keys()):
-        ended.append(stored[key]["version_id"] if key in stored else _version_of(
-            connection, table, key))
+        ended.append(stored[key]["version_id"])
         counts["removed"] += 1
     return _Plan(ended, inserts, counts)
 
@@ -242,24 +241,14 @@ def _owned_by(kind: str, unit: str | None) -> sa.ColumnElement[bool]:
 
 
 def _open_versions(connection: sa.Connection, table: sa.Table, fields: list[str],
-                   wanted: dict[str, Any], everything: bool) -> dict[str, dict[str, Any]]:
+                   wanted: set[str], everything: bool) -> dict[str, dict[str, Any]]:
     """The open versions of the keys `wanted` (or of every key), by key."""
     columns = [table.c.version_id, table.c.record_key, *(table.c[name] for name in fields)]
     names = ["version_id", "record_key", *fields]
-    if everything or len(wanted) > _BATCH:
-        statements = [sa.select(*columns).where(_open(table))]
-    else:
-        statements = [sa.select(*columns).where(_open(table), table.c.record_key.in_(list(wanted)))]
-    found = {}
-    for statement in statements:
-        for row in connection.execute(statement):
-            found[row.record_key] = dict(zip(names, row, strict=True))
-    return found
-
-
-def _version_of(connection: sa.Connection, table: sa.Table, key: str) -> int:
-    return connection.execute(sa.select(table.c.version_id).where(
-        _open(table), table.c.record_key == key)).scalar_one()
+    statement = sa.select(*columns).where(_open(table))
+    if not everything and len(wanted) <= _BATCH:  # else reading all is cheaper than many IN lists
+        statement = statement.where(table.c.record_key.in_(sorted(wanted)))
+    return {row.record_key: dict(zip(names, row, strict=True)) for row in connection.execute(statement)}
 
 
 def refuse_foreign(connection: sa.Connection, facts: FactSet, unit: str) -> None:
@@ -377,6 +366,23 @@ def _reading(db: str | None, read: Callable[[sa.Connection], Any]) -> Any:
         raise StoreError(describe_error(error, engine)) from None
     finally:
         engine.dispose()
+
+
+def states(db: str | None, first: int | None, second: int | None) -> tuple[int, int, Rows, Rows]:
+    """The two states `luoshi changes` compares, read in one snapshot: right after loads
+    `first` and `second` (default: before and after the newest load; `second` alone: the
+    newest), with the load ids they stand for (0: the empty state before any load)."""
+    def read(connection: sa.Connection) -> tuple[int, int, Rows, Rows]:
+        newest = connection.scalar(sa.select(sa.func.max(Load.id))) or 0
+        if newest == 0:
+            raise InputError([Problem(Location("changes"), "C001", "还没有任何导入")])
+        a = newest - 1 if first is None else first
+        b = newest if second is None else second
+        rows = [_read_rows(connection, None, None, known) if known else {kind: [] for kind in KINDS}
+                for known in (a, b)]
+        return a, b, rows[0], rows[1]
+
+    return _reading(db, read)
 
 
 def submissions(db: str | None = None, unit: str | None = None) -> list[Load]:

@@ -184,6 +184,37 @@ def test_a_units_submission_replaces_its_records_and_withdrawals_leave_the_check
     assert log.counts["misconduct"] == {"added": 0, "changed": 0, "removed": 1, "unchanged": 0}
     assert sum(count["unchanged"] for count in log.counts.values()) > 5
 
+    # The history keeps what was withdrawn: the check as known after the first load, the
+    # change itself, and the submission in the list.
+    assert check_json(db_url, "--known-at", "1") == before
+    changed = json.loads(runner.invoke(app, ["changes", "--db", db_url, "--format", "json"]).stdout)
+    assert changed["added"] == changed["changed"] == []
+    assert [(item["kind"], item["id"], item["record"]["date"]) for item in changed["removed"]] == [
+        ("misconduct", "cb-mc01", "2013-09-20")]
+    by_unit = json.loads(runner.invoke(app, ["changes", "1", "2", "--db", db_url, "--unit", "cb-wj",
+                                             "--format", "json"]).stdout)
+    assert by_unit == {"added": [], "removed": [], "changed": []}
+    listed = json.loads(runner.invoke(app, ["submissions", "--db", db_url, "--format", "json"]).stdout)
+    assert [(item["id"], item["scope"], item["unit"], item["by"]) for item in listed] == [
+        (2, "unit", "cb-cz", "财政局 王芳"), (1, "merge", None, None)]
+    assert listed[0]["received"].startswith("2013-10-0")  # local midnight, shown in UTC
+    assert listed[0]["totals"]["removed"] == 1 and len(listed[0]["files"][0]["sha256"]) == 64
+    table = runner.invoke(app, ["submissions", "--db", db_url, "--unit", "cb-cz"])
+    assert table.exit_code == 0 and "单位报送 cb-cz" in table.stdout and "财政局 王芳" in table.stdout
+
+
+def test_changes_show_each_changed_field_old_and_new(example_path, tmp_path, db_url):
+    runner.invoke(app, ["load", str(example_path), "--db", db_url])
+    edited = tmp_path / "facts.yaml"
+    edited.write_text(example_path.read_text(encoding="utf-8").replace(
+        "date: 2013-09-20", "date: 2013-08-20"), encoding="utf-8")
+    assert runner.invoke(app, ["load", str(edited), "--db", db_url]).exit_code == 0
+    result = runner.invoke(app, ["changes", "--db", db_url, "--format", "json"])
+    assert json.loads(result.stdout)["changed"] == [
+        {"kind": "misconduct", "id": "cb-mc01", "fields": {"date": ["2013-09-20", "2013-08-20"]}}]
+    table = runner.invoke(app, ["changes", "--db", db_url])
+    assert "修改 1" in table.stdout and "2013-09-20" in table.stdout and "2013-08-20" in table.stdout
+
 
 def test_a_record_of_another_owner_is_refused_at_its_line_and_nothing_is_stored(
         example_path, tmp_path, db_url):
