@@ -21,7 +21,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from typing import Any
+from typing import Any, get_origin
 
 from .factset import FactSet, Record, Rows, record_key
 from .problems import InputError, Location, Problem, Progress, StoreError
@@ -144,6 +144,8 @@ def _load(connection: sa.Connection, facts: FactSet, inputs: list[InputFile],
     # Every kind is read before any is written: whose records are in scope is decided by the
     # state before this load (a withdrawn inspection still places its results in scope).
     plans = {kind: _plan(connection, kind, facts.records[kind], submission) for kind in KINDS}
+    if submission.scope == "unit":
+        refuse_dangling(connection, facts, plans)
     now = dt.datetime.now(dt.UTC)
     load_id = connection.execute(sa.insert(Load).values(
         loaded_at=now, tool_version=tool_version(),
@@ -177,6 +179,7 @@ class _Plan:
     ended: list[int]
     inserts: list[dict[str, Any]]
     counts: dict[str, int]
+    removed: set[str]  # the keys leaving the current state
 
 
 def _plan(connection: sa.Connection, kind: str, records: list[Record],
@@ -217,10 +220,46 @@ def _plan(connection: sa.Connection, kind: str, records: list[Record],
         else:
             counts["added"] += 1
         inserts.append({**row, "record_key": key, "record_source": record.source})
-    for key in sorted(in_scope - submitted.keys()):
+    removed = in_scope - submitted.keys()
+    for key in sorted(removed):
         ended.append(stored[key]["version_id"])
         counts["removed"] += 1
-    return _Plan(ended, inserts, counts)
+    return _Plan(ended, inserts, counts, removed)
+
+
+def refuse_dangling(connection: sa.Connection, facts: FactSet, plans: dict[str, _Plan]) -> None:
+    """A unit may withdraw a record only if nothing left in the state still names it: neither
+    a record of the submission nor a stored record this load keeps (say, another unit's
+    accountability based on the withdrawn misconduct). Units withdraw no reference kinds, so
+    the list fields, which name only those, need no look."""
+    withdrawn = {kind: plan.removed for kind, plan in plans.items()
+                 if plan.removed and KINDS[kind].KEY == ("id",)}
+    if not withdrawn:
+        return
+    problems = []
+    for kind in KINDS:
+        table = FACT_TABLES[kind]
+        for name, targets in references(kind).items():
+            ids = set().union(*(withdrawn.get(target, set()) for target in targets))
+            if not ids or get_origin(KINDS[kind].model_fields[name].annotation) is list:
+                continue
+            for record in facts.records[kind]:
+                if getattr(record.fact, name) in ids:
+                    problems.append(Problem(record.where, "E501",
+                                            f"所引用的 {getattr(record.fact, name)!r} 在本次报送中被撤回",
+                                            kind, name))
+            kept = sa.select(table.c.record_key, table.c.record_source, table.c[name]).where(
+                _open(table), table.c[name].in_(sorted(ids)),
+                table.c.version_id.not_in(plans[kind].ended or [-1]))
+            submitted = {record_key(record.fact) for record in facts.records[kind]}
+            for key, source, value in connection.execute(kept):
+                if key in submitted:  # reported at its line in the submission above
+                    continue
+                problems.append(Problem(Location(source), "E501",
+                                        f"已存的记录 {key} 引用 {value!r}：本次报送撤回了它，"
+                                        "须先由该记录的报送单位修改或撤回该记录", kind, name))
+    if problems:
+        raise InputError(problems)
 
 
 def _open(table: sa.Table) -> sa.ColumnElement[bool]:

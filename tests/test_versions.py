@@ -129,11 +129,18 @@ def owner_of(kind: str, row: dict, rows: dict) -> str | None:
     return next(other[second] for other in rows[target] if other["id"] == row[first])
 
 
-def submission_of(unit: str, path: Path, out: Path, leave_out: set[str] = frozenset()) -> Path:
-    """Unit `unit`'s records of the file at `path`, without the ids in `leave_out`, as YAML."""
+def submission_of(unit: str, path: Path, out: Path, leave_out: set[str] = frozenset(),
+                  cascade: bool = False) -> Path:
+    """Unit `unit`'s records of the file at `path`, without the ids in `leave_out` (and with
+    `cascade`, without the records naming them), as YAML."""
     rows = rows_of(read_facts([str(path)])[0])
+
+    def left_out(row):
+        return any(value in leave_out for name, value in row.items()
+                   if (cascade or name == "id") and isinstance(value, str) and name[0] != "_")
+
     data = {kind: [{name: row[name] for name in KINDS[kind].model_fields} for row in kind_rows
-                   if owner_of(kind, row, rows) == unit and row.get("id") not in leave_out]
+                   if owner_of(kind, row, rows) == unit and not left_out(row)]
             for kind, kind_rows in rows.items() if KINDS[kind].OWNER is not None}
     out.write_text(yaml.safe_dump({k: v for k, v in data.items() if v}, allow_unicode=True),
                    encoding="utf-8")
@@ -163,12 +170,14 @@ def test_a_units_submission_replaces_its_records_and_withdrawals_leave_the_check
     assert runner.invoke(app, ["load", str(example_path), "--db", db_url]).exit_code == 0
     before = check_json(db_url)
     assert mentions(before, "cb-mc01")  # 财政局's misconduct is reported
-    everyone_else = {kind: [row for row in rows if row["__key__"] != "cb-mc01"]
+    withdrawn = {"cb-mc01", "cb-sig01"}  # the misconduct, and the signal about it
+    everyone_else = {kind: [row for row in rows if row["__key__"] not in withdrawn]
                      for kind, rows in store.read_rows(db_url).items()}
 
-    # 财政局 resubmits everything it owns but the misconduct record; it names persons and
-    # institutions stored by the office without sending them.
-    sent = submission_of("cb-cz", example_path, tmp_path / "cz.yaml", leave_out={"cb-mc01"})
+    # 财政局 resubmits everything it owns but the misconduct record (and the signal that names
+    # it); it names persons and institutions stored by the office without sending them.
+    sent = submission_of("cb-cz", example_path, tmp_path / "cz.yaml", leave_out={"cb-mc01"},
+                         cascade=True)
     result = runner.invoke(app, ["load", str(sent), "--db", db_url, "--unit", "cb-cz",
                                  "--by", "财政局 王芳", "--received", "2013-10-08"])
     assert result.exit_code == 0, result.output
@@ -189,8 +198,9 @@ def test_a_units_submission_replaces_its_records_and_withdrawals_leave_the_check
     assert check_json(db_url, "--known-at", "1") == before
     changed = json.loads(runner.invoke(app, ["changes", "--db", db_url, "--format", "json"]).stdout)
     assert changed["added"] == changed["changed"] == []
-    assert [(item["kind"], item["id"], item["record"]["date"]) for item in changed["removed"]] == [
-        ("misconduct", "cb-mc01", "2013-09-20")]
+    assert [(item["kind"], item["id"]) for item in changed["removed"]] == [
+        ("misconduct", "cb-mc01"), ("signals", "cb-sig01")]
+    assert changed["removed"][0]["record"]["date"] == "2013-09-20"
     by_unit = json.loads(runner.invoke(app, ["changes", "1", "2", "--db", db_url, "--unit", "cb-wj",
                                              "--format", "json"]).stdout)
     assert by_unit == {"added": [], "removed": [], "changed": []}
@@ -198,7 +208,7 @@ def test_a_units_submission_replaces_its_records_and_withdrawals_leave_the_check
     assert [(item["id"], item["scope"], item["unit"], item["by"]) for item in listed] == [
         (2, "unit", "cb-cz", "财政局 王芳"), (1, "merge", None, None)]
     assert listed[0]["received"].startswith("2013-10-0")  # local midnight, shown in UTC
-    assert listed[0]["totals"]["removed"] == 1 and len(listed[0]["files"][0]["sha256"]) == 64
+    assert listed[0]["totals"]["removed"] == 2 and len(listed[0]["files"][0]["sha256"]) == 64
     table = runner.invoke(app, ["submissions", "--db", db_url, "--unit", "cb-cz"])
     assert table.exit_code == 0 and "单位报送 cb-cz" in table.stdout and "财政局 王芳" in table.stdout
 
@@ -296,3 +306,25 @@ def test_a_load_committed_while_a_check_reads_is_wholly_seen_or_not_at_all(
     after = store.read_rows(db_url)
     assert {"zz-u1"} <= {row["id"] for row in after["units"]}
     assert {"zz-p1"} <= {row["id"] for row in after["persons"]}
+
+
+def test_a_withdrawal_that_would_leave_a_reference_dangling_is_refused(
+        example_path, tmp_path, db_url):
+    runner.invoke(app, ["load", str(example_path), "--db", db_url])
+    before = store.read_rows(db_url)
+    # 财政局 withdraws its inspection cb-ins04, on which 开发区's rectification cb-rect02 rests.
+    sent = submission_of("cb-cz", example_path, tmp_path / "cz.yaml", leave_out={"cb-ins04"},
+                         cascade=True)
+    result = runner.invoke(app, ["load", str(sent), "--db", db_url, "--unit", "cb-cz"])
+    assert result.exit_code == 2
+    line = next(n for n, text in enumerate(example_path.read_text(encoding="utf-8").splitlines(), 1)
+                if "id: cb-rect02" in text)
+    assert result.stdout.splitlines() == [
+        f"{example_path}:{line}:5: rectifications.inspection: E501 已存的记录 cb-rect02 引用 "
+        "'cb-ins04'：本次报送撤回了它，须先由该记录的报送单位修改或撤回该记录"]
+    # Nor may its own submission still name a record it withdraws.
+    sent = submission_of("cb-cz", example_path, tmp_path / "cz.yaml", leave_out={"cb-rect03"})
+    result = runner.invoke(app, ["load", str(sent), "--db", db_url, "--unit", "cb-cz"])
+    assert result.exit_code == 2 and "E501 所引用的 'cb-rect03' 在本次报送中被撤回" in result.stdout
+    assert "signals.about" in result.stdout
+    assert store.read_rows(db_url) == before and loads_count(db_url) == 1
