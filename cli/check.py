@@ -69,6 +69,9 @@ def check(
     shard: Annotated[str | None, typer.Option(
         "--shard", help="K/N：只报哈希落在第 K 份（共 N 份）的单位的结果（数据库模式），"
                         "供多个进程或机器分担一次检查")] = None,
+    known_at: Annotated[int | None, typer.Option(
+        "--known-at", help="检查第 N 次导入刚完成时的数据（数据库模式；luoshi submissions 列出各次导入）",
+        show_default=False)] = None,
     record: Annotated[bool, typer.Option(
         "--record", help="把这次检查记入数据库（仅数据库模式），供 history 与 diff 使用")] = False,
 ) -> None:
@@ -89,12 +92,15 @@ def check(
         _known_rules(catalog, _ids(ignore), "--ignore")
         waiver_list = load_waivers(waivers) if waivers else []
         shard_spec = _shard(shard, paths)
+        if known_at is not None and paths:
+            raise InputError([Problem(Location("--known-at"), "C001",
+                                      "--known-at 只用于数据库模式：不带路径运行 check")])
         if record and paths:
             raise InputError([Problem(Location("--record"), "C001",
                                       "--record 只用于数据库模式：先 luoshi load，再不带路径运行 check")])
         # Bars on stderr, on a terminal, for large inputs only: never in machine formats' stdout.
         with progress_bars(total_size(paths) if paths else PROGRESS_BYTES) as progress:
-            facts = read_input(paths, db, progress, program, shard_spec)
+            facts = read_input(paths, db, progress, program, shard_spec, known_at)
             inputs_sha256 = facts_sha256(facts) if record else None  # the check changes rows
             # A shard reads only its own units: ids of other shards' units are not errors there.
             units = _ids(unit) if shard_spec else _known_units(facts, _ids(unit))

@@ -156,7 +156,7 @@ def total_size(paths: list[str]) -> int:
 
 
 def counts_table(title: str, counts: dict[str, dict[str, int]], columns: dict[str, str]) -> Table:
-    """One row per kind that has records: code name, Chinese name and the given counts."""
+    """One row per kind with a count above zero: code name, Chinese name and the given counts."""
     table = Table(title=title, title_justify="left")
     table.add_column("类别")
     table.add_column("中文")
@@ -164,7 +164,7 @@ def counts_table(title: str, counts: dict[str, dict[str, int]], columns: dict[st
         table.add_column(label, justify="right")
     totals = dict.fromkeys(columns, 0)
     for kind, row in counts.items():
-        if not row.get("records"):
+        if not any(row.get(key) for key in (*columns, "records")):
             continue
         table.add_row(kind, KINDS[kind].ZH, *(str(row[key]) for key in columns))
         for key in columns:

@@ -15,6 +15,8 @@ from typer.core import TyperCommand, TyperGroup
 COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("validate", "validate"),
     "load": ("load", "load"),
+    "submissions": ("submissions", "submissions"),
+    "changes": ("submissions", "changes"),
     "schema": ("schema", "schema"),
     "check": ("check", "check"),
     "rules": ("rules", "app"),

@@ -50,6 +50,14 @@ class Fact(BaseModel):
     EVENTS: ClassVar[tuple[str, ...]] = ()
     # The path to the unit a record belongs to, which groups records into per-unit sessions.
     HOME: ClassVar[str | None] = "unit"
+    # Who submits a record (`load --unit U` may hold only U's records): the path to that unit,
+    # the record's HOME unless stated; None for the reference kinds, which the office keeps.
+    OWNER: ClassVar[str | None]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "OWNER" not in cls.__dict__:
+            cls.OWNER = cls.HOME
 
     def key(self) -> tuple[Any, ...]:
         return tuple(getattr(self, name) for name in self.KEY)
@@ -86,6 +94,7 @@ BASIS_KINDS = ("misconduct", "rectifications")
 class Unit(Fact):
     KIND = "units"
     ZH = "单位"
+    OWNER = None
     HOME = "id"
     id: RequiredText = field("编号")
     name: RequiredText = field("名称")
@@ -100,6 +109,7 @@ class Unit(Fact):
 class Person(Fact):
     KIND = "persons"
     ZH = "人员"
+    OWNER = None
     id: RequiredText = field("编号")
     name: RequiredText = field("姓名")
     unit: RequiredText = field("所在单位", ref="units")
@@ -110,6 +120,7 @@ class Person(Fact):
 class Institution(Fact):
     KIND = "institutions"
     ZH = "制度"
+    OWNER = None
     EVENTS = ("revised_on",)
     HOME = "lead_unit"
     id: RequiredText = field("编号")

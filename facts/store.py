@@ -1,26 +1,31 @@
 """The fact store: SQLite by default, PostgreSQL (or any SQLAlchemy database) by URL.
 
-`load` stores a validated fact set in one transaction: every record is inserted, or updated
-where its key (id, or natural key) is already stored, so loading the same set twice leaves one
-copy; a failure anywhere rolls the whole load back. Every load is logged in `loads`.
+`load` stores a validated fact set in one transaction as new record versions, never
+overwriting one: a record whose key (id, or natural key) is stored with the same content is left
+as it is (unchanged), one with other content ends the stored version and adds a new one
+(changed). The scope says what the set replaces: nothing (merge), one unit's records (unit: the
+unit's stored records missing from the set are removed, i.e. their open version is ended), or
+everything (replace). A failure anywhere rolls the whole load back. Every load is logged in
+`loads` with who sent it, when it was received, its files, scope and counts.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_origin
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from .factset import FactSet, Rows, record_key
+from .factset import FactSet, Record, Rows, record_key
 from .gc_pause import cyclic_gc_paused
-from .kinds import KINDS
-from .problems import Progress, StoreError
+from .kinds import KINDS, references
+from .problems import InputError, Location, Problem, Progress, StoreError
 from .readers import InputFile
 from .tables import FACT_TABLES, Load
 from .version import tool_version
@@ -29,6 +34,7 @@ DEFAULT_DB = "luoshi.db"
 # Any constant: migrations and loads into one PostgreSQL database take turns on this lock.
 _LOAD_LOCK = 7_236_185_033
 _BATCH = 2000
+_HEAD = "0003"  # the newest migration: what reading expects
 
 
 def database_url(db: str | None = None) -> str:
@@ -46,14 +52,21 @@ def connect(db: str | None = None) -> sa.Engine:
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         # Take the write lock when a transaction begins, so two loads queue up instead of both
-        # reading and then deadlocking on the upgrade to a write lock.
-        sa.event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        # reading and then deadlocking on the upgrade to a write lock; a snapshot only reads.
+        sa.event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def _sqlite_begin(connection: sa.Connection) -> None:
+    reading = connection.get_execution_options().get("luoshi_read")
+    connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 def _sqlite_pragmas(connection, _record) -> None:  # noqa: ANN001 (DB-API objects)
     connection.isolation_level = None  # transactions are begun by the "begin" listener
     cursor = connection.cursor()
+    # Write-ahead log: a check reads its snapshot while a load writes and commits.
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")  # a concurrent load waits instead of failing
     cursor.close()
@@ -81,19 +94,32 @@ def migrate(engine: sa.Engine) -> None:
 @dataclass(frozen=True)
 class LoadResult:
     load_id: int
-    counts: dict[str, dict[str, int]]
+    counts: dict[str, dict[str, int]]  # kind -> {"added", "changed", "removed", "unchanged"}
+
+
+@dataclass(frozen=True)
+class Submission:
+    """Who sent a set and what it replaces: `scope` is one of `tables.SCOPES`."""
+
+    scope: str = "merge"
+    unit: str | None = None
+    received: dt.datetime | None = None  # default: now
+    by: str | None = None
+    note: str | None = None
 
 
 def load(facts: FactSet, inputs: list[InputFile], db: str | None = None,
          progress: Progress | None = None,
-         waiting: Callable[[str], None] | None = None) -> LoadResult:
-    """Store `facts` in one transaction; raise `StoreError` (and store nothing) on failure.
-    Concurrent loads into one database take turns; `waiting` hears when this one must wait."""
+         waiting: Callable[[str], None] | None = None,
+         submission: Submission = Submission()) -> LoadResult:
+    """Store `facts` as new versions in one transaction; raise `StoreError` or `InputError`
+    (and store nothing) on failure. Concurrent loads into one database take turns; `waiting`
+    hears when this one must wait."""
     engine = connect(db)
     try:
         migrate(engine)
         with engine.begin() as connection, cyclic_gc_paused():
-            return _load(connection, facts, inputs, progress, waiting)
+            return _load(connection, facts, inputs, progress, waiting, submission)
     except SQLAlchemyError as error:
         raise StoreError(describe_error(error, engine)) from None
     finally:
@@ -101,7 +127,8 @@ def load(facts: FactSet, inputs: list[InputFile], db: str | None = None,
 
 
 def _load(connection: sa.Connection, facts: FactSet, inputs: list[InputFile],
-          progress: Progress | None, waiting: Callable[[str], None] | None) -> LoadResult:
+          progress: Progress | None, waiting: Callable[[str], None] | None,
+          submission: Submission) -> LoadResult:
     if connection.dialect.name == "postgresql":
         free = connection.execute(sa.text("SELECT pg_try_advisory_xact_lock(:k)"),
                                   {"k": _LOAD_LOCK}).scalar()
@@ -109,45 +136,227 @@ def _load(connection: sa.Connection, facts: FactSet, inputs: list[InputFile],
             if waiting:
                 waiting("另一次导入正在写入同一数据库，等待它完成……")
             connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOAD_LOCK})
+    if submission.scope == "unit":
+        assert submission.unit is not None
+        refuse_foreign(connection, facts, submission.unit)
+    # Every kind is read before any is written: whose records are in scope is decided by the
+    # state before this load (a withdrawn inspection still places its results in scope).
+    plans = {kind: _plan(connection, kind, facts.records[kind], submission) for kind in KINDS}
+    if submission.scope == "unit":
+        refuse_dangling(connection, facts, plans)
+    now = dt.datetime.now(dt.UTC)
     load_id = connection.execute(sa.insert(Load).values(
-        loaded_at=dt.datetime.now(dt.UTC),
-        tool_version=tool_version(),
+        loaded_at=now, tool_version=tool_version(),
         files=[{"path": item.path, "sha256": item.sha256, "size": item.size} for item in inputs],
-        counts={},
+        counts={}, received_at=(submission.received or now).astimezone(dt.UTC), submitted_by=submission.by,
+        note=submission.note, scope=submission.scope, scope_unit=submission.unit,
     ).returning(Load.id)).scalar_one()
     counts: dict[str, dict[str, int]] = {}
     done, total = 0, len(facts)
-    for kind in KINDS:
+    for kind, plan in plans.items():
         table = FACT_TABLES[kind]
-        stored = set(connection.scalars(sa.select(table.c.record_key)))
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
-        for record in facts.records[kind]:
-            row = record.fact.model_dump()
-            row.update(record_key=record_key(record.fact), record_source=record.source,
-                       load_id=load_id)
-            (updates if row["record_key"] in stored else inserts).append(row)
-        for start in range(0, len(inserts), _BATCH):
-            batch = inserts[start:start + _BATCH]
-            connection.execute(sa.insert(table), batch)
-            done += len(batch)
-            if progress:
-                progress("写入", done, total)
-        if updates:
-            columns = [column.name for column in table.columns if column.name != "record_key"]
-            statement = (sa.update(table)
-                         .where(table.c.record_key == sa.bindparam("key_"))
-                         .values({name: sa.bindparam(name) for name in columns}))
-            for start in range(0, len(updates), _BATCH):
-                batch = updates[start:start + _BATCH]
-                connection.execute(statement, [{**row, "key_": row["record_key"]} for row in batch])
-                done += len(batch)
-                if progress:
-                    progress("写入", done, total)
-        counts[kind] = {"records": len(inserts) + len(updates), "inserted": len(inserts),
-                        "updated": len(updates)}
+        ending = sa.update(table).where(table.c.version_id == sa.bindparam("version_"))
+        for start in range(0, len(plan.ended), _BATCH):
+            connection.execute(ending.values(ended_by=load_id),
+                               [{"version_": version} for version in plan.ended[start:start + _BATCH]])
+        for start in range(0, len(plan.inserts), _BATCH):
+            batch = plan.inserts[start:start + _BATCH]
+            connection.execute(sa.insert(table), [{**row, "load_id": load_id} for row in batch])
+        done += len(facts.records[kind])
+        if progress and total:
+            progress("写入", done, total)
+        counts[kind] = plan.counts
     connection.execute(sa.update(Load).where(Load.id == load_id).values(counts=counts))
     return LoadResult(load_id, counts)
+
+
+@dataclass
+class _Plan:
+    """What one kind's load writes: versions to end, rows to insert, and the counts."""
+
+    ended: list[int]
+    inserts: list[dict[str, Any]]
+    counts: dict[str, int]
+    removed: set[str]  # the keys leaving the current state
+
+
+def _plan(connection: sa.Connection, kind: str, records: list[Record],
+          submission: Submission) -> _Plan:
+    table = FACT_TABLES[kind]
+    fields = list(KINDS[kind].model_fields)
+    submitted = {record_key(record.fact): record for record in records}
+    if submission.scope == "unit" and KINDS[kind].OWNER is None:
+        in_scope: set[str] = set()  # refuse_foreign let no record of this kind through
+    elif submission.scope == "unit":
+        in_scope = set(connection.scalars(sa.select(table.c.record_key).where(
+            _open(table), _owned_by(kind, submission.unit))))
+    else:
+        in_scope = set()
+    stored = _open_versions(connection, table, fields, submitted.keys() | in_scope,
+                            everything=submission.scope == "replace")
+    if submission.scope == "replace":
+        in_scope = set(stored)
+    if submission.scope == "unit":
+        foreign = [record for key, record in submitted.items()
+                   if key in stored and key not in in_scope]
+        if foreign:
+            raise InputError([Problem(record.where, "E502",
+                                      f"该记录已由其他单位报送，单位 {submission.unit} 不能修改",
+                                      kind) for record in foreign])
+    ended: list[int] = []
+    inserts: list[dict[str, Any]] = []
+    counts = {"added": 0, "changed": 0, "removed": 0, "unchanged": 0}
+    for key, record in submitted.items():
+        row = record.fact.model_dump()
+        old = stored.get(key)
+        if old is not None and all(old[name] == row[name] for name in fields):
+            counts["unchanged"] += 1
+            continue
+        if old is not None:
+            ended.append(old["version_id"])
+            counts["changed"] += 1
+        else:
+            counts["added"] += 1
+        inserts.append({**row, "record_key": key, "record_source": record.source})
+    removed = in_scope - submitted.keys()
+    for key in sorted(removed):
+        ended.append(stored[key]["version_id"])
+        counts["removed"] += 1
+    return _Plan(ended, inserts, counts, removed)
+
+
+def refuse_dangling(connection: sa.Connection, facts: FactSet, plans: dict[str, _Plan]) -> None:
+    """A unit may withdraw a record only if nothing left in the state still names it: neither
+    a record of the submission nor a stored record this load keeps (say, another unit's
+    accountability based on the withdrawn misconduct). Units withdraw no reference kinds, so
+    the list fields, which name only those, need no look."""
+    withdrawn = {kind: plan.removed for kind, plan in plans.items()
+                 if plan.removed and KINDS[kind].KEY == ("id",)}
+    if not withdrawn:
+        return
+    problems: list[Problem] = []
+    for kind in KINDS:
+        table = FACT_TABLES[kind]
+        for name, targets in references(kind).items():
+            ids = set().union(*(withdrawn.get(target, set()) for target in targets))
+            if not ids or get_origin(KINDS[kind].model_fields[name].annotation) is list:
+                continue
+            for record in facts.records[kind]:
+                if getattr(record.fact, name) in ids:
+                    problems.append(Problem(record.where, "E501",
+                                            f"所引用的 {getattr(record.fact, name)!r} 在本次报送中被撤回",
+                                            kind, name))
+            kept = sa.select(table.c.record_key, table.c.record_source, table.c[name]).where(
+                _open(table), table.c[name].in_(sorted(ids)),
+                table.c.version_id.not_in(plans[kind].ended or [-1]))
+            submitted = {record_key(record.fact) for record in facts.records[kind]}
+            for key, source, value in connection.execute(kept):
+                if key in submitted:  # reported at its line in the submission above
+                    continue
+                problems.append(Problem(Location(source), "E501",
+                                        f"已存的记录 {key} 引用 {value!r}：本次报送撤回了它，"
+                                        "须先由该记录的报送单位修改或撤回该记录", kind, name))
+    if problems:
+        raise InputError(problems)
+
+
+def _open(table: sa.Table) -> sa.ColumnElement[bool]:
+    return table.c.ended_by.is_(None)
+
+
+def _owned_by(kind: str, unit: str | None) -> sa.ColumnElement[bool]:
+    """The condition that a stored record of `kind` belongs to `unit` (its OWNER path read
+    through the current state)."""
+    table = FACT_TABLES[kind]
+    path = KINDS[kind].OWNER
+    assert path is not None
+    first, _, second = path.partition(".")
+    if not second:
+        return table.c[first] == unit
+    target = FACT_TABLES[references(kind)[first][0]]
+    return table.c[first].in_(sa.select(target.c.id).where(_open(target), target.c[second] == unit))
+
+
+def _open_versions(connection: sa.Connection, table: sa.Table, fields: list[str],
+                   wanted: set[str], everything: bool) -> dict[str, dict[str, Any]]:
+    """The open versions of the keys `wanted` (or of every key), by key."""
+    columns = [table.c.version_id, table.c.record_key, *(table.c[name] for name in fields)]
+    names = ["version_id", "record_key", *fields]
+    statement = sa.select(*columns).where(_open(table))
+    if not everything and len(wanted) <= _BATCH:  # else reading all is cheaper than many IN lists
+        statement = statement.where(table.c.record_key.in_(sorted(wanted)))
+    return {row.record_key: dict(zip(names, row, strict=True)) for row in connection.execute(statement)}
+
+
+def refuse_foreign(connection: sa.Connection, facts: FactSet, unit: str) -> None:
+    """Unit `unit`'s submission holds only its own records: any other is bad input at its
+    file:line. An owner reached through another record (an inspection result's inspection)
+    is looked up in the submission, else in the stored state."""
+    known_units = {fact.id for fact in facts.facts("units")}  # type: ignore[attr-defined]  # kinds with an id
+    if unit not in known_units and not _stored_values(connection, "units", "id", {unit}):
+        raise InputError([Problem(Location("load"), "C001",
+                                  f"单位 {unit!r} 不存在：既不在已存数据中，也不在本次报送中")])
+    problems: list[Problem] = []
+    for kind, model in KINDS.items():
+        records = facts.records[kind]
+        if not records:
+            continue
+        if model.OWNER is None:
+            problems.extend(Problem(record.where, "E502",
+                                    f"{model.ZH}由纪委办公室统一报送，不属于单位 {unit} 的报送范围",
+                                    kind) for record in records)
+            continue
+        first, _, second = model.OWNER.partition(".")
+        through: dict[str, Any] = {}
+        if second:
+            target = references(kind)[first][0]
+            through = {fact.id: getattr(fact, second) for fact in facts.facts(target)}  # type: ignore[attr-defined]  # kinds with an id
+            missing = {getattr(record.fact, first) for record in records} - through.keys()
+            through |= _stored_values(connection, target, second, missing)
+        for record in records:
+            owner = getattr(record.fact, first)
+            if second:
+                owner = through.get(owner)
+            if owner != unit:
+                field = KINDS[kind].model_fields[first].title
+                shown = f"{first}（{field}）" + (f"所指记录的 {second}" if second else "")
+                problems.append(Problem(record.where, "E502",
+                                        f"记录属于单位 {owner or '（空）'}（按 {shown}），"
+                                        f"不属于本次报送的单位 {unit}", kind, first))
+    if problems:
+        raise InputError(problems)
+
+
+def _stored_values(connection: sa.Connection, kind: str, field: str,
+                   ids: set[Any]) -> dict[str, Any]:
+    """id -> `field` of the open versions of `kind` with those ids (none before the first load)."""
+    if not ids or not sa.inspect(connection).has_table(kind):
+        return {}
+    table = FACT_TABLES[kind]
+    wanted = sorted(ids - {None})
+    found = {}
+    for start in range(0, len(wanted), _BATCH):
+        statement = sa.select(table.c.id, table.c[field]).where(
+            _open(table), table.c.id.in_(wanted[start:start + _BATCH]))
+        found.update(dict(connection.execute(statement).all()))
+    return found
+
+
+def stored_ids(db: str | None, wanted: dict[str, set[str]]) -> dict[str, set[str]]:
+    """Of the ids `wanted` by kind, those the current state holds: a submission's references
+    may name records stored before. An absent database holds none."""
+    url = sa.engine.make_url(database_url(db))
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+        return {kind: set() for kind in wanted}
+    engine = connect(db)
+    try:
+        with engine.connect() as connection:
+            return {kind: set(_stored_values(connection, kind, "id", ids))
+                    for kind, ids in wanted.items()}
+    except SQLAlchemyError as error:
+        raise StoreError(describe_error(error, engine)) from None
+    finally:
+        engine.dispose()
 
 
 def describe_error(error: SQLAlchemyError, engine: sa.Engine) -> str:
@@ -158,39 +367,127 @@ def describe_error(error: SQLAlchemyError, engine: sa.Engine) -> str:
     return f"数据库 {url} 无法连接或写入：{detail}"
 
 
+# A test's hook, called after each kind is read (the deterministic "load mid-read" of the
+# snapshot test); None in use.
+_after_reading: Callable[[str], None] | None = None
+
+
 def read_rows(db: str | None = None, local: dict[str, str] | None = None,
-              unit_wanted: Callable[[str], bool] | None = None) -> Rows:
-    """Every stored record as a plain row (`factset.rows_of`'s form), straight from the
-    database: what a check reads, without building a model per record. With `unit_wanted`,
-    the kinds in `local` (kind -> its unit field) only for the units wanted (a shard's)."""
+              unit_wanted: Callable[[str], bool] | None = None,
+              known_at: int | None = None) -> Rows:
+    """The current state (or, with `known_at`, the state right after that load) as plain rows
+    (`factset.rows_of`'s form), straight from the database: what a check reads, without building
+    a model per record. With `unit_wanted`, the kinds in `local` (kind -> its unit field) only
+    for the units wanted (a shard's). All kinds are read in one snapshot: a load committed
+    meanwhile is wholly seen or not at all."""
+    return _reading(db, lambda connection: _read_rows(connection, local, unit_wanted, known_at))
+
+
+def _reading(db: str | None, read: Callable[[sa.Connection], Any]) -> Any:
+    """`read(connection)` in one read-only snapshot of an existing database."""
     url = sa.engine.make_url(database_url(db))
     if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
         # Reading must not leave an empty database file behind.
         raise StoreError(f"数据库文件 {url.database} 不存在（先运行 luoshi load 导入数据）")
     engine = connect(db)
-    result: Rows = {}
     try:
-        with engine.connect() as connection, cyclic_gc_paused():
+        with snapshot(engine) as connection, cyclic_gc_paused():
             if not sa.inspect(connection).has_table("loads"):
                 raise StoreError(f"数据库 {database_url(db)} 中还没有导入任何数据（先运行 luoshi load）")
-            wanted = None
-            for kind, model in KINDS.items():  # units first
-                table = FACT_TABLES[kind]
-                names = [*model.model_fields, "__key__", "__where__"]
-                statement = sa.select(*(table.c[name] for name in model.model_fields),
-                                      table.c.record_key, table.c.record_source)
-                if unit_wanted and local and kind in local:
-                    if wanted is None:
-                        wanted = _units_table(connection, [row["id"] for row in result["units"]
-                                                           if unit_wanted(row["id"])])
-                    statement = statement.where(table.c[local[kind]].in_(sa.select(wanted.c.id)))
-                cursor = connection.execute(statement.order_by(table.c.record_key))
-                result[kind] = [dict(zip(names, row, strict=True)) for row in cursor]
+            if connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() \
+                    != _HEAD:
+                raise StoreError(f"数据库 {database_url(db)} 由旧版 luoshi 建立，结构尚未升级；"
+                                 "运行一次 luoshi load（任一数据）即自动升级")
+            return read(connection)
     except SQLAlchemyError as error:
         raise StoreError(describe_error(error, engine)) from None
     finally:
         engine.dispose()
+
+
+def states(db: str | None, first: int | None, second: int | None) -> tuple[int, int, Rows, Rows]:
+    """The two states `luoshi changes` compares, read in one snapshot: right after loads
+    `first` and `second` (default: before and after the newest load; `second` alone: the
+    newest), with the load ids they stand for (0: the empty state before any load)."""
+    def read(connection: sa.Connection) -> tuple[int, int, Rows, Rows]:
+        newest = connection.scalar(sa.select(sa.func.max(Load.id))) or 0
+        if newest == 0:
+            raise InputError([Problem(Location("changes"), "C001", "还没有任何导入")])
+        a = newest - 1 if first is None else first
+        b = newest if second is None else second
+        rows: list[Rows] = [_read_rows(connection, None, None, known) if known else
+                            {kind: [] for kind in KINDS}
+                for known in (a, b)]
+        return a, b, rows[0], rows[1]
+
+    return _reading(db, read)
+
+
+def submissions(db: str | None = None, unit: str | None = None) -> list[Load]:
+    """Every load (or every load of unit `unit`'s submissions), newest first."""
+    def read(connection: sa.Connection) -> list[Load]:
+        statement = sa.select(Load).order_by(Load.id.desc())
+        if unit is not None:
+            statement = statement.where(Load.scope == "unit", Load.scope_unit == unit)
+        return [Load(**row._mapping) for row in connection.execute(statement)]
+
+    return _reading(db, read)
+
+
+@contextmanager
+def snapshot(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A connection whose every statement reads one snapshot: on PostgreSQL a REPEATABLE READ
+    read-only transaction, on SQLite one read (deferred) transaction; WAL lets loads commit
+    meanwhile without the reader seeing them."""
+    options: dict[str, Any] = {"luoshi_read": True}
+    if engine.dialect.name == "postgresql":
+        options.update(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+    with engine.connect().execution_options(**options) as connection, connection.begin():
+        yield connection
+
+
+def _read_rows(connection: sa.Connection, local: dict[str, str] | None,
+               unit_wanted: Callable[[str], bool] | None, known_at: int | None) -> Rows:
+    result: Rows = {}
+    if known_at is not None and connection.scalar(sa.select(Load.id).where(Load.id == known_at)) is None:
+        raise InputError([Problem(Location("check"), "C001",
+                                  f"没有编号为 {known_at} 的导入（luoshi submissions 列出全部）")])
+    wanted: Any = None
+    for kind, model in KINDS.items():  # units first
+        table = FACT_TABLES[kind]
+        names = [*model.model_fields, "__key__", "__where__"]
+        statement = sa.select(*(table.c[name] for name in model.model_fields),
+                              table.c.record_key, table.c.record_source)
+        statement = statement.where(_as_of_load(table, known_at))
+        if unit_wanted and local and kind in local:
+            if wanted is None:
+                wanted = _units_wanted(connection, [row["id"] for row in result["units"]
+                                                    if unit_wanted(row["id"])])
+            statement = statement.where(table.c[local[kind]].in_(wanted))
+        cursor = connection.execute(statement.order_by(table.c.record_key))
+        result[kind] = [dict(zip(names, row, strict=True)) for row in cursor]
+        if _after_reading:
+            _after_reading(kind)
     return result
+
+
+def _as_of_load(table: sa.Table, known_at: int | None) -> sa.ColumnElement[bool]:
+    """The versions open right after load `known_at` (None: open now)."""
+    if known_at is None:
+        return _open(table)
+    return sa.and_(table.c.load_id <= known_at,
+                   sa.or_(table.c.ended_by.is_(None), table.c.ended_by > known_at))
+
+
+def _units_wanted(connection: sa.Connection, ids: list[str]) -> Any:
+    """What `IN (…)` tests against for any number of unit ids (SQLite allows 32,766 bound
+    parameters per statement): on SQLite a temporary table, on PostgreSQL one array parameter
+    (a read-only transaction may create no table)."""
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return sa.select(sa.func.unnest(sa.literal(ids, ARRAY(sa.String()))))
+    return sa.select(_units_table(connection, ids).c.id)
 
 
 def _units_table(connection: sa.Connection, ids: list[str]) -> sa.Table:

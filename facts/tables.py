@@ -1,9 +1,11 @@
 """The database schema: a table per fact kind, derived from the fact model, and the load log.
 
 Fact tables are built from the pydantic models so the two cannot drift apart: each field is a
-column of the matching type, plus `record_key` (the id, or the natural key as JSON, unique),
-`record_source` (`file:line` where the record was last read) and `load_id` (the load that last
-wrote it). The Alembic migrations in `migrations/` are frozen copies of this; a test compares
+column of the matching type. A row is one version of a record, never overwritten: `version_id`,
+`record_key` (the id, or the natural key as JSON), `record_source` (`file:line` where this
+version was read), `load_id` (the load that brought it) and `ended_by` (the load that replaced
+or removed it; NULL while it is current). The current state is the open versions, read through a
+partial unique index (one open version per key). The Alembic migrations in `migrations/` are frozen copies of this; a test compares
 them with it.
 """
 
@@ -23,7 +25,8 @@ class Base(DeclarativeBase):
 
 
 class Load(Base):
-    """One `luoshi load`: when, which files with their hashes, and counts per kind."""
+    """One `luoshi load`: when, from whom, which files with their hashes, its scope, and
+    counts per kind."""
 
     __tablename__ = "loads"
 
@@ -32,8 +35,17 @@ class Load(Base):
     tool_version: Mapped[str] = mapped_column(sa.String(32))
     # [{"path", "sha256", "size"}] for every file read
     files: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)
-    # {kind: {"records", "inserted", "updated"}}
+    # {kind: {"added", "changed", "removed", "unchanged"}}
     counts: Mapped[dict[str, dict[str, int]]] = mapped_column(sa.JSON)
+    received_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))  # --received
+    submitted_by: Mapped[str | None] = mapped_column(sa.String)  # --by
+    note: Mapped[str | None] = mapped_column(sa.String)  # --note
+    scope: Mapped[str] = mapped_column(sa.String(16))  # SCOPES
+    scope_unit: Mapped[str | None] = mapped_column(sa.String)  # the unit of scope "unit"
+
+
+# A load's scope: add or update only; replace one unit's records; replace the whole state.
+SCOPES = ("merge", "unit", "replace")
 
 
 def _column_type(annotation: Any) -> sa.types.TypeEngine:
@@ -54,15 +66,21 @@ def _column_type(annotation: Any) -> sa.types.TypeEngine:
 
 
 def _fact_table(model: type[Fact]) -> sa.Table:
-    columns = [
-        sa.Column("record_key", sa.String(), primary_key=True),
+    columns: list[sa.Column | sa.Index] = [
+        sa.Column("version_id", sa.Integer(), primary_key=True),
+        sa.Column("record_key", sa.String(), nullable=False),
         sa.Column("record_source", sa.String(), nullable=False),
         sa.Column("load_id", sa.Integer(), sa.ForeignKey("loads.id"), nullable=False),
+        sa.Column("ended_by", sa.Integer(), sa.ForeignKey("loads.id"), nullable=True),
     ]
     for name, info in model.model_fields.items():
         nullable = not info.is_required() and info.default is None
         columns.append(sa.Column(name, _column_type(info.annotation), nullable=nullable))
-    return sa.Table(model.KIND, Base.metadata, *columns)  # type: ignore[call-overload]
+    table = sa.Table(model.KIND, Base.metadata, *columns)
+    open_only = table.c.ended_by.is_(None)
+    sa.Index(f"ix_{model.KIND}_open", table.c.record_key, unique=True,
+             sqlite_where=open_only, postgresql_where=open_only)
+    return table
 
 
 FACT_TABLES: dict[str, sa.Table] = {kind: _fact_table(model) for kind, model in KINDS.items()}
@@ -84,3 +102,4 @@ class Run(Base):
     waivers: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)
     findings: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)  # as in check's JSON
     triggers: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)
+    load_id: Mapped[int | None] = mapped_column(sa.Integer)  # the newest load the check read

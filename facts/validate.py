@@ -3,7 +3,8 @@
 1. syntax and shape (the readers);
 2. fields, types and enums (the pydantic models in `kinds.py`);
 3. ids and natural keys unique within a kind;
-4. references resolving to records of the kinds they name.
+4. references resolving to records of the kinds they name (in the set, or with `stored`, in
+   the database the set is loaded into).
 
 A record that fails layer 2 still lends its id to layer 4, so one typo in a unit does not
 turn into an error on every record that names that unit.
@@ -32,9 +33,15 @@ _TYPE_ERRORS = {"string_type", "int_type", "int_parsing", "float_type", "float_p
                 "int_from_float", "finite_number", "dict_type", "model_type"}
 
 
+# Of the ids wanted by kind, those stored already (`store.stored_ids`).
+StoredIds = Callable[[dict[str, set[str]]], dict[str, set[str]]]
+
+
 def read_facts(paths: Iterable[str], progress: Progress | None = None,
-               notice: Callable[[str], None] | None = None) -> tuple[FactSet, list[InputFile]]:
+               notice: Callable[[str], None] | None = None,
+               stored: StoredIds | None = None) -> tuple[FactSet, list[InputFile]]:
     """Read and validate every file under `paths`; raise `InputError` with all problems.
+    `stored`: the ids already in the store, against which a submission's references resolve.
 
     Files a folder holds but that are not read are told to `notice` (default: stderr), each
     with the reason, so that nothing is passed over in silence."""
@@ -44,7 +51,7 @@ def read_facts(paths: Iterable[str], progress: Progress | None = None,
         tell = notice or _to_stderr
         for path, why in reading.skipped:
             tell(printable(f"已跳过 {path}：{why}"))
-        facts = validate(reading, progress)
+        facts = validate(reading, progress, stored)
     return facts, inputs
 
 
@@ -52,7 +59,8 @@ def _to_stderr(message: str) -> None:
     sys.stderr.write(message + "\n")
 
 
-def validate(reading: Reading, progress: Progress | None = None) -> FactSet:
+def validate(reading: Reading, progress: Progress | None = None,
+             stored: StoredIds | None = None) -> FactSet:
     problems = list(reading.problems)
     facts = FactSet()
     known_ids: dict[str, dict[str, Location]] = {kind: {} for kind in KINDS}
@@ -85,6 +93,8 @@ def validate(reading: Reading, progress: Progress | None = None) -> FactSet:
         facts.records[raw.kind].append(Record(fact, raw.where))
     if progress:
         progress("校验", len(reading.records), len(reading.records))
+    if stored:
+        _add_stored(facts, known_ids, stored)
     for record in facts:
         problems.extend(_unresolved(record, known_ids))
     if problems:
@@ -173,6 +183,23 @@ def _translate(raw: RawRecord, error: ValidationError, written_as: dict) -> list
             code, message = "E304", detail["msg"]
         problems.append(Problem(at, code, message, raw.kind, name))
     return problems
+
+
+def _add_stored(facts: FactSet, known_ids: dict[str, dict[str, Location]],
+                stored: StoredIds) -> None:
+    """Add to `known_ids` the stored records that the set names but does not hold."""
+    missing: dict[str, set[str]] = {}
+    for record in facts:
+        for name, targets in references(record.fact.KIND).items():
+            value = getattr(record.fact, name)
+            for item in value if isinstance(value, list) else [value]:
+                if item is not None and not any(item in known_ids[target] for target in targets):
+                    for target in targets:
+                        missing.setdefault(target, set()).add(item)
+    if missing:
+        for kind, ids in stored(missing).items():
+            for item in ids:
+                known_ids[kind][item] = Location("（数据库）")
 
 
 def _unresolved(record: Record, known_ids: dict[str, dict[str, Location]]) -> list[Problem]:

@@ -37,8 +37,18 @@ def _load_process(path: Path, url: str) -> subprocess.Popen:
 
 def _writing(url: str, db_file: Path | None) -> bool:
     """Whether a load is inside its transaction, writing rows."""
-    if db_file is not None:
-        return Path(f"{db_file}-journal").exists()
+    if db_file is not None:  # SQLite (WAL): another connection cannot take the write lock
+        import sqlite3
+
+        probe = sqlite3.connect(db_file, timeout=0, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+            return False
+        except sqlite3.OperationalError:
+            return True
+        finally:
+            probe.close()
     engine = sa.create_engine(url)
     try:
         with engine.connect() as connection:
@@ -81,4 +91,4 @@ def test_two_loads_at_once_end_in_one_consistent_state(big_file, db_url):
     engine.dispose()
     counts = [c if isinstance(c, dict) else __import__("json").loads(c) for c in counts]
     assert len(counts) == 2 and units == 1501  # one copy of every record
-    assert counts[0]["units"]["inserted"] == 1501 and counts[1]["units"]["updated"] == 1501
+    assert counts[0]["units"]["added"] == 1501 and counts[1]["units"]["unchanged"] == 1501

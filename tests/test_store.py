@@ -1,5 +1,7 @@
-"""The store: one transaction, upsert by key, the load log, the migration; SQLite and PostgreSQL."""
+"""The store: one transaction, versions never overwritten, the load log, the migrations;
+SQLite and PostgreSQL."""
 
+import datetime as dt
 import hashlib
 
 import pytest
@@ -12,17 +14,22 @@ from luoshi.facts.kinds import KINDS
 from luoshi.facts.tables import FACT_TABLES, Base, Load
 from luoshi.facts.validate import read_facts
 
+BOOKKEEPING = ("version_id", "record_source", "load_id", "ended_by")
 
-def stored_rows(url):
-    """Every stored fact row, without where it came from or which load wrote it."""
+
+def stored_rows(url, versions="open"):
+    """The open (or, with versions="all", every) stored version of every record, without where
+    it came from or which loads brought and ended it."""
     engine = sa.create_engine(url)
     try:
         with engine.connect() as connection:
             return {
                 kind: [
-                    {key: value for key, value in row._mapping.items()
-                     if key not in ("record_source", "load_id")}
-                    for row in connection.execute(sa.select(table).order_by(table.c.record_key))
+                    {key: value for key, value in row._mapping.items() if key not in BOOKKEEPING}
+                    for row in connection.execute(
+                        sa.select(table).where(table.c.ended_by.is_(None) if versions == "open"
+                                               else sa.true())
+                        .order_by(table.c.record_key, table.c.version_id))
                 ]
                 for kind, table in FACT_TABLES.items()
             }
@@ -41,12 +48,15 @@ def test_loading_twice_leaves_one_copy(example_path, db_url):
     rows = stored_rows(db_url)
     facts, _ = read_facts([str(example_path)])
     assert {kind: len(rows[kind]) for kind in KINDS} == facts.counts()
-    assert all(count["updated"] == 0 for count in first.counts.values())
-    assert all(count["inserted"] == 0 for count in second.counts.values())
+    assert first.counts == {kind: {"added": count, "changed": 0, "removed": 0, "unchanged": 0}
+                            for kind, count in facts.counts().items()}
+    assert second.counts == {kind: {"added": 0, "changed": 0, "removed": 0, "unchanged": count}
+                             for kind, count in facts.counts().items()}
+    assert stored_rows(db_url, versions="all") == rows  # an identical reload adds no version
     assert second.load_id == first.load_id + 1
 
 
-def test_changed_records_are_updated_in_place(tmp_path, db_url):
+def test_a_changed_record_gets_a_new_version_and_the_old_one_is_kept(tmp_path, db_url):
     base = ("units:\n  - {id: u1, name: 市纪委, kind: discipline}\n"
             "education:\n  - {unit: u1, date: 2013-04-01, title: 学习}\n")
     (tmp_path / "a.yaml").write_text(base, encoding="utf-8")
@@ -58,7 +68,15 @@ def test_changed_records_are_updated_in_place(tmp_path, db_url):
     rows = stored_rows(db_url)
     assert [row["name"] for row in rows["units"]] == ["咸宁市纪委"]
     assert [row["title"] for row in rows["education"]] == ["学习", "第二次"]
-    assert result.counts["education"] == {"records": 2, "inserted": 1, "updated": 1}
+    assert result.counts["education"] == {"added": 1, "changed": 0, "removed": 0, "unchanged": 1}
+    assert result.counts["units"] == {"added": 0, "changed": 1, "removed": 0, "unchanged": 0}
+    engine = sa.create_engine(db_url)
+    with engine.connect() as connection:
+        units = FACT_TABLES["units"]
+        versions = connection.execute(sa.select(units.c.name, units.c.load_id, units.c.ended_by)
+                                      .order_by(units.c.version_id)).all()
+    engine.dispose()
+    assert [tuple(row) for row in versions] == [("市纪委", 1, 2), ("咸宁市纪委", 2, None)]
 
 
 def test_gb18030_csv_and_xlsx_load_to_the_same_rows_as_yaml(example_path, tmp_path, db_url):
@@ -74,7 +92,10 @@ def test_gb18030_csv_and_xlsx_load_to_the_same_rows_as_yaml(example_path, tmp_pa
 
 
 def test_every_load_is_logged_with_file_hashes_and_counts(example_path, db_url):
-    load_paths([example_path], db_url)
+    facts, inputs = read_facts([str(example_path)])
+    received = dt.datetime(2013, 4, 1, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    store.load(facts, inputs, db_url, submission=store.Submission(
+        received=received, by="赤壁市纪委 李明", note="第一季度报送"))
     engine = sa.create_engine(db_url)
     with engine.connect() as connection:
         (log,) = connection.execute(sa.select(Load)).all()
@@ -82,8 +103,12 @@ def test_every_load_is_logged_with_file_hashes_and_counts(example_path, db_url):
     assert log.files == [{"path": str(example_path),
                           "sha256": hashlib.sha256(example_path.read_bytes()).hexdigest(),
                           "size": example_path.stat().st_size}]
-    assert log.counts["units"] == {"records": 6, "inserted": 6, "updated": 0}
+    assert log.counts["units"] == {"added": 6, "changed": 0, "removed": 0, "unchanged": 0}
     assert log.loaded_at is not None and log.tool_version
+    # stored in UTC (SQLite keeps no zone)
+    assert log.received_at.replace(tzinfo=dt.UTC) == received.astimezone(dt.UTC)
+    assert (log.submitted_by, log.note, log.scope, log.scope_unit) == (
+        "赤壁市纪委 李明", "第一季度报送", "merge", None)
 
 
 def test_a_failure_half_way_stores_nothing(example_path, db_url, monkeypatch):
