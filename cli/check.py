@@ -117,7 +117,12 @@ def check(
                            policies_sha256=catalog.sha256(), params=data["params"],
                            waivers=[w.model_dump(mode="json") for w, _ in waiver_list],
                            findings=data["findings"], triggers=data["triggers"])
-        text = FORMATS[fmt](report, catalog)
+        if fmt == "table" and output:  # a file gets no colour codes, whatever the terminal
+            from luoshi.outputs.formats import table
+
+            text = table.render(report, catalog, colour=False)
+        else:
+            text = FORMATS[fmt](report, catalog)
         if output:
             output.write_text(text, encoding="utf-8")
     if not output:

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from luoshi.facts.kinds import KINDS
 from luoshi.facts.problems import InputError, Location, Problem
@@ -47,7 +48,7 @@ def submissions(db: DbOption = None, unit: UnitOption = None,
         scope = SCOPE_ZH[item["scope"]] + (f" {item['unit']}" if item["unit"] else "")
         files = "\n".join(f"{f['path']}（{f['sha256'][:12]}…，{f['size']} 字节）"
                           for f in item["files"])
-        table.add_row(str(item["id"]), item["received"][:16].replace("T", " "), item["by"] or "",
+        _add_row(table, str(item["id"]), item["received"][:16].replace("T", " "), item["by"] or "",
                       scope, files, *(str(item["totals"][key]) for key in COUNTS_ZH),
                       item["note"] or "")
     out.print(table)
@@ -86,7 +87,8 @@ def changes(
         return
     title = "导入之前" if a == 0 else f"第 {a} 次导入之后"
     out.print(f"{title} → 第 {b} 次导入之后" + (f"，单位 {unit}" if unit else "") + "：新增 "
-              f"{len(result['added'])}、撤回 {len(result['removed'])}、修改 {len(result['changed'])}")
+              f"{len(result['added'])}、撤回 {len(result['removed'])}、修改 {len(result['changed'])}",
+              markup=False)
     for key, label in (("added", "新增"), ("removed", "撤回")):
         if result[key]:
             table = Table(title=f"{label}（{len(result[key])}）", title_justify="left")
@@ -95,7 +97,7 @@ def changes(
             for item in result[key]:
                 shown = "，".join(f"{k}={v}" for k, v in item["record"].items()
                                  if v not in (None, [], False))
-                table.add_row(f"{item['kind']} {KINDS[item['kind']].ZH}", item["id"], shown)
+                _add_row(table, f"{item['kind']} {KINDS[item['kind']].ZH}", item["id"], shown)
             out.print(table)
     if result["changed"]:
         table = Table(title=f"修改（{len(result['changed'])}）", title_justify="left")
@@ -103,10 +105,15 @@ def changes(
             table.add_column(column)
         for item in result["changed"]:
             for name, (old, new) in item["fields"].items():
-                table.add_row(f"{item['kind']} {KINDS[item['kind']].ZH}", item["id"], name,
+                _add_row(table, f"{item['kind']} {KINDS[item['kind']].ZH}", item["id"], name,
                               _shown(old), _shown(new))
         out.print(table)
 
 
 def _shown(value: Any) -> str:
     return "（空）" if value is None else str(value)
+
+
+def _add_row(table: Table, *cells: str) -> None:
+    """Cells as plain text: a value such as `[/]` in a unit's name is not Rich markup."""
+    table.add_row(*(Text(cell) for cell in cells))

@@ -28,6 +28,7 @@ CASES = {
     "huge-number": ("local.yaml:10:13: P301 ", "数值 99999999999999999999999999999 过大"),
     "deep-nesting": ("local.yaml:10:13: P301 ", "表达式嵌套过深（最多 32 层）"),
     "silent-override": ("terms.yaml:4:5: P402 ", "units.responsible 是自带的术语或参数"),
+    "computed-cycle": ("terms.yaml:3:5: P302 ", "计算字段 units.alpha 循环引用：alpha → beta → alpha"),
     "terms-error": ("terms.yaml:4:5: P302 ", "units.remote：units 没有字段 knd"),
 }
 

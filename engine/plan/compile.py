@@ -121,6 +121,7 @@ def compile_catalog(catalog: Catalog, params: dict[str, Any] | None = None,
                                    computed, self_kind=kind)
             if found:
                 raise CompileError("terms", (kind, name), f"{kind}.{name}：{found[0]}", "P302")
+    _reject_computed_cycles(computed)
     queries = []
     for rule in catalog.rules.values():
         if select is not None and rule.id not in select:
@@ -129,6 +130,41 @@ def compile_catalog(catalog: Catalog, params: dict[str, Any] | None = None,
         queries.extend(_compile_rule(rule, computed))
     stratify(queries, catalog)
     return Program(queries, catalog.rules, computed, values)
+
+
+def _reject_computed_cycles(computed: dict[str, dict[str, expr.Node]]) -> None:
+    """A computed field may not depend on itself through the record's other computed fields."""
+    for kind, fields in computed.items():
+        uses = {name: {part for part in _bare_names(node) if part in fields}
+                for name, node in fields.items()}
+        for start in fields:
+            path, todo = [start], [(start, iter(sorted(uses[start])))]
+            seen = {start}
+            while todo:
+                name, following = todo[-1]
+                nxt = next(following, None)
+                if nxt is None:
+                    todo.pop()
+                    path.pop()
+                    continue
+                if nxt == start:
+                    raise CompileError("terms", (kind, start),
+                                       f"计算字段 {kind}.{start} 循环引用：{' → '.join([*path, start])}",
+                                       "P302")
+                if nxt not in seen:
+                    seen.add(nxt)
+                    path.append(nxt)
+                    todo.append((nxt, iter(sorted(uses[nxt]))))
+
+
+def _bare_names(node: expr.Node) -> set[str]:
+    """The record's own fields a computed field reads (bare names, and the first name of a path)."""
+    if isinstance(node, expr.Path):
+        return {node.parts[0]}
+    found: set[str] = set()
+    for child in expr.children(node):
+        found |= _bare_names(child)
+    return found
 
 
 def rule_params(program: Program, rule_id: str) -> dict[str, Any]:
