@@ -27,7 +27,11 @@ from luoshi.facts import store  # noqa: E402
 from luoshi.facts.demo import generate  # noqa: E402
 from luoshi.facts.validate import read_facts  # noqa: E402
 from tests.test_versions import (  # noqa: E402
-    load_like_revision_0002, read_like_revision_0002, submission_of, upgrade)
+    load_like_revision_0002,
+    read_like_revision_0002,
+    submission_of,
+    upgrade,
+)
 
 
 def timed(action):

@@ -74,7 +74,8 @@ def changes(
     db: DbOption = None, unit: UnitOption = None, output_format: FormatOption = "table",
 ) -> None:
     """两次导入之后的数据有何不同：新增、撤回的记录，以及修改的记录逐字段的旧值 → 新值。"""
-    from luoshi.facts import changes as compare, store
+    from luoshi.facts import changes as compare
+    from luoshi.facts import store
 
     with exit_on_errors():
         _check_format(output_format)

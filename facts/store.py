@@ -17,16 +17,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, get_origin
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from typing import Any, get_origin
-
 from .factset import FactSet, Record, Rows, record_key
-from .problems import InputError, Location, Problem, Progress, StoreError
 from .gc_pause import cyclic_gc_paused
 from .kinds import KINDS, references
+from .problems import InputError, Location, Problem, Progress, StoreError
 from .readers import InputFile
 from .tables import FACT_TABLES, Load
 from .version import tool_version
@@ -77,7 +76,6 @@ def migrate(engine: sa.Engine) -> None:
     """Bring the schema to the newest Alembic revision (creating it in an empty database)."""
     from alembic import command
     from alembic.config import Config
-
     from alembic.util.exc import CommandError
 
     config = Config()
@@ -236,7 +234,7 @@ def refuse_dangling(connection: sa.Connection, facts: FactSet, plans: dict[str, 
                  if plan.removed and KINDS[kind].KEY == ("id",)}
     if not withdrawn:
         return
-    problems = []
+    problems: list[Problem] = []
     for kind in KINDS:
         table = FACT_TABLES[kind]
         for name, targets in references(kind).items():
@@ -294,11 +292,11 @@ def refuse_foreign(connection: sa.Connection, facts: FactSet, unit: str) -> None
     """Unit `unit`'s submission holds only its own records: any other is bad input at its
     file:line. An owner reached through another record (an inspection result's inspection)
     is looked up in the submission, else in the stored state."""
-    known_units = {fact.id for fact in facts.facts("units")}
+    known_units = {getattr(fact, "id") for fact in facts.facts("units")}
     if unit not in known_units and not _stored_values(connection, "units", "id", {unit}):
         raise InputError([Problem(Location("load"), "C001",
                                   f"单位 {unit!r} 不存在：既不在已存数据中，也不在本次报送中")])
-    problems = []
+    problems: list[Problem] = []
     for kind, model in KINDS.items():
         records = facts.records[kind]
         if not records:
@@ -312,7 +310,7 @@ def refuse_foreign(connection: sa.Connection, facts: FactSet, unit: str) -> None
         through: dict[str, Any] = {}
         if second:
             target = references(kind)[first][0]
-            through = {fact.id: getattr(fact, second) for fact in facts.facts(target)}
+            through = {getattr(fact, "id"): getattr(fact, second) for fact in facts.facts(target)}
             missing = {getattr(record.fact, first) for record in records} - through.keys()
             through |= _stored_values(connection, target, second, missing)
         for record in records:
@@ -409,16 +407,16 @@ def _reading(db: str | None, read: Callable[[sa.Connection], Any]) -> Any:
 
 def states(db: str | None, first: int | None, second: int | None) -> tuple[int, int, Rows, Rows]:
     """The two states `luoshi changes` compares, read in one snapshot: right after loads
-    `first` and `second` (default: before and after the newest load; `second` alone: the
-    newest), with the load ids they stand for (0: the empty state before any load)."""
+    `first` and `second` (default: before and after the newest load; `first` alone: with
+    the newest), with the load ids they stand for (0: the empty state before any load)."""
     def read(connection: sa.Connection) -> tuple[int, int, Rows, Rows]:
         newest = connection.scalar(sa.select(sa.func.max(Load.id))) or 0
         if newest == 0:
             raise InputError([Problem(Location("changes"), "C001", "还没有任何导入")])
         a = newest - 1 if first is None else first
         b = newest if second is None else second
-        rows = [_read_rows(connection, None, None, known) if known else {kind: [] for kind in KINDS}
-                for known in (a, b)]
+        rows: list[Rows] = [_read_rows(connection, None, None, known) if known
+                            else {kind: [] for kind in KINDS} for known in (a, b)]
         return a, b, rows[0], rows[1]
 
     return _reading(db, read)

@@ -5,15 +5,13 @@ a check reads one snapshot. SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import sqlalchemy as sa
+import yaml
 from alembic import command
 from alembic.config import Config
-
-import json
-
-import yaml
 from typer.testing import CliRunner
 
 from luoshi.cli.main import app
