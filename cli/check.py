@@ -100,8 +100,9 @@ def check(
                                       "--record 只用于数据库模式：先 luoshi load，再不带路径运行 check")])
         # Bars on stderr, on a terminal, for large inputs only: never in machine formats' stdout.
         with progress_bars(total_size(paths) if paths else PROGRESS_BYTES) as progress:
-            facts = read_input(paths, db, progress, program, shard_spec, known_at)
-            inputs_sha256 = facts_sha256(facts) if record else None  # the check changes rows
+            seen: dict[str, int] = {}
+            facts = read_input(paths, db, progress, program, shard_spec, known_at, seen)
+            inputs_sha256 = facts_sha256(facts) if record else None
             # A shard reads only its own units: ids of other shards' units are not errors there.
             units = _ids(unit) if shard_spec else _known_units(facts, _ids(unit))
             year_in_data(facts, year)
@@ -116,7 +117,8 @@ def check(
             history.record(db, year=year, as_of=day, inputs_sha256=inputs_sha256 or "",
                            policies_sha256=catalog.sha256(), params=data["params"],
                            waivers=[w.model_dump(mode="json") for w, _ in waiver_list],
-                           findings=data["findings"], triggers=data["triggers"])
+                           findings=data["findings"], triggers=data["triggers"],
+                           load_id=seen.get("load_id"))
         if fmt == "table" and output:  # a file gets no colour codes, whatever the terminal
             from luoshi.outputs.formats import table
 

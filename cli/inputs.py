@@ -14,10 +14,11 @@ if TYPE_CHECKING:  # the engine is imported only by the commands that check
 
 def read_input(paths: list[str] | None, db: str | None, progress: Progress | None = None,
                program: Program | None = None, shard: tuple[int, int] | None = None,
-               known_at: int | None = None) -> Rows:
+               known_at: int | None = None, seen: dict[str, int] | None = None) -> Rows:
     """The facts as rows (what a check reads); from a database without building models (the
     state right after load `known_at`, else the current one), and for shard K of N (with the
-    compiled `program`) only K's records of kinds no other unit's rules read (`engine.locality`)."""
+    compiled `program`) only K's records of kinds no other unit's rules read (`engine.locality`);
+    `seen["load_id"]`: the newest load the state read holds."""
     if paths:
         return rows_of(read_facts(paths, progress)[0])
     from luoshi.facts import store  # SQLAlchemy is imported only by commands that use it
@@ -27,8 +28,8 @@ def read_input(paths: list[str] | None, db: str | None, progress: Progress | Non
             from luoshi.engine.plan.locality import local_kinds
             from luoshi.engine.runtime.run import member_of
 
-            return store.read_rows(db, local_kinds(program), member_of(shard), known_at)
-        return store.read_rows(db, known_at=known_at)
+            return store.read_rows(db, local_kinds(program), member_of(shard), known_at, seen)
+        return store.read_rows(db, known_at=known_at, seen=seen)
     except (ValueError, TypeError, OverflowError) as error:  # a value the driver cannot convert
         from sqlalchemy.engine import make_url
 

@@ -15,32 +15,33 @@ def compare(before: Rows, after: Rows, unit: str | None = None) -> dict[str, lis
     "fields": {name: [old, new]}}]}`; with `unit`, only records that belong to it (by their
     kind's OWNER, in either state)."""
     result: dict[str, list[dict[str, Any]]] = {"added": [], "removed": [], "changed": []}
+    by_id = [{kind: {row["id"]: row for row in rows.get(kind, ())}
+              for kind, model in KINDS.items() if model.KEY == ("id",)} for rows in (before, after)]
     for kind, model in KINDS.items():
         fields = list(model.model_fields)
         old = {row["__key__"]: row for row in before.get(kind, ())}
         new = {row["__key__"]: row for row in after.get(kind, ())}
-
-        def wanted(key: str, kind: str = kind, old: dict = old, new: dict = new) -> bool:
-            return unit is None or unit in (owner(kind, old.get(key), before),
-                                            owner(kind, new.get(key), after))
-
+        if unit is not None:
+            keys = old.keys() | new.keys()
+            mine = {key for key in keys if unit in (owner(kind, old.get(key), by_id[0]),
+                                                    owner(kind, new.get(key), by_id[1]))}
+            old = {key: row for key, row in old.items() if key in mine}
+            new = {key: row for key, row in new.items() if key in mine}
         for key in sorted(new.keys() - old.keys()):
-            if wanted(key):
-                result["added"].append({"kind": kind, "id": key, "record": _record(new[key], fields)})
+            result["added"].append({"kind": kind, "id": key, "record": _record(new[key], fields)})
         for key in sorted(old.keys() - new.keys()):
-            if wanted(key):
-                result["removed"].append({"kind": kind, "id": key,
-                                          "record": _record(old[key], fields)})
+            result["removed"].append({"kind": kind, "id": key, "record": _record(old[key], fields)})
         for key in sorted(old.keys() & new.keys()):
             differing = {name: [_plain(old[key][name]), _plain(new[key][name])]
                          for name in fields if old[key][name] != new[key][name]}
-            if differing and wanted(key):
+            if differing:
                 result["changed"].append({"kind": kind, "id": key, "fields": differing})
     return result
 
 
-def owner(kind: str, row: Row | None, rows: Rows) -> str | None:
-    """The unit a row belongs to by its kind's OWNER path, looked up in `rows`."""
+def owner(kind: str, row: Row | None, by_id: dict[str, dict[str, Row]]) -> str | None:
+    """The unit a row belongs to by its kind's OWNER path, looked up in `by_id` (kind -> id ->
+    row)."""
     path = KINDS[kind].OWNER
     if row is None or path is None:
         return None
@@ -48,8 +49,8 @@ def owner(kind: str, row: Row | None, rows: Rows) -> str | None:
     if not second:
         return row[first]
     target = references(kind)[first][0]
-    return next((other[second] for other in rows.get(target, ()) if other["id"] == row[first]),
-                None)
+    other = by_id[target].get(row[first])
+    return None if other is None else other[second]
 
 
 def _record(row: Row, fields: list[str]) -> dict[str, Any]:

@@ -20,7 +20,9 @@ from .version import tool_version
 
 def record(db: str | None, *, year: int, as_of: dt.date, inputs_sha256: str,
            policies_sha256: str, params: dict[str, Any], waivers: list[dict[str, Any]],
-           findings: list[dict[str, Any]], triggers: list[dict[str, Any]]) -> int:
+           findings: list[dict[str, Any]], triggers: list[dict[str, Any]],
+           load_id: int | None = None) -> int:
+    """Store a run; `load_id`: the newest load of the state it read."""
     engine = connect(db)
     try:
         migrate(engine)
@@ -29,6 +31,7 @@ def record(db: str | None, *, year: int, as_of: dt.date, inputs_sha256: str,
                 created_at=dt.datetime.now(dt.UTC), tool_version=tool_version(), year=year,
                 as_of=as_of, inputs_sha256=inputs_sha256, policies_sha256=policies_sha256,
                 params=params, waivers=waivers, findings=findings, triggers=triggers,
+                load_id=load_id,
             ).returning(Run.id)).scalar_one()
     except SQLAlchemyError as error:
         raise StoreError(describe_error(error, engine)) from None

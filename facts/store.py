@@ -374,13 +374,19 @@ _after_reading: Callable[[str], None] | None = None
 
 def read_rows(db: str | None = None, local: dict[str, str] | None = None,
               unit_wanted: Callable[[str], bool] | None = None,
-              known_at: int | None = None) -> Rows:
+              known_at: int | None = None, seen: dict[str, int] | None = None) -> Rows:
     """The current state (or, with `known_at`, the state right after that load) as plain rows
     (`factset.rows_of`'s form), straight from the database: what a check reads, without building
     a model per record. With `unit_wanted`, the kinds in `local` (kind -> its unit field) only
     for the units wanted (a shard's). All kinds are read in one snapshot: a load committed
-    meanwhile is wholly seen or not at all."""
-    return _reading(db, lambda connection: _read_rows(connection, local, unit_wanted, known_at))
+    meanwhile is wholly seen or not at all; `seen["load_id"]` is set to the newest load it holds."""
+    def read(connection: sa.Connection) -> Rows:
+        rows = _read_rows(connection, local, unit_wanted, known_at)
+        if seen is not None:
+            seen["load_id"] = known_at or connection.scalar(sa.select(sa.func.max(Load.id))) or 0
+        return rows
+
+    return _reading(db, read)
 
 
 def _reading(db: str | None, read: Callable[[sa.Connection], Any]) -> Any:
@@ -407,8 +413,8 @@ def _reading(db: str | None, read: Callable[[sa.Connection], Any]) -> Any:
 
 def states(db: str | None, first: int | None, second: int | None) -> tuple[int, int, Rows, Rows]:
     """The two states `luoshi changes` compares, read in one snapshot: right after loads
-    `first` and `second` (default: before and after the newest load; `second` alone: the
-    newest), with the load ids they stand for (0: the empty state before any load)."""
+    `first` and `second` (default: before and after the newest load; `first` alone: with
+    the newest), with the load ids they stand for (0: the empty state before any load)."""
     def read(connection: sa.Connection) -> tuple[int, int, Rows, Rows]:
         newest = connection.scalar(sa.select(sa.func.max(Load.id))) or 0
         if newest == 0:
@@ -450,7 +456,7 @@ def _read_rows(connection: sa.Connection, local: dict[str, str] | None,
                unit_wanted: Callable[[str], bool] | None, known_at: int | None) -> Rows:
     result: Rows = {}
     if known_at is not None and connection.scalar(sa.select(Load.id).where(Load.id == known_at)) is None:
-        raise InputError([Problem(Location("check"), "C001",
+        raise InputError([Problem(Location("导入编号"), "C001",
                                   f"没有编号为 {known_at} 的导入（luoshi submissions 列出全部）")])
     wanted: Any = None
     for kind, model in KINDS.items():  # units first

@@ -5,6 +5,7 @@ import json
 from typer.testing import CliRunner
 
 from luoshi.cli.main import app
+from luoshi.facts import history
 
 runner = CliRunner()
 
@@ -31,6 +32,12 @@ def test_closing_a_rectification_resolves_its_f403_and_a308(minimal_path, tmp_pa
     explicit = json.loads(runner.invoke(app, ["diff", "2", "1", "--db", db_url, "--format",
                                               "json"]).stdout)
     assert sorted(f["rule"] for f in explicit["new"]) == ["A308", "F403"]
+    # Each run keeps the load it read: --known-at 1 reads the state the first run read.
+    assert [run.load_id for run in history.runs(db_url)] == [2, 1]
+    again = runner.invoke(app, ["check", "--year", "2013", "--db", db_url, "--known-at", "1",
+                                "--record", "--format", "json"])
+    assert json.loads(again.stdout)["findings"] == json.loads(first.stdout)["findings"]
+    assert history.runs(db_url)[0].load_id == 1
 
 
 def test_record_needs_the_database_and_diff_needs_two_runs(minimal_path, tmp_path):
