@@ -65,13 +65,10 @@ def problems(node: Any, scope: dict[str, str], variables: set[str],
             found.append(f"未知的参数或变量 ${node.name}，可用：" + "、".join(f"${v}" for v in sorted(variables)))
         return found
     if isinstance(node, expr.Path):
-        head, rest = node.parts[0], node.parts[1:]
-        if head in scope:
-            kind = scope[head]
-        elif self_kind is not None:
-            kind, rest = self_kind, node.parts
-        else:
-            return [f"未绑定的别名 {head}"]
+        start = _start(node, scope, self_kind)
+        if start is None:
+            return [f"未绑定的别名 {node.parts[0]}"]
+        kind, rest = start
         for position, name in enumerate(rest):
             if name not in fields_of(kind, computed):
                 return [f"{kind} 没有字段 {name}（{'.'.join(node.parts)}）"]
@@ -141,13 +138,10 @@ def _value_type(node: Any, scope: dict[str, str], self_kind: str | None) -> str 
         return "number"
     if not isinstance(node, expr.Path):
         return None
-    head, rest = node.parts[0], node.parts[1:]
-    if head in scope:
-        kind = scope[head]
-    elif self_kind is not None:
-        kind, rest = self_kind, node.parts
-    else:
+    start = _start(node, scope, self_kind)
+    if start is None:
         return None
+    kind, rest = start
     if len(rest) != 1 or kind not in KINDS or rest[0] not in KINDS[kind].model_fields:
         return None
     annotation = str(KINDS[kind].model_fields[rest[0]].annotation)
@@ -155,4 +149,16 @@ def _value_type(node: Any, scope: dict[str, str], self_kind: str | None) -> str 
                         ("float", "number")):
         if name in annotation and "list" not in annotation:
             return label
+    return None
+
+
+def _start(node: Any, scope: dict[str, str], self_kind: str | None
+           ) -> tuple[str, tuple[str, ...]] | None:
+    """A path's kind and the fields it reads from there: an alias's, else (in a computed
+    field) the record's own; None for an unbound alias."""
+    head, rest = node.parts[0], node.parts[1:]
+    if head in scope:
+        return scope[head], rest
+    if self_kind is not None:
+        return self_kind, node.parts
     return None
