@@ -204,7 +204,7 @@ def test_docx_has_the_parts_of_gb_t_9704(minimal_notices):
     assert "附件：问题清单" in texts and "问题清单" in texts
     signature = texts.index("市惩防办", 3)
     assert texts[signature + 1] == "2013年12月31日"
-    ending = document.paragraphs[texts.index("特此通知。") - 1:signature + 1]  # with the last body
+    ending = document.paragraphs[texts.index("特此通知。"):signature + 1]  # from the closing words
     assert all(p.paragraph_format.keep_with_next for p in ending)  # 署名 and 成文日期 together
     assert texts[-2:] == ["抄送：市纪委。", "市惩防办\t2013年12月31日印发"]  # 版记 at the end
     assert '<w:top w:val="single" w:sz="8"' in document.paragraphs[-2]._p.xml

@@ -177,13 +177,13 @@ def document_template() -> Document:
     _paragraph(document, "{%p for block in blocks %}")
     _paragraph(document, "{%p if block.level == 1 %}")
     _paragraph(document, "{{ block.text }}", "黑体", 16, indent=True, keep=True)
-    _paragraph(document, "{%p elif loop.last %}")  # the last paragraph goes with the signature
-    _paragraph(document, "{{ block.text }}", "仿宋", 16, indent=True, keep=True)
     _paragraph(document, "{%p else %}")
     _paragraph(document, "{{ block.text }}", "仿宋", 16, indent=True)
     _paragraph(document, "{%p endif %}")
     _paragraph(document, "{%p endfor %}")
-    # From the closing words to the date, one page: 署名 and 成文日期 never stand alone.
+    # From the closing words to the date, one page: 署名 and 成文日期 never stand alone, and
+    # never without body text above them. The last body paragraph is not bound to them: a long
+    # one moved whole left most of the page before it empty (seen in LibreOffice).
     _paragraph(document, "{{ closing }}", "仿宋", 16, indent=True, keep=True)
     _paragraph(document, "{%p if attachment %}")
     _paragraph(document, "", keep=True)
