@@ -118,8 +118,6 @@ def is_constant(node: expr.Node) -> bool:
     """No record is read: constants, parameters and arithmetic on them."""
     if isinstance(node, (expr.Path, expr.Aggregate)):
         return False
-    if isinstance(node, expr.Call) and node.name in ("empty_fields",):
-        return False
     return all(is_constant(child) for child in expr.children(node))
 
 

@@ -47,19 +47,23 @@ class FactView:
         self._evaluating: set[tuple[int, str]] = set()
         self._ref_targets: dict[tuple[str, str], tuple[str, ...]] = {}
         self.homes: dict[tuple[str, Any], Any] = {}  # (kind, id) -> home unit, for sessions
-        # Rows are changed in place (event dates cleared, computed fields kept): own copies.
-        self._build(rows_of(facts) if isinstance(facts, FactSet) else facts)
+        # Rows are changed in place (event dates cleared, computed fields kept): rows of a
+        # FactSet are made here, rows given are the caller's and copied.
+        if isinstance(facts, FactSet):
+            self._build(rows_of(facts), copy=False)
+        else:
+            self._build(facts, copy=True)
 
     # -- building -------------------------------------------------------------------------
 
-    def _build(self, stored: Rows) -> None:
+    def _build(self, stored: Rows, copy: bool) -> None:
         for kind, model in KINDS.items():
             dated, events, key_fields = model.DATED, model.EVENTS, model.KEY
             rows = []
             for stored_row in stored.get(kind, ()):
                 if dated and stored_row[dated] is not None and stored_row[dated] > self.as_of:
                     continue
-                row = dict(stored_row)  # the caller's rows stay as they are
+                row = dict(stored_row) if copy else stored_row
                 for name in events:
                     if row[name] is not None and row[name] > self.as_of:
                         row[name] = None
