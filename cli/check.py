@@ -16,7 +16,7 @@ from luoshi.engine.runtime.waivers import load_waivers
 from luoshi.facts.factset import Rows, facts_sha256
 from luoshi.facts.problems import InputError, Location, Problem
 from luoshi.facts.values import parse_date
-from luoshi.outputs.formats import FORMATS, json_format
+from luoshi.outputs.formats import FORMATS, render
 
 from .console import (
     PROGRESS_BYTES,
@@ -112,6 +112,7 @@ def check(
         report.config = settings.file
         if record:
             from luoshi.facts import history
+            from luoshi.outputs.formats import json_format
 
             data = json_format.as_data(report)
             history.record(db, year=year, as_of=day, inputs_sha256=inputs_sha256 or "",
@@ -124,7 +125,7 @@ def check(
 
             text = table.render(report, catalog, colour=False)
         else:
-            text = FORMATS[fmt](report, catalog)
+            text = render(fmt, report, catalog)
         if output:
             output.write_text(text, encoding="utf-8")
     if not output:

@@ -8,25 +8,21 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table
 
 from luoshi.engine.errors import EngineError
 from luoshi.facts.factset import Rows
 from luoshi.facts.kinds import KINDS, date_fields
 from luoshi.facts.problems import InputError, Location, Problem, StoreError
 from luoshi.facts.problems import Progress as ProgressFn
+
+if TYPE_CHECKING:  # Rich's bars and tables are imported only when drawn (start-up time)
+    from rich.progress import TaskID
+    from rich.table import Table
 
 out = Console(highlight=False, soft_wrap=True)
 if not out.is_terminal:  # piped or captured: no terminal width to fit, so do not squeeze tables
@@ -128,6 +124,14 @@ def progress_bars(total_bytes: int) -> Iterator[ProgressFn | None]:
     if total_bytes < PROGRESS_BYTES or not err.is_terminal:
         yield None
         return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeRemainingColumn())
     # No refresh thread: a check forks worker processes, which a running thread makes unsafe.
@@ -157,6 +161,8 @@ def total_size(paths: list[str]) -> int:
 
 def counts_table(title: str, counts: dict[str, dict[str, int]], columns: dict[str, str]) -> Table:
     """One row per kind with a count above zero: code name, Chinese name and the given counts."""
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left")
     table.add_column("类别")
     table.add_column("中文")
