@@ -159,10 +159,9 @@ def _colocate_negations(queries: list[Query], facts: _Facts,
         for token, joins in links:
             best: list[tuple[tuple[int, Any], set[str]]] | None = None
             for own_field, partner_token, partner_field in joins:
-                partner_values = facts.values_of(partner_token, partner_field)
                 where: dict[Any, set[str]] = {}
                 for spot, sessions in placed.get(partner_token, {}).items():
-                    value = partner_values[spot]
+                    value = facts.value(partner_token, partner_field, spot)
                     if value is not None:
                         where.setdefault(value, set()).update(sessions)
                 found = [(spot, spots_of) for spot, value in facts.values_of(token, own_field).items()
@@ -253,17 +252,26 @@ class _Facts:
         return get
 
     def values_of(self, token: str, name: str) -> dict[tuple[int, Any], Any]:
-        """Every fact's value of one field, hashable (lists as tuples), by (row id, element)."""
+        """Every fact's value of one field, hashable (lists as tuples), by (row id, element);
+        computed alone, without building the facts (most of a shard's are never placed)."""
         key = (token, name)
         found = self._values.get(key)
         if found is None:
-            engine_name = field_name(name)
-            found = {}
-            for row, element in self.each(token):
-                value = self.fact(token, id(row), element).get(engine_name)
-                found[(id(row), element)] = tuple(value) if isinstance(value, list) else value
+            get = self.getter(token, name)
+            found = {(id(row), element): _hashable(_plain(get(row, element)))
+                     for row, element in self.each(token)}
             self._values[key] = found
         return found
+
+    def value(self, token: str, name: str, spot: tuple[int, Any]) -> Any:
+        """One fact's value of one field, hashable, from its fact when that is built."""
+        built = self.built.get((token, *spot))
+        if built is not None:
+            return _hashable(built.get(field_name(name)))
+        found = self._values.get((token, name))
+        if found is not None:
+            return found[spot]
+        return _hashable(_plain(self.getter(token, name)(self.rows_by_id[spot[0]], spot[1])))
 
     def fact(self, token: str, row_id: int, element: Any) -> dict[str, Any]:
         key = (token, row_id, element)
@@ -281,6 +289,10 @@ class _Facts:
                     fact[field_name(name)] = value
             self.built[key] = fact
         return fact
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
 
 
 def _plain(value: Any) -> Any:
