@@ -26,8 +26,7 @@ from .console import (
     total_size,
     year_in_data,
 )
-from .inputs import read_input
-from .load import DbOption
+from .inputs import DbOption, read_input
 from .policies import (
     ConfigOption,
     NoConfigOption,

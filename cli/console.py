@@ -11,8 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from luoshi.engine.errors import EngineError
 from luoshi.facts.factset import Rows
@@ -20,14 +18,40 @@ from luoshi.facts.kinds import KINDS, date_fields
 from luoshi.facts.problems import InputError, Location, Problem, StoreError
 from luoshi.facts.problems import Progress as ProgressFn
 
-if TYPE_CHECKING:  # Rich's bars and tables are imported only when drawn (start-up time)
+if TYPE_CHECKING:  # Rich is imported only when something is drawn (start-up time)
+    from rich.console import Console
     from rich.progress import TaskID
     from rich.table import Table
 
-out = Console(highlight=False, soft_wrap=True)
-if not out.is_terminal:  # piped or captured: no terminal width to fit, so do not squeeze tables
-    out = Console(highlight=False, soft_wrap=True, width=160)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+_consoles: dict[str, Console] = {}
+
+
+def __getattr__(name: str) -> Console:
+    """`out` (standard output) and `err` (standard error), made on first use: a check that
+    prints JSON and meets no problem never needs Rich."""
+    if name not in ("out", "err"):
+        raise AttributeError(name)
+    if name not in _consoles:
+        from rich.console import Console
+
+        if name == "err":
+            _consoles[name] = Console(stderr=True, highlight=False, soft_wrap=True)
+        else:
+            console = Console(highlight=False, soft_wrap=True)
+            if not console.is_terminal:  # piped or captured: no width to fit, do not squeeze
+                console = Console(highlight=False, soft_wrap=True, width=160)
+            _consoles[name] = console
+    return _consoles[name]
+
+
+def _err() -> Console:
+    return __getattr__("err")
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
 
 # Inputs larger than this get a progress bar (on stderr, and only on a terminal).
 PROGRESS_BYTES = 5_000_000
@@ -43,18 +67,18 @@ def exit_on_errors(storing: bool = False) -> Iterator[None]:
             # Plain writes: a problem line must never be wrapped or re-coloured by rich.
             sys.stdout.write(f"{problem}\n")
         tail = "，未存储任何数据。" if storing else "。"
-        err.print(f"[bold red]共 {len(error.problems)} 个问题[/]{tail}")
+        _err().print(f"[bold red]共 {len(error.problems)} 个问题[/]{tail}")
         raise typer.Exit(2) from None
     except StoreError as error:
-        err.print(f"[bold red]E601[/] {escape(str(error))}")
+        _err().print(f"[bold red]E601[/] {_escape(str(error))}")
         raise typer.Exit(2) from None
     except EngineError as error:
-        err.print(f"[bold red]规则引擎出错[/]：{escape(str(error))}（没有输出不完整的结果）")
+        _err().print(f"[bold red]规则引擎出错[/]：{_escape(str(error))}（没有输出不完整的结果）")
         raise typer.Exit(2) from None
     except OSError as error:  # a file that could not be read or written after all checks
         where = error.filename or "文件"
         sys.stdout.write(f"{where}: C002 无法读写：{error.strerror or error}\n")
-        err.print("[bold red]共 1 个问题[/]。")
+        _err().print("[bold red]共 1 个问题[/]。")
         raise typer.Exit(2) from None
 
 
@@ -114,14 +138,14 @@ def year_in_data(rows: Rows, year: int) -> None:
                 years.add(row["year"])
             years.update(row[name].year for name in fields if row.get(name) is not None)
     if years and year not in years:
-        err.print(f"[yellow]注意[/]：数据中没有 {year} 年的记录（数据涉及 {min(years)}–{max(years)} 年），"
+        _err().print(f"[yellow]注意[/]：数据中没有 {year} 年的记录（数据涉及 {min(years)}–{max(years)} 年），"
                   "请确认 --year 是否写对。")
 
 
 @contextmanager
 def progress_bars(total_bytes: int) -> Iterator[ProgressFn | None]:
     """Bars for reading, validating and storing, on stderr, for large inputs on a terminal."""
-    if total_bytes < PROGRESS_BYTES or not err.is_terminal:
+    if total_bytes < PROGRESS_BYTES or not _err().is_terminal:
         yield None
         return
     from rich.progress import (
@@ -135,7 +159,7 @@ def progress_bars(total_bytes: int) -> Iterator[ProgressFn | None]:
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeRemainingColumn())
     # No refresh thread: a check forks worker processes, which a running thread makes unsafe.
-    with Progress(*columns, console=err, transient=True, auto_refresh=False) as bars:
+    with Progress(*columns, console=_err(), transient=True, auto_refresh=False) as bars:
         tasks: dict[str, TaskID] = {}
         shown = [0.0]  # when the bars were last drawn
 

@@ -19,7 +19,7 @@ from rich.text import Text
 from luoshi.facts.problems import InputError, Location, Problem
 
 from .console import exit_on_errors, out
-from .load import DbOption
+from .inputs import DbOption
 
 
 def local_time(moment: dt.datetime) -> str:

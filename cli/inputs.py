@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Collection
+from typing import TYPE_CHECKING, Annotated
+
+import typer
 
 from luoshi.facts.factset import Rows, rows_of
 from luoshi.facts.problems import InputError, Location, Problem, Progress
@@ -11,24 +14,32 @@ from luoshi.facts.validate import read_facts
 if TYPE_CHECKING:  # the engine is imported only by the commands that check
     from luoshi.engine.plan.compile import Program
 
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="数据库：SQLAlchemy 地址或 SQLite 文件路径；默认取环境变量 LUOSHI_DB，"
+                              "否则为当前目录下的 luoshi.db", show_default=False),
+]
+
 
 def read_input(paths: list[str] | None, db: str | None, progress: Progress | None = None,
                program: Program | None = None, shard: tuple[int, int] | None = None,
-               known_at: int | None = None, seen: dict[str, int] | None = None) -> Rows:
+               known_at: int | None = None, seen: dict[str, int] | None = None,
+               units: Collection[str] | None = None) -> Rows:
     """The facts as rows (what a check reads); from a database without building models (the
-    state right after load `known_at`, else the current one), and for shard K of N (with the
-    compiled `program`) only K's records of kinds no other unit's rules read (`engine.locality`);
-    `seen["load_id"]`: the newest load the state read holds."""
+    state right after load `known_at`, else the current one), and for shard K of N or for
+    `units` (with the compiled `program`) only their records of kinds no other unit's rules
+    read (`engine.locality`); `seen["load_id"]`: the newest load the state read holds."""
     if paths:
         return rows_of(read_facts(paths, progress)[0])
     from luoshi.facts import store  # SQLAlchemy is imported only by commands that use it
 
     try:
-        if shard and program is not None:
+        if (shard or units is not None) and program is not None:
             from luoshi.engine.plan.locality import local_kinds
             from luoshi.engine.runtime.run import member_of
 
-            return store.read_rows(db, local_kinds(program), member_of(shard), known_at, seen)
+            wanted = member_of(shard) if shard else frozenset(units or ()).__contains__
+            return store.read_rows(db, local_kinds(program), wanted, known_at, seen)
         return store.read_rows(db, known_at=known_at, seen=seen)
     except (ValueError, TypeError, OverflowError) as error:  # a value the driver cannot convert
         from sqlalchemy.engine import make_url

@@ -12,13 +12,8 @@ from luoshi.facts.problems import InputError, Location, Problem
 from luoshi.facts.validate import read_facts
 
 from .console import counts_table, err, exit_on_errors, out, progress_bars, total_size
+from .inputs import DbOption
 from .validate import PathsArgument
-
-DbOption = Annotated[
-    str | None,
-    typer.Option("--db", help="数据库：SQLAlchemy 地址或 SQLite 文件路径；默认取环境变量 LUOSHI_DB，"
-                              "否则为当前目录下的 luoshi.db", show_default=False),
-]
 
 
 def load(

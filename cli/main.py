@@ -8,12 +8,8 @@ traceback. See docs/errors.md.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
-import platform
 import sys
-import tempfile
-import traceback
 from collections.abc import Sequence
 from typing import Any
 
@@ -92,6 +88,11 @@ class LuoshiGroup(LazyGroup):
 
 def internal_error(error: BaseException) -> str:
     """The message for a defect of luoshi, and a report file a maintainer can act on."""
+    import datetime as dt  # only here: what a report needs is not imported on every start
+    import platform
+    import tempfile
+    import traceback
+
     from luoshi.facts.version import tool_version
 
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")

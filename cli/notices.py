@@ -24,8 +24,7 @@ from luoshi.outputs import notices as notice_model
 
 from .check import as_of_date
 from .console import err, exit_on_errors, output_folder, year_in_data
-from .inputs import read_input
-from .load import DbOption
+from .inputs import DbOption, read_input
 from .policies import (
     ConfigOption,
     NoConfigOption,

@@ -27,10 +27,10 @@ YearOption = Annotated[int, typer.Option("--year", help="检查年度（2000–2
 
 def use_settings(config: str | None, no_config: bool) -> Settings:
     """The settings for this run; the file read, if any, is named on stderr."""
-    from .console import err
-
     settings = load_settings(config, use_file=not no_config)
     if settings.file:
+        from .console import err
+
         err.print(f"配置文件：{settings.file}", markup=False)
     return settings
 

@@ -15,7 +15,7 @@ from luoshi.facts.kinds import KINDS
 from luoshi.facts.problems import InputError, Location, Problem
 
 from .console import exit_on_errors, out
-from .load import DbOption
+from .inputs import DbOption
 
 FormatOption = Annotated[str, typer.Option("--format", help="table 或 json")]
 UnitOption = Annotated[str | None, typer.Option("--unit", help="只看这个单位的", show_default=False)]

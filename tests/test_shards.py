@@ -132,3 +132,42 @@ def test_a_shard_reads_only_its_units_records_of_local_kinds(minimal_path, examp
             assert all(sorted(row["__key__"] for row in part[kind]) == keys for part in parts)
     assert sum(len(part[kind]) for part in parts for kind in local) == \
         sum(len(whole[kind]) for kind in local) > 0
+
+
+def test_a_units_recheck_gives_exactly_its_share_of_the_whole_run(tmp_path, monkeypatch):
+    """What the portal shows a unit after its submission: `check(units=[U])` reads and
+    evaluates only what can be charged to U (its sessions; for a rule partitioned by
+    institution or person, the sessions holding U's records), and gives exactly the whole
+    run's findings and triggers of U."""
+    import yaml
+
+    from luoshi.cli.inputs import read_input
+    from luoshi.engine.runtime import enrich, run
+    from luoshi.facts.demo import generate
+
+    from .checking import comparable, program
+
+    path = tmp_path / "city.yaml"
+    path.write_text(yaml.safe_dump(generate(60, seed=7), allow_unicode=True), encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 'city.db'}"
+    assert runner.invoke(app, ["load", str(path), "--db", db]).exit_code == 0
+    placed: list[int] = []
+    build = enrich.build
+
+    def counting_build(view, program_, queries, in_shard=None):
+        plan = build(view, program_, queries, in_shard)
+        placed.append(sum(len(facts_) for facts_ in plan.sessions.values()))
+        return plan
+
+    monkeypatch.setattr(enrich, "build", counting_build)
+    whole = run.check(read_input(None, db, program=program()), program(), 2013)
+    whole_work = sum(placed)
+    charged = sorted({f.unit for f in whole.findings if f.unit} | {
+        t.target_unit for t in whole.triggers if t.target_unit})
+    assert len(charged) > 20
+    for unit in charged[::4]:
+        placed.clear()
+        rows = read_input(None, db, program=program(), units=[unit])
+        mine = run.narrow(run.check(rows, program(), 2013, units=[unit]), units=[unit])
+        assert comparable(mine) == comparable(run.narrow(whole, units=[unit])), unit
+        assert 0 < sum(placed) < whole_work / 5  # the work is the unit's, not the city's

@@ -1,9 +1,10 @@
 """Which kinds a shard may read for its own units only (`check --shard`).
 
 A kind is *local* when every rule reads its records only from within one unit: the unit whose
-session the match is in, which for a query charged by session (`Query.by_session`) is the unit
-its results belong to. Then shard K needs only the records whose home unit is in K. The proof
-is deliberately narrow, because a wrong answer would silently drop findings:
+session the match is in, which for a query charged by session (`Query.by_session`) and
+partitioned by unit is the unit its results belong to. Then shard K needs only the records
+whose home unit is in K. The proof is deliberately narrow, because a wrong answer would
+silently drop findings:
 
 - no field of any kind (stored or computed) refers to the kind: no path can reach its records
   from another unit's record, and no record depends on one of them existing (orphans);
@@ -40,12 +41,14 @@ def local_kinds(program: Program) -> dict[str, str]:
             for aggregate, _ in expr.aggregates(node):
                 candidates.pop(aggregate.kind, None)
     for query in program.queries:
+        # Sessions whose value is the unit itself: a partition field then holds the unit id.
+        by_unit = query.by_session and query.partition.kind == "units"
         unit_of = {p.alias: p.partition_field for p in query.patterns
-                   if query.by_session and p.partition_field and p.explode != p.partition_field}
+                   if by_unit and p.partition_field and p.explode != p.partition_field}
         positives = [p for p in query.patterns if not p.negated]
         for pattern in query.patterns:
             home = candidates.get(pattern.kind)
-            own = query.by_session and home is not None and pattern.partition_field == home \
+            own = by_unit and home is not None and pattern.partition_field == home \
                 and (pattern.negated or len(positives) == 1) and pattern.explode != home
             if not own:
                 candidates.pop(pattern.kind, None)

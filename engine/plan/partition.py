@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from luoshi.engine.errors import CompileError
 from luoshi.engine.language import expr, names
 from luoshi.engine.plan.conditions import Columns, field_of
+from luoshi.facts.kinds import KINDS
 
 if TYPE_CHECKING:
     from luoshi.engine.language.policy import Rule
@@ -85,20 +86,32 @@ def _kind_of(pattern: Pattern, name: str, computed: dict[str, dict[str, expr.Nod
 
 def charged_to_session(rule: Rule, query: Query) -> bool:
     """Whether the finding's unit and every trigger's target unit are the unit whose session
-    holds the match: a plain `alias.field` that is that pattern's partition field, its values
-    unit ids (so the session's unit is the value itself)."""
-    if query.partition.kind != "units":
+    holds the match: the home unit of the partition value (`enrich._session`). That is a plain
+    path from a pattern through its partition field to the home unit of the partition kind:
+    `t.unit` for a unit partition on `t.unit`; `m.unit` for a misconduct partition on `m.id`
+    (a misconduct's home is its `unit`); `l.person.unit` for a person partition on `l.person`."""
+    kind = query.partition.kind
+    if kind is None or kind not in KINDS or KINDS[kind].HOME is None:
         return False
+    home = str(KINDS[kind].HOME).split(".")
     by_alias = {pattern.alias: pattern for pattern in query.patterns}
     for text in [rule.finding.unit, *(rule.triggers[i].target_unit for i in query.triggers)]:
         node = expr.parse(text)
         if len(query.patterns) == 1 and query.patterns[0].columns.get(
                 query.patterns[0].partition_field or "") == node:
             continue  # the column materialised from this very expression
-        if not (isinstance(node, expr.Path) and len(node.parts) == 2):
+        if not (isinstance(node, expr.Path) and len(node.parts) >= 2):
             return False
         pattern = by_alias.get(node.parts[0])
-        if pattern is None or pattern.partition_field != node.parts[1] or \
-                pattern.explode == node.parts[1]:
+        if pattern is None or pattern.partition_field is None or \
+                pattern.explode == pattern.partition_field:
+            return False
+        # From the pattern's record to the session's unit: its own id's home, or its
+        # partition field (a reference to the partition kind) and then that record's home.
+        if pattern.partition_field == "id" and pattern.kind == kind:
+            to_unit = home
+        else:
+            to_unit = [pattern.partition_field] + ([] if kind == "units" else home)
+        if list(node.parts[1:]) != to_unit:
             return False
     return True

@@ -121,15 +121,27 @@ def build(view: FactView, program: Program, queries: list[Query],
     facts = _Facts(view, program, plan, needed, columns)
     placed: dict[str, dict[tuple[int, Any], set[str]]] = {}  # token -> fact -> sessions
     for query in queries:
-        shard = in_shard if query.by_session else None
+        relevant = _relevant(view, program, query, facts, in_shard) if in_shard else None
+        # value -> its session, or None when out of the shard: a few thousand values, so each
+        # session is named (and its unit looked up) once, not once per fact
+        session_of: dict[Any, str | None] = {}
         for pattern in query.patterns:
             partition = facts.getter(pattern.token, pattern.partition_field)
             spots = placed.setdefault(pattern.token, {})
             for row, element in facts.each(pattern.token):
-                session = _session(view, query, partition(row, element), row)
-                if session is None or (shard and not shard(_session_unit(session))):
-                    continue
-                spots.setdefault((id(row), element), set()).add(session)
+                value = partition(row, element)
+                if value is None or isinstance(value, list):
+                    session = _session(view, query, value, row)
+                    session = session if relevant is None or session is None \
+                        or relevant(session) else None
+                elif value in session_of:
+                    session = session_of[value]
+                else:
+                    session = _session(view, query, value, row)
+                    session = session_of[value] = session if relevant is None \
+                        or session is None or relevant(session) else None
+                if session is not None:
+                    spots.setdefault((id(row), element), set()).add(session)
     _colocate_negations(queries, facts, placed)
     for token, spots in placed.items():
         for (row_id, element), sessions in spots.items():
@@ -137,6 +149,40 @@ def build(view: FactView, program: Program, queries: list[Query],
             for session in sessions:
                 plan.sessions.setdefault(session, []).append(fact)
     return plan
+
+
+def _relevant(view: FactView, program: Program, query: Query, facts: _Facts,
+              in_shard: Callable[[str | None], bool]) -> Callable[[str], bool] | None:
+    """For a shard or a unit's re-check, the sessions of `query` that can give a result charged
+    to a unit wanted (a finding's unit or a trigger's target): those of the wanted units when
+    results are charged by session; else those holding a record of the one positive pattern
+    whose record alone decides every such unit, with a unit wanted (a unit's re-check thus
+    spares the city's other sessions of a query partitioned by institution or person). None:
+    every session. A session left out could only have given results `run.narrow` drops."""
+    if query.by_session:
+        return lambda session: in_shard(_session_unit(session))
+    rule = program.rules[query.rule]
+    aliases = {pattern.alias for pattern in query.patterns}
+    charged = [expr.parse(text) for text in
+               [rule.finding.unit, *(rule.triggers[i].target_unit for i in query.triggers)]]
+    used = set().union(*(expr.aliases_used(node, aliases) for node in charged))
+    if not used:  # charged to no unit (or a constant one)
+        units = {expr.evaluate(node, expr.Env({}, view.context, view)) for node in charged}
+        return None if any(in_shard(unit) for unit in units) else frozenset().__contains__
+    (alias,) = used if len(used) == 1 else (None,)
+    pattern = next((p for p in query.patterns if p.alias == alias and not p.negated), None)
+    if pattern is None:
+        return None
+    units_of = [expr.compiled(node) for node in charged]
+    partition = facts.getter(pattern.token, pattern.partition_field)
+    wanted: set[str] = set()
+    for row, element in facts.each(pattern.token):
+        env = expr.Env({alias: row}, view.context, view)
+        if any(in_shard(unit(env)) for unit in units_of):
+            session = _session(view, query, partition(row, element), row)
+            if session is not None:
+                wanted.add(session)
+    return wanted.__contains__
 
 
 def _colocate_negations(queries: list[Query], facts: _Facts,

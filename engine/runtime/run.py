@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,18 +71,20 @@ def durable_backend(stratum: Stratum) -> list[tuple[str, Bindings]]:
 def check(facts: FactSet | Rows, program: Program, year: int, as_of: dt.date | None = None,
           backend: Backend | None = None, progress: Progress | None = None,
           waivers: list[Any] | None = None, shard: tuple[int, int] | None = None,
-          options: RunOptions = RunOptions()) -> Report:
+          options: RunOptions = RunOptions(), units: Collection[str] | None = None) -> Report:
     """`facts`: validated facts, or their rows (`store.read_rows`), left unchanged;
-    `waivers`: (Waiver, Location) pairs, as `waivers.load_waivers` reads them; `shard` (K, N):
-    spare the work whose results all belong to other shards (`narrow` then keeps shard K's)."""
+    `waivers`: (Waiver, Location) pairs, as `waivers.load_waivers` reads them; `shard` (K, N),
+    or `units` (a unit's re-check after its submission): spare the work whose results all
+    belong to other units (`narrow` then keeps the results wanted)."""
     with cyclic_gc_paused():  # a check builds millions of small acyclic objects
         return _check(facts, program, year, as_of or dt.date(year, 12, 31), backend, progress,
-                      waivers, shard, options)
+                      waivers, shard, options, units)
 
 
 def _check(facts: FactSet | Rows, program: Program, year: int, as_of: dt.date,
            backend: Backend | None, progress: Progress | None, waivers: list[Any] | None,
-           shard: tuple[int, int] | None, options: RunOptions) -> Report:
+           shard: tuple[int, int] | None, options: RunOptions,
+           wanted_units: Collection[str] | None) -> Report:
     all_waivers = [waiver for waiver, _ in waivers or []]
     active = {w.key(): w for w in all_waivers if w.expires >= as_of}
     view = FactView(facts, as_of, program.computed, check_context(program, year, as_of))
@@ -91,8 +93,12 @@ def _check(facts: FactSet | Rows, program: Program, year: int, as_of: dt.date,
     found = Found()
     rows = sum(len(kind_rows) for kind_rows in view.rows.values())
     workers = forked.processes(options.workers) if rows >= options.parallel_min_rows else 1
-    groups = _rule_groups(program, view, workers, shard[1] if shard else 1)
     in_shard = member_of(shard) if shard else None
+    share = 1 / shard[1] if shard else 1.0
+    if wanted_units is not None:
+        in_shard = frozenset(wanted_units).__contains__
+        share = len(wanted_units) / max(1, len(view.rows["units"]))
+    groups = _rule_groups(program, view, workers, share)
     if progress:
         progress("检查", 0, 1)
 
@@ -169,13 +175,13 @@ def _chain_depth(queries: list[Query], program: Program) -> dict[str, int]:
 
 
 def _rule_groups(program: Program, view: FactView, groups: int,
-                 shards: int = 1) -> list[list[Query]]:
+                 share: float = 1.0) -> list[list[Query]]:
     """The queries split into at most `groups` groups of about equal work. A group holds whole
     rules, and a rule that reads triggers together with the rules raising them, so that each
     group runs its strata on its own. Work is estimated in facts given to the engine (measured
     at 3,000 units: about 20 µs each, twice that in a query joining patterns): a record, or a
-    list element of an exploded pattern; a shard of N evaluates 1/N of a query charged by
-    session."""
+    list element of an exploded pattern; a shard of N evaluates a `share` of 1/N of a query
+    charged by session."""
     # Triggers do not exist yet: about one record in sixteen of the kinds that raise them does
     # (measured on demo data; the estimate only balances the groups).
     derived: dict[str, float] = {}
@@ -187,7 +193,7 @@ def _rule_groups(program: Program, view: FactView, groups: int,
     work: dict[str, float] = {}
     for query in program.queries:
         joined = 2 if len(query.patterns) > 1 else 1
-        share = 1 / shards if query.by_session else 1
+        part = share if query.by_session else 1
         for pattern in query.patterns:
             rows = view.rows.get(pattern.kind, ())
             facts = float(len(rows)) or derived.get(pattern.kind, 0)
@@ -198,7 +204,7 @@ def _rule_groups(program: Program, view: FactView, groups: int,
                     elements[key] = sum(len(view.field(row, pattern.explode) or ())
                                         for row in sample) / max(1, len(sample))
                 facts *= elements[key]
-            work[query.rule] = work.get(query.rule, 0) + facts * joined * share
+            work[query.rule] = work.get(query.rule, 0) + facts * joined * part
     together = _linked_by_triggers(program)
     bundles: dict[str, list[str]] = {}
     for rule in work:
