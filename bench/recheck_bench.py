@@ -68,14 +68,15 @@ def main() -> None:
         units = sorted({f.unit for f in whole.findings if f.unit})
         rounds = []
         for number in range(args.repeat):
-            unit = units[(number * 7919) % len(units)]
+            unit = units[(number * 7919 + 1) % len(units)]  # [0] is the office
             own = [m for m in facts.facts("misconduct") if m.unit == unit]
             sent = submission_of(unit, city, Path(tmp) / f"unit-{number}.yaml",
                                  leave_out={own[0].id} if own else set(), cascade=True)
             part, part_inputs = read_facts([str(sent)],
                                            stored=lambda wanted: store.stored_ids(db, wanted))
-            _, load_wall, load_cpu = timed(lambda: store.load(
-                part, part_inputs, db, submission=store.Submission(scope="unit", unit=unit)))
+            _, load_wall, load_cpu = timed(lambda part=part, sent_files=part_inputs, unit=unit:
+                                           store.load(part, sent_files, db, submission=store.Submission(
+                                               scope="unit", unit=unit)))
 
             def recheck(unit: str = unit):
                 rows = read_input(None, db, program=program, units=[unit])
