@@ -169,10 +169,10 @@ def _relevant(view: FactView, program: Program, query: Query, facts: _Facts,
     if not used:  # charged to no unit (or a constant one)
         units = {expr.evaluate(node, expr.Env({}, view.context, view)) for node in charged}
         return None if any(in_shard(unit) for unit in units) else frozenset().__contains__
-    (alias,) = used if len(used) == 1 else (None,)
-    pattern = next((p for p in query.patterns if p.alias == alias and not p.negated), None)
+    pattern = next((p for p in query.patterns if {p.alias} == used and not p.negated), None)
     if pattern is None:
         return None
+    alias = pattern.alias
     units_of = [expr.compiled(node) for node in charged]
     partition = facts.getter(pattern.token, pattern.partition_field)
     wanted: set[str] = set()
