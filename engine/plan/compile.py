@@ -65,6 +65,9 @@ class Pattern:
     # expression), e.g. a join side that is not a plain field.
     columns: dict[str, expr.Node] = field(default_factory=dict)
     partition_field: str | None = None
+    # Further join keys every pattern shares, in the same order in every pattern: sessions are
+    # split by them too (the same matches, in sessions small enough for the engine).
+    subpartition_fields: list[str] = field(default_factory=list)
 
     @property
     def token(self) -> str:

@@ -62,16 +62,23 @@ def partition_of(rule: Rule, loc: tuple[Any, ...], patterns: list[Pattern],
         len(unit.parts) == 2 else None
     # The class holding the finding's unit first: then every session is the unit its results
     # are charged to, which is what shards need.
+    shared = []  # the classes with a field in every pattern, the finding's unit's first
     for members in sorted(classes.values(), key=lambda members: charged not in members):
         by_alias: dict[str, str] = {}
         for alias, name in members:
             by_alias.setdefault(alias, name)
         if all(pattern.alias in by_alias for pattern in patterns):
-            for pattern in patterns:
-                pattern.partition_field = by_alias[pattern.alias]
-            kind = next((k for p in patterns
-                         if (k := _kind_of(p, by_alias[p.alias], computed)) is not None), None)
-            return Partition(kind)
+            shared.append(by_alias)
+    if shared:
+        first, *others = shared
+        for pattern in patterns:
+            pattern.partition_field = first[pattern.alias]
+            # Facts that meet agree on every shared key, so each one splits sessions soundly:
+            # I207's leader links of the office's leader, one session per institution.
+            pattern.subpartition_fields = [by_alias[pattern.alias] for by_alias in others]
+        kind = next((k for p in patterns
+                     if (k := _kind_of(p, first[p.alias], computed)) is not None), None)
+        return Partition(kind)
     raise CompileError(rule.id, loc, "规则的各类记录之间没有共同的关联字段（==），"
                                      "无法按单位分区交给规则引擎")
 

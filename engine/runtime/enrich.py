@@ -127,6 +127,8 @@ def build(view: FactView, program: Program, queries: list[Query],
         session_of: dict[Any, str | None] = {}
         for pattern in query.patterns:
             partition = facts.getter(pattern.token, pattern.partition_field)
+            subpartitions = [facts.getter(pattern.token, name)
+                             for name in pattern.subpartition_fields]
             spots = placed.setdefault(pattern.token, {})
             for row, element in facts.each(pattern.token):
                 value = partition(row, element)
@@ -141,6 +143,8 @@ def build(view: FactView, program: Program, queries: list[Query],
                     session = session_of[value] = session if relevant is None \
                         or session is None or relevant(session) else None
                 if session is not None:
+                    for get in subpartitions:
+                        session += f"|{_hashable(get(row, element))}"
                     spots.setdefault((id(row), element), set()).add(session)
     _colocate_negations(queries, facts, placed)
     for token, spots in placed.items():
