@@ -39,7 +39,7 @@ from .policies import (
 SEVERITY_RANK = {"warning": 1, "error": 2}
 
 
-def _ids(value: str | None) -> list[str] | None:
+def id_list(value: str | None) -> list[str] | None:
     return [part.strip() for part in value.split(",") if part.strip()] if value else None
 
 
@@ -87,8 +87,8 @@ def check(
         day = as_of_date(as_of, year)
         settings = use_settings(config, no_config)
         catalog, program = load_program(policies, param, settings)
-        _known_rules(catalog, _ids(select), "--select")
-        _known_rules(catalog, _ids(ignore), "--ignore")
+        _known_rules(catalog, id_list(select), "--select")
+        _known_rules(catalog, id_list(ignore), "--ignore")
         waiver_list = load_waivers(waivers) if waivers else []
         shard_spec = _shard(shard, paths)
         if known_at is not None and paths:
@@ -103,11 +103,11 @@ def check(
             facts = read_input(paths, db, progress, program, shard_spec, known_at, seen)
             inputs_sha256 = facts_sha256(facts) if record else None
             # A shard reads only its own units: ids of other shards' units are not errors there.
-            units = _ids(unit) if shard_spec else _known_units(facts, _ids(unit))
+            units = id_list(unit) if shard_spec else known_units(facts, id_list(unit))
             year_in_data(facts, year)
             report = run.check(facts, program, year, day, progress=progress, waivers=waiver_list,
                                shard=shard_spec)
-        report = run.narrow(report, _ids(select), _ids(ignore), units, shard_spec)
+        report = run.narrow(report, id_list(select), id_list(ignore), units, shard_spec)
         report.config = settings.file
         if record:
             from luoshi.facts import history
@@ -134,7 +134,7 @@ def check(
         raise typer.Exit(1)
 
 
-def _known_units(rows: Rows, wanted: list[str] | None) -> list[str] | None:
+def known_units(rows: Rows, wanted: list[str] | None) -> list[str] | None:
     """`--unit` ids, each of which must be a unit of the data (else the check says nothing)."""
     if not wanted:
         return wanted

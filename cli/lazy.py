@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "changes": ("submissions", "changes"),
     "schema": ("schema", "schema"),
     "check": ("check", "check"),
+    "upcoming": ("upcoming", "upcoming"),
     "rules": ("rules", "app"),
     "explain": ("explain", "explain"),
     "history": ("history", "history"),

@@ -26,6 +26,9 @@
     [notices.addressing]           # who receives each kind of document
     re_accountability = "discipline_organ"
 
+    [upcoming]
+    days = 7                       # `luoshi upcoming`: how many days ahead it looks
+
 Command-line values (`--param`, `--policies`, `--reply-days`) win over the file.
 """
 
@@ -55,12 +58,13 @@ class Settings:
     weights: dict[str, float] = field(default_factory=dict)  # [report] error/warning weights
     bands: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_BANDS))  # 等次
     notices: dict[str, Any] = field(default_factory=dict)  # [notices], checked
+    upcoming_days: int | None = None  # [upcoming] days; None: not set
     file: str | None = None  # the settings file read, named in every output; None: none read
 
 
 # Keys checked in each section (None: any key; [report] also holds other outputs' settings).
 _SECTIONS: dict[str, set[str] | None] = {"params": None, "policies": {"folders"}, "report": None,
-                                         "notices": None}
+                                         "notices": None, "upcoming": {"days"}}
 # A built-in parameter counts records or days: a whole number in this range (100 years of days),
 # so that no date computed from it can leave the calendar.
 PARAM_LIMIT = 36_500
@@ -94,7 +98,7 @@ def load_settings(path: str | None = None, use_file: bool = True) -> Settings:
 
     for section, value in data.items():
         if section not in _SECTIONS:
-            wrong(section, f"未知的配置节 [{section}]（可用：params、policies、report、notices）")
+            wrong(section, f"未知的配置节 [{section}]（可用：{'、'.join(_SECTIONS)}）")
         elif not isinstance(value, dict):
             wrong(section, f"{section} 应为一个配置节 [{section}]")
         else:
@@ -119,13 +123,18 @@ def load_settings(path: str | None = None, use_file: bool = True) -> Settings:
     if not isinstance(folders, list) or not all(isinstance(item, str) for item in folders):
         wrong("folders", "folders 应为文件夹名的列表，如 folders = [\"local-policies\"]")
         folders = []
+    upcoming = data.get("upcoming", {}) if isinstance(data.get("upcoming"), dict) else {}
+    days = upcoming.get("days")
+    if days is not None and (isinstance(days, bool) or not isinstance(days, int)
+                             or not 1 <= days <= 366):
+        wrong("days", f"[upcoming] days 应为 1 到 366 之间的整数：{days!r}")
     if problems:
         raise InputError(problems)
     bands = _bands(file, report.get("bands")) if "bands" in report else dict(DEFAULT_BANDS)
     notices = _notices(file, data.get("notices", {}))
     base = file.parent
     return Settings(dict(params), [str(base / folder) for folder in folders], weights, bands,
-                    notices, str(file))
+                    notices, upcoming_days=days, file=str(file))
 
 
 def _fail(file: Path, message: str) -> InputError:

@@ -26,7 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from luoshi.engine.language.policy import Catalog
-from luoshi.engine.runtime.results import Finding, Report
+from luoshi.engine.runtime.results import Finding, Report, Trigger
 from luoshi.outputs import escape
 from luoshi.outputs.formats.json_format import summary
 
@@ -101,7 +101,7 @@ def _fit(token: str, room: int) -> int:
     return max(cut, 1)
 
 
-def _colour() -> bool:
+def colour_wanted() -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
@@ -109,7 +109,7 @@ def render(report: Report, catalog: Catalog, width: int | None = None,
            colour: bool | None = None) -> str:
     """As wide as the terminal it will be shown on (120 columns when not shown on one)."""
     width = width or shutil.get_terminal_size((120, 40)).columns
-    colour = _colour() if colour is None else colour
+    colour = colour_wanted() if colour is None else colour
     stream = io.StringIO()
     console = Console(file=stream, width=width, force_terminal=colour, no_color=not colour,
                       highlight=False, soft_wrap=False, emoji=False, markup=False,
@@ -139,24 +139,29 @@ def render(report: Report, catalog: Catalog, width: int | None = None,
         rows = [[escape.one_line(short[f.id]), *SEVERITY[f.severity][:1], f.clause,
                  escape.one_line(f.subject), escape.one_line(f.message)] for f in findings]
         styles = [SEVERITY[f.severity][1] for f in findings]
-        console.print(_table(title, ["编号", "级别", "条款", "对象", "问题"], rows, styles, width,
+        console.print(grid(title, ["编号", "级别", "条款", "对象", "问题"], rows, styles, width,
                              fixed={0, 1, 2, 3}))
     if report.triggers:
-        names = _Names(report)
-        rows = [[TRIGGER[t.type], escape.one_line(short.get(t.finding, t.finding)),
-                 t.due.isoformat() if t.due else "",
-                 " ".join(part for part in (names.unit(t.target_unit),
-                                            names.person(t.target_person)) if part),
-                 names.basis(t.basis) + (f"；由{names.unit(t.issuer)}实施" if t.issuer else "")]
-                for t in report.triggers]
-        console.print(_table("需处置的问责触发", ["类型", "问题编号", "期限", "单位、对象",
-                                                "依据"], rows,
-                             [""] * len(rows), width, fixed={0, 1, 2}))
+        console.print(triggers_grid("需处置的问责触发", report, report.triggers, short, width))
     return stream.getvalue()
 
 
-def _table(title: str, headers: list[str], rows: list[list[str]], styles: list[str],
-           width: int, fixed: set[int]) -> Table:
+def triggers_grid(title: str, report: Report, triggers: list[Trigger], short: dict[str, str],
+                  width: int) -> Table:
+    """The triggers to act on, with names instead of codes (`short`: findings' short ids)."""
+    names = Names(report)
+    rows = [[TRIGGER[t.type], escape.one_line(short.get(t.finding, t.finding)),
+             t.due.isoformat() if t.due else "",
+             " ".join(part for part in (names.unit(t.target_unit),
+                                        names.person(t.target_person)) if part),
+             names.basis(t.basis) + (f"；由{names.unit(t.issuer)}实施" if t.issuer else "")]
+            for t in triggers]
+    return grid(title, ["类型", "问题编号", "期限", "单位、对象", "依据"], rows,
+                [""] * len(rows), width, fixed={0, 1, 2})
+
+
+def grid(title: str, headers: list[str], rows: list[list[str]], styles: list[str],
+         width: int, fixed: set[int]) -> Table:
     """Columns `fixed` (ids, codes, dates) are as wide as their widest value and never wrap;
     the others share what is left, the last (the long text) taking the most, and are wrapped
     here, CJK-aware."""
@@ -191,7 +196,7 @@ def _table(title: str, headers: list[str], rows: list[list[str]], styles: list[s
     return table
 
 
-class _Names:
+class Names:
     """Names instead of codes for the triggers table."""
 
     def __init__(self, report: Report) -> None:

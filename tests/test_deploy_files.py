@@ -1,0 +1,182 @@
+"""deploy/luoshi.service and deploy/nginx.conf do what docs/deploy.md says. systemd's own
+checker reads the unit; a real nginx, with a throwaway certificate, proxies to a small backend
+on the loopback: HTTPS only, the headers, the 20 MB upload limit. Each part is skipped where its
+program (systemd-analyze, nginx, openssl) is not installed."""
+
+import getpass
+import http.server
+import json
+import re
+import shutil
+import socket
+import ssl
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
+UPLOAD_LIMIT = 20 * 1024 * 1024
+
+
+def test_the_unit_runs_as_its_own_user_on_the_loopback_with_the_system_read_only():
+    unit = (DEPLOY / "luoshi.service").read_text(encoding="utf-8")
+    settings = dict(re.findall(r"^(\w+)=(.*)$", unit, re.MULTILINE))
+    assert settings["User"] == "luoshi" and settings["Group"] == "luoshi"
+    assert "--host 127.0.0.1 --port 8000" in settings["ExecStart"]
+    assert "--db" not in settings["ExecStart"]  # the URL is in the environment file, not in ps
+    for name, value in {"NoNewPrivileges": "yes", "ProtectSystem": "strict",
+                        "ProtectHome": "yes", "PrivateTmp": "yes", "CapabilityBoundingSet": "",
+                        "StateDirectory": "luoshi"}.items():
+        assert settings[name] == value, name
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="needs systemd-analyze")
+def test_systemd_accepts_the_unit_and_rates_it_well_protected(tmp_path):
+    # The unit names the installed program; here any program stands in for it.
+    unit = tmp_path / "luoshi.service"
+    unit.write_text((DEPLOY / "luoshi.service").read_text(encoding="utf-8").replace(
+        "/opt/luoshi/venv/bin/luoshi", "/bin/true"), encoding="utf-8")
+    verified = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True,
+                              text=True)
+    assert verified.returncode == 0 and not verified.stderr.strip(), verified.stderr
+    rated = subprocess.run(["systemd-analyze", "security", "--offline=true", str(unit)],
+                           capture_output=True, text=True)
+    exposure = re.search(r"Overall exposure level for luoshi\.service: ([\d.]+)", rated.stdout)
+    if exposure is None:
+        pytest.skip(f"this systemd-analyze cannot rate units offline: {rated.stderr[:200]}")
+    assert float(exposure.group(1)) <= 2.0, rated.stdout  # 0 best, 10 worst; "OK" up to 4.9
+
+
+class Backend(http.server.BaseHTTPRequestHandler):
+    """Stands in for the portal: answers with the request's headers and body size, and sets
+    one header of its own that nginx must not repeat."""
+
+    def _answer(self) -> None:
+        size = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(size)
+        body = json.dumps({"headers": dict(self.headers), "size": size}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("X-Frame-Options", "SAMEORIGIN")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def proxy(tmp_path):
+    """nginx with deploy/nginx.conf (its ports, certificate and upstream moved into the test)
+    in front of a Backend; yields (https_port, http_port)."""
+    if shutil.which("nginx") is None or shutil.which("openssl") is None:
+        pytest.skip("needs nginx and openssl")
+    made = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days",
+                           "2", "-subj", "/CN=luoshi.example.internal", "-keyout",
+                           str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem")],
+                          capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    backend = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Backend)
+    threading.Thread(target=backend.serve_forever, daemon=True).start()
+    https_port, http_port = free_port(), free_port()
+    site = (DEPLOY / "nginx.conf").read_text(encoding="utf-8")
+    site = site.replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{backend.server_port};")
+    site = re.sub(r"listen \[::\]:\d+[^;]*;\n", "", site)
+    site = site.replace("listen 443 ssl", f"listen 127.0.0.1:{https_port} ssl")
+    site = site.replace("listen 80;", f"listen 127.0.0.1:{http_port};")
+    site = site.replace("/etc/luoshi/tls/luoshi.crt", str(tmp_path / "cert.pem"))
+    site = site.replace("/etc/luoshi/tls/luoshi.key", str(tmp_path / "key.pem"))
+    (tmp_path / "site.conf").write_text(site, encoding="utf-8")
+    for folder in ("logs", "temp"):
+        (tmp_path / folder).mkdir()
+    user = getpass.getuser()
+    (tmp_path / "nginx.conf").write_text(f"""
+user {user};
+worker_processes 1;
+daemon off;
+pid {tmp_path}/nginx.pid;
+error_log {tmp_path}/logs/error.log;
+events {{ worker_connections 64; }}
+http {{
+    access_log {tmp_path}/logs/access.log;
+    client_body_temp_path {tmp_path}/temp/body;
+    proxy_temp_path {tmp_path}/temp/proxy;
+    fastcgi_temp_path {tmp_path}/temp/fastcgi;
+    uwsgi_temp_path {tmp_path}/temp/uwsgi;
+    scgi_temp_path {tmp_path}/temp/scgi;
+    include {tmp_path}/site.conf;
+}}
+""", encoding="utf-8")
+    command = ["nginx", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")]
+    tested = subprocess.run([*command, "-t"], capture_output=True, text=True)
+    assert tested.returncode == 0, tested.stderr
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", https_port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield https_port, http_port
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        backend.shutdown()
+
+
+def request(port: int, data: bytes | None = None, headers: dict | None = None):
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    call = urllib.request.Request(f"https://127.0.0.1:{port}/api/submissions", data=data,
+                                  headers={"Host": "luoshi.example.internal", **(headers or {})})
+    try:
+        with urllib.request.urlopen(call, context=context, timeout=30) as response:
+            return response.status, response.headers, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, None
+
+
+def test_nginx_proxies_over_tls_with_the_headers_and_the_upload_limit(proxy):
+    https_port, http_port = proxy
+    status, headers, seen = request(https_port, headers={"X-Forwarded-For": "6.6.6.6"})
+    assert status == 200
+    assert headers["Strict-Transport-Security"].startswith("max-age=")
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers.get_all("X-Frame-Options") == ["DENY"]  # the portal's own one is hidden
+    assert "default-src 'self'" in headers["Content-Security-Policy"]
+    assert "nginx/" not in headers.get("Server", "")
+    forwarded = seen["headers"]
+    assert forwarded["X-Forwarded-Proto"] == "https"
+    assert forwarded["X-Forwarded-For"] == "127.0.0.1"  # what the client claimed is dropped
+    assert forwarded["X-Real-IP"] == "127.0.0.1" and forwarded["Host"] == "luoshi.example.internal"
+    status, _, seen = request(https_port, data=b"x" * (UPLOAD_LIMIT - 1024))
+    assert status == 200 and seen["size"] == UPLOAD_LIMIT - 1024
+    status, headers, _ = request(https_port, data=b"x" * (UPLOAD_LIMIT + 1024))
+    assert status == 413 and headers["X-Content-Type-Options"] == "nosniff"
+    plain = urllib.request.Request(f"http://127.0.0.1:{http_port}/login",
+                                   headers={"Host": "luoshi.example.internal"})
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    with pytest.raises(urllib.error.HTTPError) as moved:
+        urllib.request.build_opener(NoRedirect).open(plain, timeout=10)
+    assert moved.value.code == 301
+    assert moved.value.headers["Location"] == "https://luoshi.example.internal/login"
