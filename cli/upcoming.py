@@ -20,8 +20,7 @@ from luoshi.facts.problems import InputError, Location, Problem
 
 from .check import as_of_date, id_list, known_units
 from .console import exit_on_errors, year_in_data
-from .inputs import read_input
-from .load import DbOption
+from .inputs import DbOption, read_input
 from .policies import (
     ConfigOption,
     NoConfigOption,

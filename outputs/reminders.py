@@ -8,24 +8,16 @@ dated in the window) follow, with 到期日 "—".
 
 from __future__ import annotations
 
-import io
-import shutil
-
-from rich.console import Console
 from rich.text import Text
 
 from luoshi.engine.runtime.upcoming import Upcoming
 from luoshi.outputs import escape
-from luoshi.outputs.formats.table import SEVERITY, colour_wanted, grid, short_ids, triggers_grid
+from luoshi.outputs.formats.table import SEVERITY, grid, short_ids, text_console, triggers_grid
 
 
 def render(result: Upcoming, width: int | None = None, colour: bool | None = None) -> str:
-    width = width or shutil.get_terminal_size((120, 40)).columns
-    colour = colour_wanted() if colour is None else colour
-    stream = io.StringIO()
-    console = Console(file=stream, width=width, force_terminal=colour, no_color=not colour,
-                      highlight=False, soft_wrap=False, emoji=False, markup=False,
-                      color_system="standard" if colour else None)
+    console, stream = text_console(width, colour)
+    width = console.width
     days = (result.until - result.as_of).days
     console.print(Text(f"临近提醒 {result.report.year} 年度：{result.as_of.isoformat()} 之后 {days} 天内"
                        f"（至 {result.until.isoformat()}）到期的事项", style="bold"))

@@ -105,15 +105,24 @@ def colour_wanted() -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
-def render(report: Report, catalog: Catalog, width: int | None = None,
-           colour: bool | None = None) -> str:
-    """As wide as the terminal it will be shown on (120 columns when not shown on one)."""
+def text_console(width: int | None, colour: bool | None) -> tuple[Console, io.StringIO]:
+    """A console writing into a string, as wide as the terminal the text will be shown on
+    (120 columns when not shown on one), coloured only for a terminal that wants it; values
+    are never read as markup."""
     width = width or shutil.get_terminal_size((120, 40)).columns
     colour = colour_wanted() if colour is None else colour
     stream = io.StringIO()
     console = Console(file=stream, width=width, force_terminal=colour, no_color=not colour,
                       highlight=False, soft_wrap=False, emoji=False, markup=False,
                       color_system="standard" if colour else None)
+    return console, stream
+
+
+def render(report: Report, catalog: Catalog, width: int | None = None,
+           colour: bool | None = None) -> str:
+    """As wide as the terminal it will be shown on (120 columns when not shown on one)."""
+    console, stream = text_console(width, colour)
+    width = console.width
     counts = summary(report)
     flagged = len({f.unit for f in report.findings if f.unit})
     heading = Text(f"落实检查 {report.year} 年度（截至 {report.as_of.isoformat()}）", style="bold")
