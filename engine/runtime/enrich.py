@@ -388,6 +388,8 @@ def home_unit(view: FactView, kind: str, record_id: Any) -> Any:
         row = view.by_id.get(kind, {}).get(record_id)
         if row is None or kind not in KINDS or KINDS[kind].HOME is None:
             view.homes[key] = None
+        elif "." not in str(KINDS[kind].HOME):  # a field of its own: no expression to evaluate
+            view.homes[key] = view.field(row, str(KINDS[kind].HOME))
         else:
             view.homes[key] = expr.evaluate(expr.parse(KINDS[kind].HOME),
                                             expr.Env({}, view.context, view, self_row=row))
