@@ -14,9 +14,10 @@ from luoshi.engine.language.policy import Catalog
 from luoshi.engine.runtime import run
 from luoshi.engine.runtime.waivers import load_waivers
 from luoshi.facts.factset import Rows, facts_sha256
+from luoshi.facts.inputs import read_input
 from luoshi.facts.problems import InputError, Location, Problem
 from luoshi.facts.values import parse_date
-from luoshi.outputs.formats import FORMATS, json_format
+from luoshi.outputs.formats import FORMATS
 
 from .console import (
     PROGRESS_BYTES,
@@ -26,7 +27,6 @@ from .console import (
     total_size,
     year_in_data,
 )
-from .inputs import read_input
 from .load import DbOption
 from .policies import (
     ConfigOption,
@@ -111,14 +111,10 @@ def check(
         report = run.narrow(report, _ids(select), _ids(ignore), units, shard_spec)
         report.config = settings.file
         if record:
-            from luoshi.facts import history
+            from luoshi.engine.runtime import recording
 
-            data = json_format.as_data(report)
-            history.record(db, year=year, as_of=day, inputs_sha256=inputs_sha256 or "",
-                           policies_sha256=catalog.sha256(), params=data["params"],
-                           waivers=[w.model_dump(mode="json") for w, _ in waiver_list],
-                           findings=data["findings"], triggers=data["triggers"],
-                           load_id=seen.get("load_id"))
+            recording.record(db, report, catalog, waiver_list, inputs_sha256 or "",
+                             seen.get("load_id"))
         if fmt == "table" and output:  # a file gets no colour codes, whatever the terminal
             from luoshi.outputs.formats import table
 

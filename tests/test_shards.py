@@ -62,7 +62,7 @@ def test_split_evaluation_on_a_generated_city(tmp_path, shards, monkeypatch):
 
     monkeypatch.setattr(enrich, "build", counting_build)
 
-    from luoshi.cli.inputs import read_input
+    from luoshi.facts.inputs import read_input
 
     db = f"sqlite:///{tmp_path / 'city.db'}"
     assert runner.invoke(app, ["load", str(path), "--db", db]).exit_code == 0

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from luoshi.facts.factset import Rows, rows_of
-from luoshi.facts.problems import InputError, Location, Problem, Progress
-from luoshi.facts.validate import read_facts
+from .factset import Rows, rows_of
+from .problems import InputError, Location, Problem, Progress
+from .validate import read_facts
 
 if TYPE_CHECKING:  # the engine is imported only by the commands that check
     from luoshi.engine.plan.compile import Program
@@ -21,7 +21,7 @@ def read_input(paths: list[str] | None, db: str | None, progress: Progress | Non
     `seen["load_id"]`: the newest load the state read holds."""
     if paths:
         return rows_of(read_facts(paths, progress)[0])
-    from luoshi.facts import store  # SQLAlchemy is imported only by commands that use it
+    from . import store  # SQLAlchemy is imported only by commands that use it
 
     try:
         if shard and program is not None:
