@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import difflib
 import sys
 from pathlib import Path
@@ -12,11 +11,11 @@ import typer
 
 from luoshi.engine.language.policy import Catalog
 from luoshi.engine.runtime import run
+from luoshi.engine.runtime.run import as_of_date
 from luoshi.engine.runtime.waivers import load_waivers
 from luoshi.facts.factset import Rows, facts_sha256
 from luoshi.facts.inputs import read_input
 from luoshi.facts.problems import InputError, Location, Problem
-from luoshi.facts.values import parse_date
 from luoshi.outputs.formats import FORMATS
 
 from .console import (
@@ -160,20 +159,6 @@ def _known_rules(catalog: Catalog, prefixes: list[str] | None, option: str) -> N
         problems.append(Problem(Location(option), "C001", f"没有编号为 {prefix!r} 或以它开头的规则{hint}"))
     if problems:
         raise InputError(problems)
-
-
-def as_of_date(text: str | None, year: int) -> dt.date:
-    """`--as-of`, or 31 December of the year."""
-    if text is None:
-        return dt.date(year, 12, 31)
-    try:
-        day = parse_date(text)
-    except ValueError as error:
-        raise InputError([Problem(Location("--as-of"), "C001", str(error))]) from None
-    if not year <= day.year <= year + 1:
-        raise InputError([Problem(Location("--as-of"), "C001",
-                                  f"检查日 {day.isoformat()} 应在 {year} 年或次年之内")])
-    return day
 
 
 def _shard(text: str | None, paths: list[str] | None) -> tuple[int, int] | None:

@@ -229,3 +229,25 @@ def write_template(path: Path, rows: Rows | None = None) -> None:
     guide.page_setup.fitToWidth = 1
     guide.sheet_properties.pageSetUpPr.fitToPage = True
     workbook.save(path)
+
+
+def rows_of_unit(rows: Rows, unit: str) -> Rows:
+    """The records a unit keeps (each kind's OWNER, or for the office's reference kinds its
+    HOME: the unit itself, its people, the institutions it leads): what its template is filled
+    with, so that it fills in its own codes and nothing of another unit's."""
+    by_id = {kind: {row.get("id"): row for row in records} for kind, records in rows.items()}
+    result: Rows = {}
+    for kind, records in rows.items():
+        model = KINDS[kind]
+        path = model.OWNER or model.HOME
+        if path is None:
+            result[kind] = []
+            continue
+        first, _, second = path.partition(".")
+        if second:
+            target = references(kind)[first][0]
+            result[kind] = [row for row in records
+                            if (by_id[target].get(row.get(first)) or {}).get(second) == unit]
+        else:
+            result[kind] = [row for row in records if row.get(first) == unit]
+    return result
