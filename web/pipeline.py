@@ -7,8 +7,10 @@ A unit's view is narrowed with `run.narrow(units=[U])`: what is charged to it, n
 from __future__ import annotations
 
 import datetime as dt
+import os
 import tempfile
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +40,7 @@ class Pipeline:
 
     @classmethod
     def start(cls, db: str | None, config: str | None = None) -> Pipeline:
-        settings = load_settings(config, use_file=True)
-        catalog, program = load_program(None, None, settings)
+        settings, catalog, program = _compiled(config, os.getcwd())
         return cls(db, settings, catalog, program)
 
     # -- loading ------------------------------------------------------------------------
@@ -145,14 +146,24 @@ class Pipeline:
             return path.read_bytes()
 
     def template(self, unit: str | None) -> bytes:
-        """The workbook to fill in: a unit's filled with its own records and codes; the
-        office's with everything stored (an empty one before any load)."""
+        """The workbook to fill in: a unit's filled with the records it submits and its own
+        codes (`rows_of_unit`); the office's with everything stored (empty before any load)."""
         from luoshi.facts.template import rows_of_unit, write_template
 
         rows = self.rows() if self.has_data() else None
+        codes = rows
         if rows is not None and unit:
-            rows = rows_of_unit(rows, unit)
+            rows, codes = rows_of_unit(rows, unit)
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "template.xlsx"
-            write_template(path, rows)
+            write_template(path, rows, codes)
             return path.read_bytes()
+
+
+@cache
+def _compiled(config: str | None, folder: str) -> tuple[Settings, Catalog, Program]:
+    """Settings and the compiled program, once per process (`folder`: where luoshi.toml is
+    looked for): compiling takes seconds, and a program is never changed by a check."""
+    settings = load_settings(config, use_file=True)
+    catalog, program = load_program(None, None, settings)
+    return settings, catalog, program
