@@ -18,7 +18,7 @@ from luoshi.facts.store import LoadResult
 
 from . import audit
 from .accounts import Account
-from .auth import address, check_csrf, portal
+from .auth import NOT_FOUND, address, check_csrf, portal
 from .security import clean_name
 
 MAX_FILES = 50
@@ -159,7 +159,7 @@ async def record_run(request: Request, account: Account, year: int, as_of: dt.da
 def run_or_404(request: Request, run_id: int) -> Any:
     found = portal(request).pipeline.run(run_id)
     if found is None:
-        raise HTTPException(404, "没有找到这次检查")
+        raise HTTPException(404, NOT_FOUND)
     return found
 
 

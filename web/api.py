@@ -18,7 +18,7 @@ from luoshi.facts.problems import InputError
 from luoshi.facts.store import describe_load
 
 from . import actions
-from .auth import check_csrf, own_unit, portal, require
+from .auth import NOT_FOUND, check_csrf, own_unit, portal, require
 from .security import REPORT_CSP
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -121,7 +121,7 @@ async def notice(request: Request) -> Response:
     recorded = actions.run_or_404(request, request.path_params["run"])
     found = await run_in_threadpool(portal(request).pipeline.notice, recorded, unit)
     if found is None:
-        raise HTTPException(404, "这次检查没有给该单位的整改通知书")
+        raise HTTPException(404, NOT_FOUND)
     actions.downloaded(request, account, "notice", run=recorded.id, unit=unit)
     name, data = found
     return attachment(name, data, DOCX)

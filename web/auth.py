@@ -17,6 +17,8 @@ from .accounts import Account
 from .pipeline import Pipeline
 from .security import Throttle
 
+# One answer for what does not exist and for what is another unit's: nothing tells them apart.
+NOT_FOUND = "没有找到（不存在，或不在本账号的权限范围内）"
 COOKIE = "luoshi_session"
 LOGIN_COOKIE = "luoshi_login"  # the CSRF token of the login form, before any session
 
@@ -91,5 +93,5 @@ def check_csrf(request: Request, given: Any) -> None:
 def own_unit(account: Account, unit: str) -> str:
     """A unit's account asks only about its own unit: any other is 404, as if it did not exist."""
     if not account.office and unit != account.unit:
-        raise HTTPException(404, "没有找到")
+        raise HTTPException(404, NOT_FOUND)
     return unit

@@ -19,7 +19,7 @@ from luoshi.outputs.formats import json_format
 from . import accounts, actions, audit
 from .accounts import Account
 from .api import XLSX, attachment
-from .auth import COOKIE, LOGIN_COOKIE, address, check_csrf, portal, require, who
+from .auth import COOKIE, LOGIN_COOKIE, NOT_FOUND, address, check_csrf, portal, require, who
 from .lights import LIGHTS, lights
 from .templating import environment
 
@@ -67,7 +67,7 @@ async def login(request: Request) -> Response:
         raise HTTPException(403, "登录表单已失效，请刷新页面后重新登录")
     name = str(form.get("name") or "").strip()[:64]
     password = str(form.get("password") or "")
-    keys = (f"name:{name}", f"address:{address(request)}")
+    keys = (name, address(request))
     wait = state.throttle.blocked(*keys)
     if wait:
         audit.write(state.engine, "login_failed", "refused", who=name, address=address(request),
@@ -78,7 +78,7 @@ async def login(request: Request) -> Response:
         state.throttle.failed(*keys)
         audit.write(state.engine, "login_failed", "refused", who=name, address=address(request))
         return _login_page(request, 401, "用户名或密码不正确（或账号已停用）", name)
-    state.throttle.succeeded(keys[0])
+    state.throttle.succeeded(name)
     _end_session(request)
     session_id, _ = accounts.start_session(state.engine, account)
     audit.write(state.engine, "login", who=account, address=address(request), unit=account.unit)
@@ -192,7 +192,7 @@ async def submission(request: Request) -> Response:
     found = await run_in_threadpool(portal(request).pipeline.submissions, unit,
                                     request.path_params["load"])
     if not found:  # another unit's, or none: the same answer
-        raise HTTPException(404, "没有找到这次报送")
+        raise HTTPException(404, NOT_FOUND)
     return render(request, "submission.html", load=found[0])
 
 

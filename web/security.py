@@ -76,12 +76,15 @@ def clean_name(name: str | None, taken: set[str]) -> str:
 
 
 class Throttle:
-    """Failed logins per account name and per address: past `limit` within `window` seconds,
-    further attempts are refused until the oldest failure ages out (a guess per few minutes
-    makes guessing a password hopeless; the right user waits at most `window`)."""
+    """Failed logins per account name (`limit`) and per address (`address_limit`, higher: many
+    clerks may share one address behind a NAT) within `window` seconds; past either, further
+    attempts are refused until the oldest failure ages out (a guess every few minutes makes
+    guessing a password hopeless; the right user waits at most `window`)."""
 
-    def __init__(self, limit: int = 5, window: float = 900.0) -> None:
+    def __init__(self, limit: int = 5, window: float = 900.0,
+                 address_limit: int | None = None) -> None:
         self.limit, self.window = limit, window
+        self.address_limit = address_limit or limit * 4
         self.failures: dict[str, deque[float]] = defaultdict(deque)
         self.lock = threading.Lock()
 
@@ -91,20 +94,24 @@ class Throttle:
             times.popleft()
         return times
 
-    def blocked(self, *keys: str) -> int:
+    def blocked(self, name: str, address: str | None) -> int:
         """Seconds to wait before another attempt (0: none)."""
         moment = time.monotonic()
+        waits = []
         with self.lock:
-            waits = [int(times[0] + self.window - moment) + 1 for key in keys
-                     if len(times := self._recent(key, moment)) >= self.limit]
+            for key, limit in ((f"name:{name}", self.limit),
+                               (f"address:{address}", self.address_limit)):
+                times = self._recent(key, moment)
+                if len(times) >= limit:
+                    waits.append(int(times[-limit] + self.window - moment) + 1)
         return max(waits, default=0)
 
-    def failed(self, *keys: str) -> None:
+    def failed(self, name: str, address: str | None) -> None:
         moment = time.monotonic()
         with self.lock:
-            for key in keys:
+            for key in (f"name:{name}", f"address:{address}"):
                 self._recent(key, moment).append(moment)
 
-    def succeeded(self, name_key: str) -> None:
+    def succeeded(self, name: str) -> None:
         with self.lock:
-            self.failures.pop(name_key, None)
+            self.failures.pop(f"name:{name}", None)
