@@ -86,8 +86,8 @@ def with_row(workbook: bytes, kind: str, values: dict[str, object]) -> tuple[byt
     book = openpyxl.load_workbook(io.BytesIO(workbook))
     sheet = book[KINDS[kind].ZH]
     headers = {cell.value: cell.column for cell in sheet[1]}
-    row = max(3, sheet.max_row + 1)
-    while any(sheet.cell(row=r, column=1).value is not None for r in (row,)):
+    row = 3  # the first data row: the next empty one, as a clerk would fill it
+    while any(sheet.cell(row=row, column=c).value is not None for c in headers.values()):
         row += 1
     for name, value in values.items():
         sheet.cell(row=row, column=headers[header_text(kind, name)], value=value)

@@ -72,6 +72,15 @@ def test_office_home_shows_every_unit_with_status_counts_and_lights(portal):
     assert "未报送" in page and 'class="light red"' in page and 'class="light green"' in page
 
 
+def test_office_picks_a_unit_to_see_its_findings(portal):
+    page = portal["office"].get("/?year=2013&as_of=2013-12-31&unit=cb-gh").text
+    assert "赤壁市总工会的问题与提醒" in page and "cb-gh" in page
+    assert "赤壁市财政局的违规行为" not in page
+    # a unit's account cannot pick another unit: it sees its own
+    own = portal["own"].get("/?year=2013&as_of=2013-12-31&unit=cb-gh").text
+    assert "本单位的问题与提醒" in own and "赤壁市总工会的" not in own
+
+
 def test_unit_home_shows_only_its_own_findings_with_their_records(portal):
     page = portal["own"].get("/?year=2013&as_of=2013-12-31").text
     assert "赤壁市财政局" in page and "本单位的问题" in page

@@ -115,7 +115,8 @@ async def logout(request: Request) -> Response:
 
 # -- 首页 ---------------------------------------------------------------------------------
 
-def _overview(request: Request, account: Account, year: int, day: Any) -> dict[str, Any]:
+def _overview(request: Request, account: Account, year: int, day: Any,
+              focus: str | None) -> dict[str, Any]:
     """What the 首页 shows, computed in a worker thread."""
     state = portal(request)
     pipeline = state.pipeline
@@ -138,15 +139,18 @@ def _overview(request: Request, account: Account, year: int, day: Any) -> dict[s
                       "status": outcome[0], "at": outcome[1], "light": colours.get(key, "green"),
                       "errors": sum(f["severity"] == "error" for f in mine),
                       "warnings": sum(f["severity"] == "warning" for f in mine)})
-    return {"empty": False, "table": table, "findings": found, "upcoming": coming,
-            "names": report.unit_names}
+    # The office's page lists the findings of the unit it picks (all at once would be thousands).
+    listed = [f for f in found["findings"] if unit or f["unit"] == focus]
+    return {"empty": False, "table": table, "findings": listed, "upcoming": coming,
+            "names": report.unit_names, "focus": focus if focus in units else None}
 
 
 async def home(request: Request) -> Response:
     account = require(request)
     year = actions.year_of(request)
     day = actions.day_of(request, year)
-    data = await run_in_threadpool(_overview, request, account, year, day)
+    focus = request.query_params.get("unit") if account.office else None
+    data = await run_in_threadpool(_overview, request, account, year, day, focus)
     return render(request, "home.html", year=year, day=day, days=portal(request).light_days,
                   STATUS=STATUS, LIGHTS=LIGHTS, **data)
 

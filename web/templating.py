@@ -28,6 +28,12 @@ def kind_name(kind: str | None) -> str:
     return KINDS[kind].ZH if kind in KINDS else (kind or "")
 
 
+def field_name(kind: str | None, name: str | None) -> str:
+    """A field's Chinese title (the template's column header), else its name."""
+    info = KINDS[kind].model_fields.get(name or "") if kind in KINDS else None
+    return (info.title if info is not None and info.title else None) or (name or "")
+
+
 @cache
 def environment() -> Environment:
     env = Environment(loader=PackageLoader("luoshi.web", "templates"),
@@ -35,6 +41,7 @@ def environment() -> Environment:
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["local_time"] = local_time
     env.filters["kind_name"] = kind_name
+    env.filters["field_name"] = field_name
     env.globals["SEVERITY"] = SEVERITY
     env.globals["SCOPES"] = SCOPES
     env.globals["TRIGGERS"] = KIND_TITLES
