@@ -341,3 +341,34 @@ def test_version_does_not_import_the_web_stack():
 
 def test_units_of_the_accounts_exist(portal):
     assert set(UNITS.values()) <= {row["id"] for row in store.read_rows(portal["db"])["units"]}
+
+
+def test_luoshi_serve_starts_the_portal(tmp_path):
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    db = make_store(tmp_path)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-c", "from luoshi.cli.main import run; run()", "serve", "--db", db,
+         "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(300):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as answer:
+                    assert json.loads(answer.read()) == {"status": "ok"}
+                    assert answer.headers["x-frame-options"] == "DENY"
+                    break
+            except OSError:
+                assert server.poll() is None, server.stderr.read() if server.stderr else ""
+                time.sleep(0.1)
+        else:
+            pytest.fail("luoshi serve did not answer")
+    finally:
+        server.terminate()
+        server.wait(10)
