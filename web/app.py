@@ -48,7 +48,11 @@ def create_app(db: str | None = None, config: str | None = None, *,
 
 
 def _api(request: Request) -> bool:
-    return request.url.path.startswith(("/api/", "/healthz"))
+    """Answer in JSON: a script's request, not a person's link to a download (a browser asks
+    for text/html first)."""
+    if not request.url.path.startswith(("/api/", "/healthz")):
+        return False
+    return not request.headers.get("accept", "").startswith("text/html")
 
 
 async def _error(request: Request, error: HTTPException) -> Response:
