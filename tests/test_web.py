@@ -372,3 +372,31 @@ def test_luoshi_serve_starts_the_portal(tmp_path):
     finally:
         server.terminate()
         server.wait(10)
+
+
+def test_upcoming_gives_what_falls_due_with_its_day(portal):
+    import datetime as dt
+
+    from luoshi.web.pipeline import Pipeline
+
+    pipeline = Pipeline.start(portal["db"])
+    data = pipeline.upcoming(pipeline.rows(), 2013, dt.date(2013, 9, 25), 10, None)
+    overdue = [item for item in data["upcoming"] if item["rule"] == "F403"]
+    assert [item["due_on"] for item in overdue] == ["2013-10-01"]  # cb-rect03, deadline 09-30
+    assert data["until"] == "2013-10-05"
+    now = pipeline.findings(2013, dt.date(2013, 9, 25), None)
+    assert not {item["id"] for item in data["upcoming"]} & {f["id"] for f in now["findings"]}
+
+
+def test_lights_red_yellow_green():
+    import datetime as dt
+
+    from luoshi.web.lights import lights
+
+    day = dt.date(2013, 9, 25)
+    findings = {"findings": [{"unit": "a", "severity": "error"}, {"unit": "c", "severity": "warning"}],
+                "triggers": [{"target_unit": "d", "due": "2013-09-20"},
+                             {"target_unit": "e", "due": "2013-09-28"}]}
+    upcoming = {"until": "2013-10-02", "upcoming": [{"unit": "b"}], "triggers": []}
+    assert lights(findings, upcoming, ["a", "b", "c", "d", "e"], day) == {
+        "a": "red", "b": "yellow", "c": "green", "d": "red", "e": "yellow"}
