@@ -22,13 +22,13 @@ UNITS = {"caizheng": "cb-cz", "gonghui": "cb-gh"}
 CSRF = re.compile(r'name="csrf" value="([^"]*)"')
 
 
-def make_store(folder: Path, text: str | None = None) -> str:
+def make_store(folder: Path, text: str | None = None, db: str | None = None) -> str:
     """A SQLite store holding the example city (or `text` as facts.yaml), with one office
     account and two unit accounts."""
     source = folder / "facts.yaml"
     source.write_text(text if text is not None else EXAMPLE.read_text(encoding="utf-8"),
                       encoding="utf-8")
-    db = f"sqlite:///{folder / 'portal.db'}"
+    db = db or f"sqlite:///{folder / 'portal.db'}"
     facts, inputs = read_facts([str(source)])
     store.load(facts, inputs, db)
     engine = store.connect(db)

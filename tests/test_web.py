@@ -400,3 +400,17 @@ def test_lights_red_yellow_green():
     upcoming = {"until": "2013-10-02", "upcoming": [{"unit": "b"}], "triggers": []}
     assert lights(findings, upcoming, ["a", "b", "c", "d", "e"], day) == {
         "a": "red", "b": "yellow", "c": "green", "d": "red", "e": "yellow"}
+
+
+def test_the_portal_on_each_database(db_url, tmp_path):
+    """SQLite and PostgreSQL: accounts, a unit's submission, a recorded check, its notice."""
+    app = app_for(make_store(tmp_path, db=db_url))
+    office, unit = login(app, "office1"), login(app, OWN)
+    run = office.post("/api/runs", json={"year": 2013}, headers={"x-csrf-token": office.csrf})
+    assert run.status_code == 201
+    sent = unit.post("/api/submissions", headers={"x-csrf-token": unit.csrf},
+                     files=[("files", ("a.xlsx", unit_file(unit)))])
+    assert sent.status_code == 201
+    assert unit.get(f"/api/runs/{run.json()['id']}/notices/cb-cz").status_code == 200
+    assert login(app, OTHER).get(f"/submissions/{sent.json()['id']}").status_code == 404
+    assert "已报送" in office.get("/?year=2013").text
