@@ -295,3 +295,21 @@ def test_pages_hold_no_script_and_no_outside_address(portal):
         assert "<script" not in page and "http://" not in page and "https://" not in page
     css = portal["office"].get("/static/style.css").text
     assert "url(" not in css and "@import" not in css
+
+
+def test_a_pipeline_failure_is_a_sentence_not_a_traceback(tmp_path, monkeypatch):
+    from luoshi.facts.problems import StoreError
+    from luoshi.web.pipeline import Pipeline
+
+    def unreachable(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise StoreError("无法连接 127.0.0.1:5432")
+
+    db = make_store(tmp_path)
+    app = app_for(db)
+    office = login(app, "office1")
+    monkeypatch.setattr(Pipeline, "rows", unreachable)
+    monkeypatch.setattr(Pipeline, "findings", unreachable)
+    page = office.get("/?year=2013")
+    assert page.status_code == 503 and "数据库无法访问" in page.text and "Traceback" not in page.text
+    api = office.get("/api/findings?year=2013")
+    assert api.status_code == 503 and "无法连接" in api.json()["detail"]

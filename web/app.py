@@ -18,7 +18,9 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
+from luoshi.engine.errors import EngineError
 from luoshi.facts import store
+from luoshi.facts.problems import InputError, StoreError
 
 from . import accounts, api, pages
 from .auth import Portal
@@ -41,7 +43,8 @@ def create_app(db: str | None = None, config: str | None = None, *,
                    throttle or Throttle(), max_upload, light_days, secure_cookies)
     static = StaticFiles(directory=Path(__file__).parent / "static")
     app = Starlette(routes=[*api.ROUTES, *pages.ROUTES, Mount("/static", static, name="static")],
-                    exception_handlers={HTTPException: _error})  # type: ignore[dict-item]
+                    exception_handlers={HTTPException: _error, InputError: _failed,  # type: ignore[dict-item]
+                                        StoreError: _failed, EngineError: _failed})
     app.state.portal = state
     app.add_middleware(SecurityHeaders)
     return app
@@ -64,3 +67,16 @@ async def _error(request: Request, error: HTTPException) -> Response:
         return RedirectResponse("/login", 303)
     return pages.render(request, "error.html", error.status_code, status=error.status_code,
                         message=error.detail)
+
+
+async def _failed(request: Request, error: Exception) -> Response:
+    """What the pipeline could not do (a damaged record, an unreachable database, the engine):
+    a Chinese sentence, never a traceback."""
+    if isinstance(error, InputError):
+        message = "；".join(str(problem) for problem in error.problems[:5])
+        code = 409
+    elif isinstance(error, StoreError):
+        message, code = f"数据库无法访问：{error}", 503
+    else:
+        message, code = f"规则引擎出错：{error}（没有输出不完整的结果）", 500
+    return await _error(request, HTTPException(code, message))
