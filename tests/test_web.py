@@ -414,3 +414,16 @@ def test_the_portal_on_each_database(db_url, tmp_path):
     assert unit.get(f"/api/runs/{run.json()['id']}/notices/cb-cz").status_code == 200
     assert login(app, OTHER).get(f"/submissions/{sent.json()['id']}").status_code == 404
     assert "已报送" in office.get("/?year=2013").text
+
+
+def test_the_office_disables_an_account_in_the_portal(fresh):
+    db, app = fresh
+    office, unit = login(app, "office1"), login(app, OTHER)
+    assert office.post(f"/users/{OTHER}/disable", data={}).status_code == 403  # no CSRF token
+    assert unit.post(f"/users/{OWN}/disable", data={"csrf": unit.csrf}).status_code == 403
+    done = office.post(f"/users/{OTHER}/disable", data={"csrf": office.csrf})
+    assert done.status_code == 303
+    assert unit.get("/").status_code == 303  # its session is over
+    assert office.post("/users/nobody/disable", data={"csrf": office.csrf}).status_code == 404
+    assert office.post("/users/office1/disable", data={"csrf": office.csrf}).status_code == 422
+    assert "已停用" in office.get("/users").text and "账号变更" in office.get("/audit").text

@@ -60,7 +60,8 @@ def test_a_unit_lists_only_its_own(portal):
 
 
 STATE_CHANGING = [("/submit", "form"), ("/checks", "form"), ("/logout", "form"),
-                  ("/api/submissions", "form"), ("/api/runs", "json")]
+                  ("/api/submissions", "form"), ("/api/runs", "json"),
+                  ("/users/gonghui/disable", "form")]
 
 
 @pytest.mark.parametrize(("url", "body"), STATE_CHANGING)

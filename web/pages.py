@@ -290,6 +290,24 @@ async def users(request: Request) -> Response:
     return render(request, "users.html", users=found, tokens=tokens)
 
 
+async def disable_user(request: Request) -> Response:
+    """The office stops an account at once (its sessions end, its tokens are revoked)."""
+    account = require(request, office=True)
+    form = await actions.read_form(request)
+    check_csrf(request, form.get("csrf"))
+    name = request.path_params["name"]
+    if name == account.name:
+        raise HTTPException(422, "不能停用自己正在使用的账号")
+    engine = portal(request).engine
+    try:
+        await run_in_threadpool(accounts.disable, engine, name)
+    except actions.InputError:
+        raise HTTPException(404, NOT_FOUND) from None
+    audit.write(engine, "account", who=account, address=address(request), change="disable",
+                user=name)
+    return _redirect("/users")
+
+
 ROUTES = [
     Route("/login", login_form, methods=["GET"]),
     Route("/login", login, methods=["POST"]),
@@ -306,4 +324,5 @@ ROUTES = [
     Route("/report", report),
     Route("/audit", audit_log),
     Route("/users", users),
+    Route("/users/{name}/disable", disable_user, methods=["POST"]),
 ]
