@@ -148,9 +148,11 @@ async def record_run(request: Request, account: Account, year: int, as_of: dt.da
     try:
         run_id = await run_in_threadpool(state.pipeline.record, year, as_of)
     except (InputError, StoreError) as error:
+        why = "；".join(str(p) for p in error.problems[:5]) if isinstance(error, InputError) \
+            else str(error)
         audit.write(state.engine, "check", "failed", who=account, address=address(request),
-                    year=year, as_of=as_of.isoformat(), error=str(error))
-        raise HTTPException(409, f"无法检查：{error}") from None
+                    year=year, as_of=as_of.isoformat(), error=why)
+        raise HTTPException(409, f"无法检查：{why}") from None
     audit.write(state.engine, "check", who=account, address=address(request), year=year,
                 as_of=as_of.isoformat(), run=run_id)
     return run_id
