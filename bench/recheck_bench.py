@@ -28,12 +28,12 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from luoshi.cli.inputs import read_input  # noqa: E402
 from luoshi.engine.language.policy import load_catalog  # noqa: E402
 from luoshi.engine.plan.compile import compile_catalog  # noqa: E402
 from luoshi.engine.runtime.run import check, narrow  # noqa: E402
 from luoshi.facts import store  # noqa: E402
 from luoshi.facts.demo import generate  # noqa: E402
+from luoshi.facts.inputs import read_input  # noqa: E402
 from luoshi.facts.validate import read_facts  # noqa: E402
 from luoshi.outputs.formats.json_format import as_data  # noqa: E402
 from tests.test_versions import submission_of  # noqa: E402

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import difflib
 import sys
 from pathlib import Path
@@ -12,10 +11,11 @@ import typer
 
 from luoshi.engine.language.policy import Catalog
 from luoshi.engine.runtime import run
+from luoshi.engine.runtime.run import as_of_date
 from luoshi.engine.runtime.waivers import load_waivers
 from luoshi.facts.factset import Rows, facts_sha256
+from luoshi.facts.inputs import read_input
 from luoshi.facts.problems import InputError, Location, Problem
-from luoshi.facts.values import parse_date
 from luoshi.outputs.formats import FORMATS, render
 
 from .console import (
@@ -26,7 +26,7 @@ from .console import (
     total_size,
     year_in_data,
 )
-from .inputs import DbOption, read_input
+from .options import DbOption
 from .policies import (
     ConfigOption,
     NoConfigOption,
@@ -110,15 +110,10 @@ def check(
         report = run.narrow(report, id_list(select), id_list(ignore), units, shard_spec)
         report.config = settings.file
         if record:
-            from luoshi.facts import history
-            from luoshi.outputs.formats import json_format
+            from luoshi.engine.runtime import recording
 
-            data = json_format.as_data(report)
-            history.record(db, year=year, as_of=day, inputs_sha256=inputs_sha256 or "",
-                           policies_sha256=catalog.sha256(), params=data["params"],
-                           waivers=[w.model_dump(mode="json") for w, _ in waiver_list],
-                           findings=data["findings"], triggers=data["triggers"],
-                           load_id=seen.get("load_id"))
+            recording.record(db, report, catalog, waiver_list, inputs_sha256 or "",
+                             seen.get("load_id"))
         if fmt == "table" and output:  # a file gets no colour codes, whatever the terminal
             from luoshi.outputs.formats import table
 
@@ -164,20 +159,6 @@ def _known_rules(catalog: Catalog, prefixes: list[str] | None, option: str) -> N
         problems.append(Problem(Location(option), "C001", f"没有编号为 {prefix!r} 或以它开头的规则{hint}"))
     if problems:
         raise InputError(problems)
-
-
-def as_of_date(text: str | None, year: int) -> dt.date:
-    """`--as-of`, or 31 December of the year."""
-    if text is None:
-        return dt.date(year, 12, 31)
-    try:
-        day = parse_date(text)
-    except ValueError as error:
-        raise InputError([Problem(Location("--as-of"), "C001", str(error))]) from None
-    if not year <= day.year <= year + 1:
-        raise InputError([Problem(Location("--as-of"), "C001",
-                                  f"检查日 {day.isoformat()} 应在 {year} 年或次年之内")])
-    return day
 
 
 def _shard(text: str | None, paths: list[str] | None) -> tuple[int, int] | None:

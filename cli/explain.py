@@ -8,11 +8,12 @@ from typing import Annotated, Any
 import typer
 
 from luoshi.engine.runtime import run
+from luoshi.facts.inputs import read_input
 from luoshi.facts.problems import InputError, Location, Problem
 
 from .check import as_of_date
 from .console import exit_on_errors, out, year_in_data
-from .inputs import DbOption, read_input
+from .options import DbOption
 from .policies import (
     ConfigOption,
     NoConfigOption,

@@ -28,6 +28,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("report", "report"),
     "template": ("template", "template"),
     "demo": ("demo", "demo"),
+    "serve": ("serve", "serve"),
+    "users": ("users", "app"),
 }
 
 

@@ -12,7 +12,7 @@ from luoshi.facts.problems import InputError, Location, Problem
 from luoshi.facts.validate import read_facts
 
 from .console import counts_table, err, exit_on_errors, out, progress_bars, total_size
-from .inputs import DbOption
+from .options import DbOption
 from .validate import PathsArgument
 
 

@@ -6,25 +6,23 @@ again, whatever has been loaded since (names are read from the store as it is no
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.text import Text
 
-from luoshi.engine.runtime import run
-from luoshi.engine.runtime.results import Evidence, Finding, Report, Trigger
+from luoshi.engine.runtime import recording, run
 from luoshi.engine.runtime.waivers import load_waivers
 from luoshi.facts.factset import facts_sha256
+from luoshi.facts.inputs import read_input
 from luoshi.facts.problems import InputError, Location, Problem
 from luoshi.outputs import documents
 from luoshi.outputs import notices as notice_model
 
 from .check import as_of_date
 from .console import err, exit_on_errors, output_folder, year_in_data
-from .inputs import DbOption, read_input
+from .options import DbOption
 from .policies import (
     ConfigOption,
     NoConfigOption,
@@ -86,7 +84,7 @@ def notices(
         changed = recorded is not None and facts_sha256(facts) != recorded.inputs_sha256
         report = run.check(facts, program, year, day, waivers=waiver_list)
         if recorded is not None:  # what the office recorded, named from the store
-            report = _as_recorded(report, recorded)
+            report = recording.as_recorded(report, recorded)
         built = notice_model.build(report, catalog, days, issued, settings.notices)
         counts = {title: sum(d.kind_title == title for d in built)
                   for title in notice_model.KIND_TITLES.values()}
@@ -120,10 +118,3 @@ def _recorded_run(run_id: int, paths: list[str] | None, db: str | None, year: in
                                   f"检查记录 {run_id} 是 {found.year} 年度的，不是 {year} 年度")])
     return found
 
-
-def _as_recorded(report: Report, recorded: Any) -> Report:
-    findings = [Finding(**{**item, "evidence": [Evidence(**e) for e in item["evidence"]]})
-                for item in recorded.findings]
-    triggers = [Trigger(**{**item, "due": dt.date.fromisoformat(item["due"]) if item["due"]
-                           else None}) for item in recorded.triggers]
-    return dataclasses.replace(report, findings=findings, triggers=triggers)

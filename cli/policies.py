@@ -6,11 +6,10 @@ from typing import Annotated
 
 import typer
 
-from luoshi.engine.errors import CompileError
-from luoshi.engine.language.policy import Catalog, PolicyError, load_catalog, rule_location
-from luoshi.engine.plan.compile import Program, compile_catalog
-from luoshi.engine.settings import Settings, load_settings, parse_assignments, resolve_params
-from luoshi.facts.problems import Location, Problem
+from luoshi.engine.program import load_program
+from luoshi.engine.settings import Settings, load_settings
+
+__all__ = ["load_program", "use_settings"]
 
 PoliciesOption = Annotated[
     list[str] | None,
@@ -33,18 +32,3 @@ def use_settings(config: str | None, no_config: bool) -> Settings:
 
         err.print(f"配置文件：{settings.file}", markup=False)
     return settings
-
-
-def load_program(policies: list[str] | None, params: list[str] | None,
-                 settings: Settings) -> tuple[Catalog, Program]:
-    catalog = load_catalog([*settings.policies, *(policies or [])])
-    values = resolve_params(catalog.params(), settings.params, parse_assignments(params or []))
-    try:
-        return catalog, compile_catalog(catalog, values)
-    except CompileError as error:
-        if error.rule in catalog.rules:
-            where = rule_location(catalog, error.rule, *error.loc)
-        else:  # a computed field of terms.yaml, at the file that defines it
-            where = catalog.terms_where.get(".".join(map(str, error.loc))) or next(
-                iter(catalog.terms_where.values()), Location("policies"))
-        raise PolicyError([Problem(where, error.code, f"{error.rule}：{error.message}")]) from None

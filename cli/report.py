@@ -12,12 +12,13 @@ from rich.text import Text
 
 from luoshi.engine.runtime import run
 from luoshi.engine.runtime.waivers import load_waivers
+from luoshi.facts.inputs import read_input
 from luoshi.facts.problems import InputError, Location, Problem
 from luoshi.outputs import appraisal, ranking
 
 from .check import as_of_date
 from .console import err, exit_on_errors, output_file, year_in_data
-from .inputs import DbOption, read_input
+from .options import DbOption
 from .policies import (
     ConfigOption,
     NoConfigOption,

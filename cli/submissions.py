@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sys
 from typing import Annotated, Any
@@ -15,7 +14,7 @@ from luoshi.facts.kinds import KINDS
 from luoshi.facts.problems import InputError, Location, Problem
 
 from .console import exit_on_errors, out
-from .inputs import DbOption
+from .options import DbOption
 
 FormatOption = Annotated[str, typer.Option("--format", help="table 或 json")]
 UnitOption = Annotated[str | None, typer.Option("--unit", help="只看这个单位的", show_default=False)]
@@ -36,7 +35,7 @@ def submissions(db: DbOption = None, unit: UnitOption = None,
     with exit_on_errors():
         _check_format(output_format)
         loads = store.submissions(db, unit)
-    data = [_as_data(load) for load in loads]
+    data = [store.describe_load(load) for load in loads]
     if output_format == "json":
         sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
         return
@@ -52,19 +51,6 @@ def submissions(db: DbOption = None, unit: UnitOption = None,
                       scope, files, *(str(item["totals"][key]) for key in COUNTS_ZH),
                       item["note"] or "")
     out.print(table)
-
-
-def _as_data(load: Any) -> dict[str, Any]:
-    totals = {key: sum(count.get(key, 0) for count in load.counts.values()) for key in COUNTS_ZH}
-    return {"id": load.id, "received": _utc(load.received_at).isoformat(),
-            "loaded": _utc(load.loaded_at).isoformat(), "by": load.submitted_by, "note": load.note,
-            "scope": load.scope, "unit": load.scope_unit, "files": load.files,
-            "counts": load.counts, "totals": totals, "tool_version": load.tool_version}
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    """Stored in UTC; SQLite gives it back without a zone."""
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def changes(

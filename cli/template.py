@@ -14,7 +14,7 @@ from luoshi.facts.template import write_template
 from luoshi.facts.validate import read_facts
 
 from .console import err, exit_on_errors, output_file
-from .inputs import DbOption
+from .options import DbOption
 
 
 def template(

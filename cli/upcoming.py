@@ -16,11 +16,12 @@ import typer
 
 from luoshi.engine.runtime import upcoming as reminders
 from luoshi.engine.runtime.waivers import load_waivers
+from luoshi.facts.inputs import read_input
 from luoshi.facts.problems import InputError, Location, Problem
 
 from .check import as_of_date, id_list, known_units
 from .console import exit_on_errors, year_in_data
-from .inputs import DbOption, read_input
+from .options import DbOption
 from .policies import (
     ConfigOption,
     NoConfigOption,

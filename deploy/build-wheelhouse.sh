@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Build a wheelhouse: luoshi and every package it needs, the portal's included ('luoshi[web]'),
+# Build a wheelhouse: luoshi and every package it needs, the portal's included,
 # as wheel files in one folder, to carry to an intranet server without internet access and
 # install there with
 #
 #     python3 -m venv /opt/luoshi/venv
-#     /opt/luoshi/venv/bin/pip install --no-index --find-links WHEELHOUSE 'luoshi[web]'
+#     /opt/luoshi/venv/bin/pip install --no-index --find-links WHEELHOUSE luoshi
 #
 # Run it on a machine with internet access and the SAME operating system, processor and Python
 # minor version as the server (wheels of compiled packages — durable-rules, pydantic-core,
@@ -44,10 +44,10 @@ mkdir "$builder/src"
 # shellcheck disable=SC2086  # the folder names are one word each
 tar -C "$repo" --exclude=__pycache__ -cf - pyproject.toml README.md $folders | tar -C "$builder/src" -xf -
 
-# `pip wheel` resolves luoshi[web] as `pip install` would, downloads each wheel (or builds it
+# `pip wheel` resolves luoshi as `pip install` would, downloads each wheel (or builds it
 # from source), and writes them all, luoshi's own included, into $out.
 "$builder/venv/bin/python" -m pip wheel --disable-pip-version-check \
-    --wheel-dir "$out" "$builder/src[web]"
+    --wheel-dir "$out" "$builder/src"
 
 cd "$out"
 sha256sum -- *.whl > SHA256SUMS
@@ -57,7 +57,7 @@ sha256sum -- *.whl > SHA256SUMS
 print("python", platform.python_version(), sys.implementation.name)
 print("platform", sysconfig.get_platform(), platform.libc_ver()[0], platform.libc_ver()[1])'
     if [ -r /etc/os-release ]; then . /etc/os-release && echo "os $PRETTY_NAME"; fi
-    echo "install: python3 -m venv VENV && VENV/bin/pip install --no-index --find-links $(basename "$out") 'luoshi[web]'"
+    echo "install: python3 -m venv VENV && VENV/bin/pip install --no-index --find-links $(basename "$out") luoshi"
 } > BUILD-INFO.txt
 count="$(ls -1 -- *.whl | wc -l)"
 size="$(du -sh . | cut -f1)"

@@ -81,3 +81,72 @@ def compare(older: Run, newer: Run) -> dict[str, list[dict[str, Any]]]:
         "resolved": [before[key] for key in before if key not in after],
         "open": [after[key] for key in after if key in before],
     }
+
+
+def _waived(run: Any, finding: dict[str, Any]) -> bool:
+    """Whether one of the run's waivers, valid on its check day, covers the finding."""
+    for waiver in run.waivers:
+        if (waiver.get("rule"), waiver.get("unit"), waiver.get("subject")) != \
+                (finding["rule"], finding.get("unit"), finding.get("subject")):
+            continue
+        expires = waiver.get("expires")
+        if expires is None or str(expires) >= run.as_of.isoformat():
+            return True
+    return False
+
+
+def _records(finding: dict[str, Any]) -> list[tuple[Any, Any]]:
+    """The records a finding rests on, by kind and id (where they were read may move)."""
+    return [(item.get("kind"), item.get("id")) for item in finding.get("evidence") or []]
+
+
+def _gist(finding: dict[str, Any]) -> tuple[Any, ...]:
+    return finding.get("severity"), finding.get("message"), _records(finding)
+
+
+def reasons(older: Any, newer: Any) -> dict[str, list[dict[str, Any]]]:
+    """The changes between two runs, each finding with why it changed."""
+    before = {finding["id"]: finding for finding in older.findings}
+    after = {finding["id"]: finding for finding in newer.findings}
+    policies = older.policies_sha256 != newer.policies_sha256
+    data = older.inputs_sha256 != newer.inputs_sha256
+    changed_params = {name for name in {*older.params, *newer.params}
+                      if older.params.get(name) != newer.params.get(name)}
+
+    def policy_reason(rule: str) -> str | None:
+        """What changed in how `rule` is judged: the policy files, or its parameters (its own,
+        or the shared ones, which any rule may use)."""
+        if policies:
+            return "策略已更改"
+        if any(name.startswith(f"{rule}.") or "." not in name for name in changed_params):
+            return "参数已更改"
+        return None
+
+    def why(finding: dict[str, Any], appeared: bool) -> str:
+        if appeared and _waived(older, finding) and not _waived(newer, finding):
+            return "豁免已到期或撤销"
+        if not appeared and _waived(newer, finding) and not _waived(older, finding):
+            return "已豁免"
+        policy = policy_reason(finding["rule"])
+        if policy and data:
+            return f"记录有变化，且{policy}"
+        if policy or data:
+            return policy or "记录有变化"
+        if older.as_of != newer.as_of:
+            return "检查日不同"
+        return "原因不明（数据与策略都相同）"
+
+    changed = []
+    for key in after:
+        if key in before and _gist(after[key]) != _gist(before[key]):
+            record = _records(after[key]) != _records(before[key])
+            policy = policy_reason(after[key]["rule"])
+            changed.append({**after[key], "reason": "相关记录有变化" if record or not policy
+                            else policy})
+    return {
+        "new": [{**after[key], "reason": why(after[key], True)} for key in after if key not in before],
+        "resolved": [{**before[key], "reason": why(before[key], False)}
+                     for key in before if key not in after],
+        "changed": changed,
+        "open": [after[key] for key in after if key in before],
+    }

@@ -169,6 +169,16 @@ def read_paths(paths: Iterable[str], reading: Reading,
     return inputs
 
 
+def read_named(files: Iterable[tuple[str, bytes]], reading: Reading) -> list[InputFile]:
+    """Read files given as (name, bytes), such as the portal's uploads, under their names:
+    the names are what problems and stored records point at."""
+    inputs = []
+    for name, data in files:
+        inputs.append(InputFile(name, hashlib.sha256(data).hexdigest(), len(data)))
+        read_bytes(name, data, reading)
+    return inputs
+
+
 def _size(path: Path) -> int:
     try:
         return path.stat().st_size

@@ -34,7 +34,7 @@ DEFAULT_DB = "luoshi.db"
 # Any constant: migrations and loads into one PostgreSQL database take turns on this lock.
 _LOAD_LOCK = 7_236_185_033
 _BATCH = 2000
-_HEAD = "0003"  # the newest migration: what reading expects
+_HEAD = "0005"  # the newest migration: what reading expects
 
 
 def database_url(db: str | None = None) -> str:
@@ -411,6 +411,14 @@ def _reading(db: str | None, read: Callable[[sa.Connection], Any]) -> Any:
         engine.dispose()
 
 
+def readable(db: str | None) -> bool:
+    """Whether the store exists with a schema this luoshi reads (else reading raises)."""
+    try:
+        return bool(_reading(db, lambda connection: True))
+    except StoreError:
+        return False
+
+
 def states(db: str | None, first: int | None, second: int | None) -> tuple[int, int, Rows, Rows]:
     """The two states `luoshi changes` compares, read in one snapshot: right after loads
     `first` and `second` (default: before and after the newest load; `first` alone: with
@@ -429,15 +437,36 @@ def states(db: str | None, first: int | None, second: int | None) -> tuple[int, 
     return _reading(db, read)
 
 
-def submissions(db: str | None = None, unit: str | None = None) -> list[Load]:
-    """Every load (or every load of unit `unit`'s submissions), newest first."""
+def submissions(db: str | None = None, unit: str | None = None,
+                load_id: int | None = None) -> list[Load]:
+    """Every load (or every load of unit `unit`'s submissions; or load `load_id` only, if it
+    is one of them), newest first."""
     def read(connection: sa.Connection) -> list[Load]:
         statement = sa.select(Load).order_by(Load.id.desc())
         if unit is not None:
             statement = statement.where(Load.scope == "unit", Load.scope_unit == unit)
+        if load_id is not None:
+            statement = statement.where(Load.id == load_id)
         return [Load(**row._mapping) for row in connection.execute(statement)]
 
     return _reading(db, read)
+
+
+COUNTS = ("added", "changed", "removed", "unchanged")
+
+
+def describe_load(load: Load) -> dict[str, Any]:
+    """A load as `luoshi submissions --format json` and the portal's API give it."""
+    totals = {key: sum(count.get(key, 0) for count in load.counts.values()) for key in COUNTS}
+    return {"id": load.id, "received": _utc(load.received_at).isoformat(),
+            "loaded": _utc(load.loaded_at).isoformat(), "by": load.submitted_by, "note": load.note,
+            "scope": load.scope, "unit": load.scope_unit, "files": load.files,
+            "counts": load.counts, "totals": totals, "tool_version": load.tool_version}
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    """Stored in UTC; SQLite gives it back without a zone."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 @contextmanager

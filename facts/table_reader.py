@@ -210,6 +210,8 @@ def read_csv(path: str, text: str, reading: Reading) -> None:
 MAX_XLSX_INFLATED = 192 * 2**20
 MAX_SHARED_STRINGS = 48 * 2**20
 MAX_XLSX_MEMBERS = 2_000
+MAX_RATIO = 200  # inflated / compressed, for a part larger than MAX_RATIO_FROM
+MAX_RATIO_FROM = 8 * 2**20
 
 
 def _xlsx_too_large(data: bytes) -> str | None:
@@ -226,6 +228,13 @@ def _xlsx_too_large(data: bytes) -> str | None:
     if total > MAX_XLSX_INFLATED:
         return (f"工作簿解压后有 {total / mb:,.0f} MB，超过上限 {MAX_XLSX_INFLATED // mb} MB："
                 "请把数据分成几个工作簿，或另存为 CSV")
+    # A part inflating hundreds of times over is a zip bomb, not a spreadsheet (real XML
+    # parts of a workbook compress 5–30 times).
+    bomb = next((member for member in members if member.file_size > MAX_RATIO_FROM
+                 and member.file_size > MAX_RATIO * max(member.compress_size, 1)), None)
+    if bomb is not None:
+        return (f"工作簿的部件 {bomb.filename} 压缩了 {bomb.file_size // max(bomb.compress_size, 1):,} 倍"
+                f"（解压后 {bomb.file_size / mb:,.0f} MB），不像是数据工作簿，不予打开")
     shared = sum(member.file_size for member in members
                  if member.filename.lower().endswith("sharedstrings.xml"))
     if shared > MAX_SHARED_STRINGS:

@@ -103,3 +103,76 @@ class Run(Base):
     findings: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)  # as in check's JSON
     triggers: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)
     load_id: Mapped[int | None] = mapped_column(sa.Integer)  # the newest load the check read
+
+
+# -- the portal (`luoshi serve`, `luoshi users`): accounts, tokens, sessions, the audit log --
+
+ROLES = ("office", "unit")
+
+
+class User(Base):
+    """An account of the portal: the office's staff (`office`), or one unit's clerk (`unit`,
+    with the unit it belongs to). Only an argon2 hash of the password is kept."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    role: Mapped[str] = mapped_column(sa.String(16))  # ROLES
+    unit: Mapped[str | None] = mapped_column(sa.String)  # the unit of a `unit` account
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    disabled: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+
+
+class ApiToken(Base):
+    """A token for scripts (`Authorization: Bearer …`): only its SHA-256 is kept, so a copy of
+    the database gives no usable token; revoked tokens stay, with when."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    token_sha256: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+
+class WebSession(Base):
+    """A browser's login: the cookie carries a random id (signed), the table its SHA-256, the
+    CSRF token of its forms and when it expires. A new id at every login: no fixation."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_sha256: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    csrf: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+
+
+class WebKey(Base):
+    """The key the portal signs its cookies with, made at first start (LUOSHI_SECRET_KEY, if
+    set, is used instead)."""
+
+    __tablename__ = "web_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    secret: Mapped[str] = mapped_column(sa.String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    """One action, for the office to read (留痕): who, what, when, from where, and the result."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), index=True)
+    user_name: Mapped[str | None] = mapped_column(sa.String(64))  # None: nobody logged in
+    unit: Mapped[str | None] = mapped_column(sa.String)  # the unit the action concerns
+    action: Mapped[str] = mapped_column(sa.String(32))  # audit.ACTIONS
+    outcome: Mapped[str] = mapped_column(sa.String(16))  # ok, refused, failed
+    address: Mapped[str | None] = mapped_column(sa.String(64))  # the client's IP address
+    detail: Mapped[dict[str, Any]] = mapped_column(sa.JSON)

@@ -128,7 +128,9 @@ def _columns(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
 
 
-def write_template(path: Path, rows: Rows | None = None) -> None:
+def write_template(path: Path, rows: Rows | None = None, codes_from: Rows | None = None) -> None:
+    """The workbook, filled with `rows`; the dropdown lists of codes from `codes_from` (default:
+    `rows`)."""
     from openpyxl import Workbook
     from openpyxl.comments import Comment
     from openpyxl.styles import Alignment, Font, PatternFill
@@ -144,7 +146,7 @@ def write_template(path: Path, rows: Rows | None = None) -> None:
     required_fill = PatternFill("solid", fgColor="FCE4D6")
     header_fill = PatternFill("solid", fgColor="DDEBF7")
     example_font = Font(italic=True, color="808080")
-    codes = code_labels(rows)
+    codes = code_labels(rows if codes_from is None else codes_from)
 
     def option_range(values: tuple[str, ...]) -> str:
         if values not in option_columns:
@@ -229,3 +231,24 @@ def write_template(path: Path, rows: Rows | None = None) -> None:
     guide.page_setup.fitToWidth = 1
     guide.sheet_properties.pageSetUpPr.fitToPage = True
     workbook.save(path)
+
+
+def rows_of_unit(rows: Rows, unit: str) -> tuple[Rows, Rows]:
+    """What a unit's template holds: (the records it submits, each kind's OWNER being the unit;
+    the records whose codes its dropdowns list: of the office's reference kinds, the unit itself,
+    its people and the institutions it leads, and of the rest its own). Nothing of another unit."""
+    by_id = {kind: {row.get("id"): row for row in records} for kind, records in rows.items()}
+
+    def own(kind: str, path: str | None) -> list[dict]:
+        if path is None:
+            return []
+        first, _, second = path.partition(".")
+        if not second:
+            return [row for row in rows.get(kind, ()) if row.get(first) == unit]
+        target = references(kind)[first][0]
+        return [row for row in rows.get(kind, ())
+                if (by_id[target].get(row.get(first)) or {}).get(second) == unit]
+
+    records = {kind: own(kind, KINDS[kind].OWNER) for kind in rows}
+    codes = {kind: own(kind, KINDS[kind].OWNER or KINDS[kind].HOME) for kind in rows}
+    return records, codes

@@ -24,7 +24,7 @@ from .gc_pause import cyclic_gc_paused
 from .kinds import KINDS, field_choices, references, resolve_field, suggest_field
 from .problems import InputError, Location, Problem, Progress, printable
 from .raw import IGNORED_FIELDS, RawRecord, Reading
-from .readers import InputFile, read_paths
+from .readers import InputFile, read_named, read_paths
 from .values import LINE_BREAK, parse_text
 
 # pydantic's own error types that can still reach a user (ours carry an E-code as their type).
@@ -52,6 +52,17 @@ def read_facts(paths: Iterable[str], progress: Progress | None = None,
         for path, why in reading.skipped:
             tell(printable(f"已跳过 {path}：{why}"))
         facts = validate(reading, progress, stored)
+    return facts, inputs
+
+
+def read_uploads(files: list[tuple[str, bytes]], stored: StoredIds | None = None,
+                 ) -> tuple[FactSet, list[InputFile]]:
+    """`read_facts` of files given as (name, bytes): the portal's uploads, never written to a
+    disk, each known by its (cleaned) name."""
+    with cyclic_gc_paused():
+        reading = Reading()
+        inputs = read_named(files, reading)
+        facts = validate(reading, None, stored)
     return facts, inputs
 
 

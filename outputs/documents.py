@@ -65,6 +65,11 @@ def write(documents: list[Document], out: Path, fmt: str, summary: str,
     return [out / name for name in names]
 
 
+def render(document: Document, fmt: str, templates: Path | None = None) -> bytes:
+    """One document in `fmt` (the portal's download)."""
+    return _render(fmt, "document", document.context(), templates)
+
+
 def _unwritable(out: Path, error: OSError) -> InputError:
     return InputError([Problem(Location(str(out)), "C001",
                                f"无法写入输出文件夹：{error.strerror or error}")])

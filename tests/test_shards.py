@@ -62,7 +62,7 @@ def test_split_evaluation_on_a_generated_city(tmp_path, shards, monkeypatch):
 
     monkeypatch.setattr(enrich, "build", counting_build)
 
-    from luoshi.cli.inputs import read_input
+    from luoshi.facts.inputs import read_input
 
     db = f"sqlite:///{tmp_path / 'city.db'}"
     assert runner.invoke(app, ["load", str(path), "--db", db]).exit_code == 0
@@ -141,9 +141,9 @@ def test_a_units_recheck_gives_exactly_its_share_of_the_whole_run(tmp_path, monk
     run's findings and triggers of U."""
     import yaml
 
-    from luoshi.cli.inputs import read_input
     from luoshi.engine.runtime import enrich, run
     from luoshi.facts.demo import generate
+    from luoshi.facts.inputs import read_input
 
     from .checking import comparable, program
 

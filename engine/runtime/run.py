@@ -24,7 +24,8 @@ from luoshi.engine.runtime.results import Found, Report, Results
 from luoshi.engine.runtime.view import FactView, context_for
 from luoshi.facts.factset import FactSet, Rows
 from luoshi.facts.gc_pause import cyclic_gc_paused
-from luoshi.facts.problems import Progress
+from luoshi.facts.problems import InputError, Location, Problem, Progress
+from luoshi.facts.values import parse_date
 
 Bindings = dict[str, dict[str, Any]]  # alias -> row
 Chain = Callable[[Query, Bindings], list[dict[str, Any]]]  # a match -> rows of its triggers
@@ -297,3 +298,17 @@ def narrow(report: Report, select: list[str] | None = None, ignore: list[str] | 
                   [(f, w) for f, w in report.waived if wanted(f.rule, f.unit)],
                   [w for w in report.expired if wanted(w.rule, w.unit)],
                   [w for w in report.stale if wanted(w.rule, w.unit)], report.view)
+
+
+def as_of_date(text: str | None, year: int) -> dt.date:
+    """`--as-of`, or 31 December of the year."""
+    if text is None:
+        return dt.date(year, 12, 31)
+    try:
+        day = parse_date(text)
+    except ValueError as error:
+        raise InputError([Problem(Location("--as-of"), "C001", str(error))]) from None
+    if not year <= day.year <= year + 1:
+        raise InputError([Problem(Location("--as-of"), "C001",
+                                  f"检查日 {day.isoformat()} 应在 {year} 年或次年之内")])
+    return day

@@ -61,10 +61,8 @@ def find(facts_rows: FactSet | Rows, program: Program, year: int, as_of: dt.date
          waivers: list[Any] | None = None, *, units: list[str] | None = None) -> Upcoming:
     """As `upcoming`, with the findings and the check as of D+N kept for rendering."""
     until = window_end(year, as_of, days)
-    now = run.narrow(run.check(facts_rows, program, year, as_of, waivers=waivers,
-                                 units=units), units=units)
-    later = run.narrow(run.check(facts_rows, program, year, until, waivers=waivers,
-                                   units=units), units=units)
+    now = run.narrow(run.check(facts_rows, program, year, as_of, waivers=waivers), units=units)
+    later = run.narrow(run.check(facts_rows, program, year, until, waivers=waivers), units=units)
     before = {finding.id for finding in now.findings}
     raised = {trigger.key() for trigger in now.triggers}
     findings = [finding for finding in later.findings if finding.id not in before]

@@ -1,25 +1,16 @@
-"""Where a command's facts come from: the files named, or else the database."""
+"""Where a check's facts come from: the files named, or else the database."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
-import typer
-
-from luoshi.facts.factset import Rows, rows_of
-from luoshi.facts.problems import InputError, Location, Problem, Progress
-from luoshi.facts.validate import read_facts
+from .factset import Rows, rows_of
+from .problems import InputError, Location, Problem, Progress
+from .validate import read_facts
 
 if TYPE_CHECKING:  # the engine is imported only by the commands that check
     from luoshi.engine.plan.compile import Program
-
-DbOption = Annotated[
-    str | None,
-    typer.Option("--db", help="数据库：SQLAlchemy 地址或 SQLite 文件路径；默认取环境变量 LUOSHI_DB，"
-                              "否则为当前目录下的 luoshi.db", show_default=False),
-]
-
 
 def read_input(paths: list[str] | None, db: str | None, progress: Progress | None = None,
                program: Program | None = None, shard: tuple[int, int] | None = None,
@@ -31,7 +22,7 @@ def read_input(paths: list[str] | None, db: str | None, progress: Progress | Non
     read (`engine.locality`); `seen["load_id"]`: the newest load the state read holds."""
     if paths:
         return rows_of(read_facts(paths, progress)[0])
-    from luoshi.facts import store  # SQLAlchemy is imported only by commands that use it
+    from . import store  # SQLAlchemy is imported only by commands that use it
 
     try:
         if (shard or units is not None) and program is not None:

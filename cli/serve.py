@@ -1,0 +1,32 @@
+"""`luoshi serve [--db URL] [--host 127.0.0.1] [--port 8000]`: the portal (docs/web.md)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from .console import err, exit_on_errors
+from .options import DbOption
+from .policies import ConfigOption
+
+
+def serve(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option("--host", help="监听地址（对内网开放时给出本机地址，"
+                                                     "前面应有 TLS 反向代理）")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="端口", min=1, max=65535)] = 8000,
+    config: ConfigOption = None,
+    secure_cookies: Annotated[bool, typer.Option(
+        "--secure-cookies", help="会话 Cookie 只经 HTTPS 发送（在 TLS 反向代理之后运行时应打开）")] = False,
+) -> None:
+    """启动门户网站：单位报送、查看问题与期限，惩防办检查、发文、考核（浏览器访问，无需联网）。"""
+    import uvicorn
+
+    from luoshi.web.app import create_app
+
+    with exit_on_errors():
+        app = create_app(db, config, secure_cookies=secure_cookies)
+    err.print(f"门户已启动：http://{host}:{port}/（Ctrl+C 停止）", markup=False)
+    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=True,
+                server_header=False)

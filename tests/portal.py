@@ -1,0 +1,96 @@
+"""What the portal's tests share: a store with the example city loaded, accounts of every role,
+and clients logged in through the real login form."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from starlette.testclient import TestClient
+
+from luoshi.facts import store
+from luoshi.facts.validate import read_facts
+from luoshi.web import accounts
+from luoshi.web.app import create_app
+from luoshi.web.security import Throttle
+
+from .conftest import EXAMPLE
+
+PASSWORD = {"office1": "office-pass-1", "caizheng": "unit-pass-cz", "gonghui": "unit-pass-gh"}
+UNITS = {"caizheng": "cb-cz", "gonghui": "cb-gh"}
+CSRF = re.compile(r'name="csrf" value="([^"]*)"')
+
+
+def make_store(folder: Path, text: str | None = None, db: str | None = None) -> str:
+    """A SQLite store holding the example city (or `text` as facts.yaml), with one office
+    account and two unit accounts."""
+    source = folder / "facts.yaml"
+    source.write_text(text if text is not None else EXAMPLE.read_text(encoding="utf-8"),
+                      encoding="utf-8")
+    db = db or f"sqlite:///{folder / 'portal.db'}"
+    facts, inputs = read_facts([str(source)])
+    store.load(facts, inputs, db)
+    engine = store.connect(db)
+    accounts.add_user(engine, "office1", "office", None, PASSWORD["office1"])
+    for name, unit in UNITS.items():
+        accounts.add_user(engine, name, "unit", unit, PASSWORD[name])
+    engine.dispose()
+    return db
+
+
+@dataclass
+class Browser:
+    """A TestClient with a session (or none), and the CSRF token its pages carry."""
+
+    client: TestClient
+    csrf: str = ""
+
+    def get(self, url: str, **kwargs):  # noqa: ANN201 (httpx's Response)
+        return self.client.get(url, **kwargs)
+
+    def post(self, url: str, **kwargs):  # noqa: ANN201
+        return self.client.post(url, **kwargs)
+
+
+def app_for(db: str, **options):  # noqa: ANN201
+    return create_app(db, throttle=options.pop("throttle", Throttle()), **options)
+
+
+def anonymous(app) -> Browser:  # noqa: ANN001
+    return Browser(TestClient(app, follow_redirects=False))
+
+
+def login(app, name: str, password: str | None = None) -> Browser:  # noqa: ANN001
+    browser = anonymous(app)
+    form = browser.get("/login")
+    token = CSRF.search(form.text)[1]
+    answer = browser.post("/login", data={"csrf": token, "name": name,
+                                          "password": password or PASSWORD[name]})
+    assert answer.status_code == 303, answer.text
+    home = browser.get("/submit")
+    browser.csrf = CSRF.search(home.text)[1]
+    return browser
+
+
+def with_row(workbook: bytes, kind: str, values: dict[str, object]) -> tuple[bytes, str]:
+    """A downloaded template with one more record of `kind` (field -> cell value), and where
+    that row is (`Sheet!row`)."""
+    import io
+
+    import openpyxl
+
+    from luoshi.facts.kinds import KINDS
+    from luoshi.facts.template import header_text
+
+    book = openpyxl.load_workbook(io.BytesIO(workbook))
+    sheet = book[KINDS[kind].ZH]
+    headers = {cell.value: cell.column for cell in sheet[1]}
+    row = 3  # the first data row: the next empty one, as a clerk would fill it
+    while any(sheet.cell(row=row, column=c).value is not None for c in headers.values()):
+        row += 1
+    for name, value in values.items():
+        sheet.cell(row=row, column=headers[header_text(kind, name)], value=value)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue(), f"{sheet.title}!{row}"

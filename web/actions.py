@@ -1,0 +1,170 @@
+"""What a page and its API twin both do: parse, authorise, call the pipeline, audit. The
+handlers in `pages.py` and `api.py` only present the outcome (HTML or JSON)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+
+from luoshi.engine.runtime.run import as_of_date
+from luoshi.facts.problems import InputError, Problem, StoreError
+from luoshi.facts.store import LoadResult
+
+from . import audit
+from .accounts import Account
+from .auth import NOT_FOUND, address, check_csrf, portal
+from .security import clean_name
+
+MAX_FILES = 50
+
+
+class TooLarge(Exception):
+    """The request's body is past the portal's limit (413)."""
+
+
+async def read_form(request: Request) -> FormData:
+    """The form of a request, refused (TooLarge) past the size limit, whether it says its
+    length or streams without one: nothing past the limit is held in memory."""
+    limit = portal(request).max_upload
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise TooLarge()
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > limit:
+            raise TooLarge()
+    request._body = bytes(body)  # Starlette parses the form from the body it has kept
+    return await request.form(max_files=MAX_FILES, max_fields=20)
+
+
+def problem_data(problem: Problem) -> dict[str, Any]:
+    """A problem as the API gives it (web.md), with the sheet of a workbook and the whole place
+    as luoshi writes it (`file:Sheet!row`)."""
+    where = problem.where
+    return {"path": where.path, "line": where.line, "col": where.col, "kind": problem.kind,
+            "field": problem.field, "code": problem.code, "message": problem.message,
+            "sheet": where.sheet, "where": str(where)}
+
+
+@dataclass
+class Submitted:
+    unit: str | None
+    files: list[str]
+    result: LoadResult | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+
+def submission_scope(account: Account, form: FormData) -> tuple[str | None, bool]:
+    """A unit's submission replaces its own records (`load --unit`); the office may name a
+    unit, or replace everything, or else merge."""
+    if not account.office:
+        return account.unit, False
+    unit = str(form.get("unit") or "").strip() or None
+    replace = str(form.get("replace") or "").lower() in ("true", "1", "on", "yes")
+    if unit and replace:
+        raise HTTPException(422, "unit 与 replace 只能给出一个")
+    return unit, replace
+
+
+async def submit(request: Request, account: Account, form: FormData) -> Submitted:
+    """Validate and store uploaded files; every attempt is audited, refused ones with their
+    problems counted (nothing of them is stored)."""
+    check_csrf(request, form.get("csrf"))
+    unit, replace = submission_scope(account, form)
+    uploads = [item for item in form.getlist("files") if isinstance(item, UploadFile)]
+    taken: set[str] = set()
+    files = [(clean_name(item.filename, taken), await item.read()) for item in uploads
+             if item.filename or item.size]
+    outcome = Submitted(unit, [name for name, _ in files])
+    state = portal(request)
+    if not files:
+        raise HTTPException(422, "请选择要报送的文件（YAML、JSON、CSV 或 XLSX）")
+    try:
+        outcome.result = await run_in_threadpool(state.pipeline.submit, files, unit, replace,
+                                                 account.name)
+    except InputError as error:
+        outcome.problems = sorted(error.problems, key=lambda p: p.where.sort_key())
+    except StoreError as error:
+        audit.write(state.engine, "submission", "failed", who=account, address=address(request),
+                    unit=unit, files=outcome.files, error=str(error))
+        raise HTTPException(503, f"数据库无法写入：{error}") from None
+    if outcome.result is not None:
+        audit.write(state.engine, "submission", who=account, address=address(request), unit=unit,
+                    files=outcome.files, load=outcome.result.load_id,
+                    scope="unit" if unit else "replace" if replace else "merge")
+    else:
+        audit.write(state.engine, "submission", "refused", who=account, address=address(request),
+                    unit=unit, files=outcome.files, problems=len(outcome.problems))
+    return outcome
+
+
+def year_of(request: Request, required: bool = False) -> int:
+    """`?year=Y`, else the year of the newest recorded check, else this year."""
+    text = request.query_params.get("year")
+    if not text:
+        if required:
+            raise HTTPException(422, "请给出 year（检查年度）")
+        runs = portal(request).pipeline.runs()
+        return runs[0].year if runs else dt.date.today().year
+    if not text.isdigit() or not 2000 <= int(text) <= 2100:
+        raise HTTPException(422, f"year 应为 2000–2100 的年份，而不是 {text[:20]!r}")
+    return int(text)
+
+
+def day_of(request: Request, year: int) -> dt.date:
+    """`?as_of=D`, else today while it is within the year checked or the next (when a year's
+    deadlines still run), else 31 December of the year."""
+    text = request.query_params.get("as_of")
+    if text:
+        try:
+            return as_of_date(text, year)
+        except InputError as error:
+            raise HTTPException(422, error.problems[0].message) from None
+    today = dt.date.today()
+    return today if dt.date(year, 1, 1) <= today <= dt.date(year + 1, 12, 31) \
+        else dt.date(year, 12, 31)
+
+
+def days_of(request: Request, default: int | None = None) -> int:
+    text = request.query_params.get("days")
+    if not text:
+        if default is None:
+            raise HTTPException(422, "请给出 days（天数）")
+        return default
+    if not text.isdigit() or not 0 <= int(text) <= 366:
+        raise HTTPException(422, "days 应为 0–366 的整数")
+    return int(text)
+
+
+async def record_run(request: Request, account: Account, year: int, as_of: dt.date) -> int:
+    state = portal(request)
+    try:
+        run_id = await run_in_threadpool(state.pipeline.record, year, as_of)
+    except (InputError, StoreError) as error:
+        why = "；".join(str(p) for p in error.problems[:5]) if isinstance(error, InputError) \
+            else str(error)
+        audit.write(state.engine, "check", "failed", who=account, address=address(request),
+                    year=year, as_of=as_of.isoformat(), error=why)
+        raise HTTPException(409, f"无法检查：{why}") from None
+    audit.write(state.engine, "check", who=account, address=address(request), year=year,
+                as_of=as_of.isoformat(), run=run_id)
+    return run_id
+
+
+def run_or_404(request: Request, run_id: int) -> Any:
+    found = portal(request).pipeline.run(run_id)
+    if found is None:
+        raise HTTPException(404, NOT_FOUND)
+    return found
+
+
+def downloaded(request: Request, account: Account, what: str, **detail: Any) -> None:
+    audit.write(portal(request).engine, "download", who=account, address=address(request),
+                what=what, **detail)

@@ -1,0 +1,82 @@
+"""The portal's ASGI application (`luoshi serve`): Starlette routes, Jinja2 pages, the store.
+
+Starlette rather than FastAPI: the portal is mostly server-rendered pages and a dozen JSON
+routes with hand-written rules (authorisation scoped per unit, CSRF, size limits), so FastAPI's
+generated OpenAPI schema and validation layer would add a dependency tree without replacing any
+of them; Starlette is the small core FastAPI itself is built on (docs/web.md)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from itsdangerous import TimestampSigner
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+
+from luoshi.engine.errors import EngineError
+from luoshi.facts import store
+from luoshi.facts.problems import InputError, StoreError
+
+from . import accounts, api, pages
+from .auth import Portal
+from .pipeline import Pipeline
+from .security import SecurityHeaders, Throttle
+
+MAX_UPLOAD = 20 * 2**20  # bytes of one submission's request
+LIGHT_DAYS = 7
+
+
+def create_app(db: str | None = None, config: str | None = None, *,
+               max_upload: int = MAX_UPLOAD, light_days: int = LIGHT_DAYS,
+               secure_cookies: bool = False, throttle: Throttle | None = None) -> Starlette:
+    """The portal over store `db` (migrated here), with the policies and settings of `config`
+    (default ./luoshi.toml, if any)."""
+    engine = store.connect(db)
+    store.migrate(engine)
+    key = os.environ.get("LUOSHI_SECRET_KEY") or accounts.signing_key(engine)
+    state = Portal(engine, Pipeline.start(db, config), TimestampSigner(key, salt="luoshi-session"),
+                   throttle or Throttle(), max_upload, light_days, secure_cookies)
+    static = StaticFiles(directory=Path(__file__).parent / "static")
+    app = Starlette(routes=[*api.ROUTES, *pages.ROUTES, Mount("/static", static, name="static")],
+                    exception_handlers={HTTPException: _error, InputError: _failed,  # type: ignore[dict-item]
+                                        StoreError: _failed, EngineError: _failed})
+    app.state.portal = state
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def _api(request: Request) -> bool:
+    """Answer in JSON: a script's request, not a person's link to a download (a browser asks
+    for text/html first)."""
+    if not request.url.path.startswith(("/api/", "/healthz")):
+        return False
+    return not request.headers.get("accept", "").startswith("text/html")
+
+
+async def _error(request: Request, error: HTTPException) -> Response:
+    """JSON for the API, a page for a person; a page that needs a login sends one there."""
+    if _api(request):
+        headers = {"www-authenticate": "Bearer"} if error.status_code == 401 else None
+        return JSONResponse({"detail": error.detail}, error.status_code, headers=headers)
+    if error.status_code == 401:
+        return RedirectResponse("/login", 303)
+    return pages.render(request, "error.html", error.status_code, status=error.status_code,
+                        message=error.detail)
+
+
+async def _failed(request: Request, error: Exception) -> Response:
+    """What the pipeline could not do (a damaged record, an unreachable database, the engine):
+    a Chinese sentence, never a traceback."""
+    if isinstance(error, InputError):
+        message = "；".join(str(problem) for problem in error.problems[:5])
+        code = 409
+    elif isinstance(error, StoreError):
+        message, code = f"数据库无法访问：{error}", 503
+    else:
+        message, code = f"规则引擎出错：{error}（没有输出不完整的结果）", 500
+    return await _error(request, HTTPException(code, message))

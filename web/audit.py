@@ -1,0 +1,45 @@
+"""The audit log (留痕): every login, failed login, submission, check, download and account
+change, with who, when and from where; the office reads it in the portal (审计日志)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from luoshi.facts.tables import AuditEntry
+
+from .accounts import Account, now
+
+ACTIONS = {"login": "登录", "login_failed": "登录失败", "logout": "退出", "submission": "报送",
+           "check": "检查", "download": "下载", "account": "账号变更"}
+OUTCOMES = {"ok": "成功", "refused": "拒绝", "failed": "失败"}
+
+
+def write(engine: sa.Engine, action: str, outcome: str = "ok", *, who: Account | str | None,
+          address: str | None, unit: str | None = None, **detail: Any) -> None:
+    assert action in ACTIONS and outcome in OUTCOMES
+    name = who.name if isinstance(who, Account) else who
+    with engine.begin() as connection:
+        connection.execute(sa.insert(AuditEntry).values(
+            at=now(), user_name=name, unit=unit, action=action, outcome=outcome,
+            address=address, detail=detail))
+
+
+def entries(engine: sa.Engine, limit: int = 500) -> list[AuditEntry]:
+    """The newest entries first."""
+    with engine.connect() as connection:
+        return [AuditEntry(**row._mapping) for row in connection.execute(
+            sa.select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit))]
+
+
+def submission_states(engine: sa.Engine, unit: str | None = None) -> dict[str, tuple[str, Any]]:
+    """Per unit, the outcome (`ok` or `refused`) and time of its latest submission through
+    the portal; with `unit`, that unit's only (in the query)."""
+    statement = sa.select(AuditEntry.unit, AuditEntry.outcome, AuditEntry.at).where(
+        AuditEntry.action == "submission", AuditEntry.unit.is_not(None),
+        AuditEntry.outcome.in_(("ok", "refused"))).order_by(AuditEntry.id)
+    if unit is not None:
+        statement = statement.where(AuditEntry.unit == unit)
+    with engine.connect() as connection:
+        return {row.unit: (row.outcome, row.at) for row in connection.execute(statement)}

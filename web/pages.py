@@ -1,0 +1,328 @@
+"""The pages (Chinese, server-rendered, no script): 登录, 首页, 报送, 检查, 文书, 考核, 审计日志,
+账号. Each handler parses, authorises and calls `actions` / the pipeline, then renders."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from itsdangerous import BadSignature
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from luoshi.facts.tables import Run
+from luoshi.outputs.formats import json_format
+
+from . import accounts, actions, audit
+from .accounts import Account
+from .api import XLSX, attachment
+from .auth import COOKIE, LOGIN_COOKIE, NOT_FOUND, address, check_csrf, portal, require, who
+from .lights import LIGHTS, lights
+from .templating import environment
+
+STATUS = {"none": "未报送", "refused": "被退回", "ok": "已报送"}
+
+
+def render(request: Request, template: str, code: int = 200, /, **context: Any) -> HTMLResponse:
+    account = who(request)
+    text = environment().get_template(template).render(
+        account=account, csrf=getattr(request.state, "csrf", None) or "",
+        path=request.url.path, **context)
+    return HTMLResponse(text, code)
+
+
+def _redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, 303)
+
+
+# -- 登录 ---------------------------------------------------------------------------------
+
+def _login_page(request: Request, status: int = 200, error: str | None = None,
+                name: str = "") -> Response:
+    token = secrets.token_urlsafe(32)
+    response = render(request, "login.html", status, login_csrf=token, error=error, name=name)
+    response.set_cookie(LOGIN_COOKIE, portal(request).signer.sign(token).decode(), max_age=3600,
+                        httponly=True, samesite="strict", secure=portal(request).secure_cookies)
+    return response
+
+
+async def login_form(request: Request) -> Response:
+    if who(request) is not None:
+        return _redirect("/")
+    return _login_page(request)
+
+
+async def login(request: Request) -> Response:
+    state = portal(request)
+    try:
+        form = await actions.read_form(request)
+        expected = state.signer.unsign(request.cookies.get(LOGIN_COOKIE, ""), max_age=3600).decode()
+    except (actions.TooLarge, BadSignature):
+        expected = None
+    given = form.get("csrf") if expected is not None else None
+    if expected is None or not isinstance(given, str) or not secrets.compare_digest(given, expected):
+        raise HTTPException(403, "登录表单已失效，请刷新页面后重新登录")
+    name = str(form.get("name") or "").strip()[:64]
+    password = str(form.get("password") or "")
+    keys = (name, address(request))
+    wait = state.throttle.blocked(*keys)
+    if wait:
+        audit.write(state.engine, "login_failed", "refused", who=name, address=address(request),
+                    reason="throttled")
+        return _login_page(request, 429, f"失败次数过多，请 {wait // 60 + 1} 分钟后再试", name)
+    account = await run_in_threadpool(accounts.authenticate, state.engine, name, password)
+    if account is None:
+        state.throttle.failed(*keys)
+        audit.write(state.engine, "login_failed", "refused", who=name, address=address(request))
+        return _login_page(request, 401, "用户名或密码不正确（或账号已停用）", name)
+    state.throttle.succeeded(name)
+    _end_session(request)
+    session_id, _ = accounts.start_session(state.engine, account)
+    audit.write(state.engine, "login", who=account, address=address(request), unit=account.unit)
+    response = _redirect("/")
+    response.set_cookie(COOKIE, state.signer.sign(session_id).decode(),
+                        max_age=accounts.SESSION_HOURS * 3600, httponly=True, samesite="strict",
+                        secure=state.secure_cookies)
+    response.delete_cookie(LOGIN_COOKIE)
+    return response
+
+
+def _end_session(request: Request) -> None:
+    """The session a cookie names ends (a new id is made at every login)."""
+    value = request.cookies.get(COOKIE)
+    if not value:
+        return
+    try:
+        session_id = portal(request).signer.unsign(value).decode()
+    except BadSignature:
+        return
+    accounts.end_session(portal(request).engine, session_id)
+
+
+async def logout(request: Request) -> Response:
+    account = require(request)
+    form = await actions.read_form(request)
+    check_csrf(request, form.get("csrf"))
+    _end_session(request)
+    audit.write(portal(request).engine, "logout", who=account, address=address(request))
+    response = _redirect("/login")
+    response.delete_cookie(COOKIE)
+    return response
+
+
+# -- 首页 ---------------------------------------------------------------------------------
+
+def _overview(request: Request, account: Account, year: int, day: Any,
+              focus: str | None) -> dict[str, Any]:
+    """What the 首页 shows, computed in a worker thread."""
+    state = portal(request)
+    pipeline = state.pipeline
+    unit = None if account.office else account.unit
+    if not pipeline.has_data():
+        return {"empty": True}
+    rows = pipeline.rows(unit)
+    report = pipeline.check(rows, year, day, unit)
+    found = json_format.as_data(report)
+    coming = pipeline.upcoming(rows, year, day, state.light_days, unit)
+    units = [unit] if unit else report.units
+    colours = lights(found, coming, units, day)
+    states = audit.submission_states(state.engine, unit)
+    loaded = {load.scope_unit for load in pipeline.submissions(unit)}
+    table = []
+    for key in units:
+        outcome = states.get(key, ("ok", None) if key in loaded else ("none", None))
+        mine = [f for f in found["findings"] if f["unit"] == key]
+        table.append({"unit": key, "name": report.unit_names.get(key, key),
+                      "status": outcome[0], "at": outcome[1], "light": colours.get(key, "green"),
+                      "errors": sum(f["severity"] == "error" for f in mine),
+                      "warnings": sum(f["severity"] == "warning" for f in mine)})
+    # The office's page lists the findings of the unit it picks (all at once would be thousands).
+    listed = [f for f in found["findings"] if unit or f["unit"] == focus]
+    return {"empty": False, "table": table, "findings": listed, "upcoming": coming,
+            "names": report.unit_names, "focus": focus if focus in units else None}
+
+
+async def home(request: Request) -> Response:
+    account = require(request)
+    year = actions.year_of(request)
+    day = actions.day_of(request, year)
+    focus = request.query_params.get("unit") if account.office else None
+    data = await run_in_threadpool(_overview, request, account, year, day, focus)
+    return render(request, "home.html", year=year, day=day, days=portal(request).light_days,
+                  STATUS=STATUS, LIGHTS=LIGHTS, **data)
+
+
+# -- 报送 ---------------------------------------------------------------------------------
+
+def _units(request: Request) -> list[tuple[str, str]]:
+    pipeline = portal(request).pipeline
+    if not pipeline.has_data():
+        return []
+    return [(row["id"], row["name"]) for row in pipeline.rows()["units"]]
+
+
+async def submit_form(request: Request, outcome: actions.Submitted | None = None,
+                      status: int = 200, error: str | None = None) -> Response:
+    account = require(request)
+    unit = None if account.office else account.unit
+    pipeline = portal(request).pipeline
+    loads = await run_in_threadpool(pipeline.submissions, unit)
+    units = await run_in_threadpool(_units, request) if account.office else []
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for problem in outcome.problems if outcome else []:
+        groups.setdefault(problem.where.path, []).append(actions.problem_data(problem))
+    return render(request, "submit.html", status, loads=loads[:20], units=units, outcome=outcome,
+                  groups=groups, error=error)
+
+
+async def submit(request: Request) -> Response:
+    account = require(request)
+    try:
+        form = await actions.read_form(request)
+    except actions.TooLarge:
+        return await submit_form(request, status=413, error=(
+            f"上传的文件共超过 {portal(request).max_upload // 2**20} MB 的上限，未存储任何数据；"
+            "请分几次报送，或把大表另存为 CSV"))
+    outcome = await actions.submit(request, account, form)
+    return await submit_form(request, outcome, 200 if outcome.result else 422)
+
+
+async def submission(request: Request) -> Response:
+    account = require(request)
+    unit = None if account.office else account.unit
+    found = await run_in_threadpool(portal(request).pipeline.submissions, unit,
+                                    request.path_params["load"])
+    if not found:  # another unit's, or none: the same answer
+        raise HTTPException(404, NOT_FOUND)
+    return render(request, "submission.html", load=found[0])
+
+
+async def template(request: Request) -> Response:
+    account = require(request)
+    unit = None if account.office else account.unit
+    data = await run_in_threadpool(portal(request).pipeline.template, unit)
+    actions.downloaded(request, account, "template", unit=unit)
+    return attachment(f"报送模板{'（' + unit + '）' if unit else ''}.xlsx", data, XLSX)
+
+
+# -- 检查 ---------------------------------------------------------------------------------
+
+def _summary(run: Run) -> dict[str, Any]:
+    errors = sum(f["severity"] == "error" for f in run.findings)
+    return {"run": run, "errors": errors, "warnings": len(run.findings) - errors,
+            "triggers": len(run.triggers)}
+
+
+async def checks(request: Request) -> Response:
+    require(request, office=True)
+    year = actions.year_of(request)
+    runs = await run_in_threadpool(portal(request).pipeline.runs)
+    return render(request, "checks.html", runs=[_summary(r) for r in runs[:50]], year=year,
+                  day=actions.day_of(request, year), created=request.query_params.get("run"))
+
+
+async def run_check(request: Request) -> Response:
+    account = require(request, office=True)
+    form = await actions.read_form(request)
+    check_csrf(request, form.get("csrf"))
+    year_text = str(form.get("year") or "")
+    if not year_text.isdigit() or not 2000 <= int(year_text) <= 2100:
+        raise HTTPException(422, "检查年度应为 2000–2100 的年份")
+    year = int(year_text)
+    try:
+        day = actions.as_of_date(str(form.get("as_of") or "") or None, year)
+    except actions.InputError as error:
+        raise HTTPException(422, error.problems[0].message) from None
+    run_id = await actions.record_run(request, account, year, day)
+    return _redirect(f"/checks?run={run_id}")
+
+
+async def diff(request: Request) -> Response:
+    require(request, office=True)
+    numbers = [request.query_params.get(key, "") for key in ("a", "b")]
+    if not all(text.isdigit() for text in numbers):
+        raise HTTPException(422, "请选择要比较的两次检查")
+    older, newer = (actions.run_or_404(request, int(text)) for text in numbers)
+    changes = portal(request).pipeline.diff(older, newer)
+    return render(request, "diff.html", older=older, newer=newer, changes=changes)
+
+
+# -- 文书、考核 ----------------------------------------------------------------------------
+
+async def notices(request: Request) -> Response:
+    account = require(request)
+    pipeline = portal(request).pipeline
+    runs = await run_in_threadpool(pipeline.runs)
+    listed = []
+    for recorded in runs[:20]:
+        units = pipeline.notice_units(recorded)
+        if not account.office:
+            units = [unit for unit in units if unit == account.unit]
+        if units:
+            listed.append({"run": recorded, "units": units})
+    names = dict(await run_in_threadpool(_units, request))
+    return render(request, "notices.html", listed=listed, names=names)
+
+
+async def report(request: Request) -> Response:
+    require(request, office=True)
+    runs = await run_in_threadpool(portal(request).pipeline.runs)
+    return render(request, "report.html", runs=[_summary(r) for r in runs[:50]])
+
+
+# -- 审计日志、账号 ------------------------------------------------------------------------
+
+async def audit_log(request: Request) -> Response:
+    require(request, office=True)
+    entries = await run_in_threadpool(audit.entries, portal(request).engine)
+    return render(request, "audit.html", entries=entries, ACTIONS=audit.ACTIONS,
+                  OUTCOMES=audit.OUTCOMES)
+
+
+async def users(request: Request) -> Response:
+    require(request, office=True)
+    engine = portal(request).engine
+    found = await run_in_threadpool(accounts.users, engine)
+    tokens = await run_in_threadpool(accounts.tokens_in_force, engine)
+    return render(request, "users.html", users=found, tokens=tokens)
+
+
+async def disable_user(request: Request) -> Response:
+    """The office stops an account at once (its sessions end, its tokens are revoked)."""
+    account = require(request, office=True)
+    form = await actions.read_form(request)
+    check_csrf(request, form.get("csrf"))
+    name = request.path_params["name"]
+    if name == account.name:
+        raise HTTPException(422, "不能停用自己正在使用的账号")
+    engine = portal(request).engine
+    try:
+        await run_in_threadpool(accounts.disable, engine, name)
+    except actions.InputError:
+        raise HTTPException(404, NOT_FOUND) from None
+    audit.write(engine, "account", who=account, address=address(request), change="disable",
+                user=name)
+    return _redirect("/users")
+
+
+ROUTES = [
+    Route("/login", login_form, methods=["GET"]),
+    Route("/login", login, methods=["POST"]),
+    Route("/logout", logout, methods=["POST"]),
+    Route("/", home),
+    Route("/submit", submit_form, methods=["GET"]),
+    Route("/submit", submit, methods=["POST"]),
+    Route("/submissions/{load:int}", submission),
+    Route("/template.xlsx", template),
+    Route("/checks", checks, methods=["GET"]),
+    Route("/checks", run_check, methods=["POST"]),
+    Route("/checks/diff", diff),
+    Route("/notices", notices),
+    Route("/report", report),
+    Route("/audit", audit_log),
+    Route("/users", users),
+    Route("/users/{name}/disable", disable_user, methods=["POST"]),
+]

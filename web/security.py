@@ -1,0 +1,117 @@
+"""What protects every response and request: security headers, upload limits, cleaned file
+names, and the throttle on failed logins."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import defaultdict, deque
+from pathlib import PurePosixPath
+from typing import Any
+
+# No source but the server itself; no frame may hold a page (clickjacking); forms post only here.
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+# The appraisal report is one self-contained HTML file (its style inline): no script at all.
+REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+HEADERS = {
+    "x-frame-options": "DENY",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "cross-origin-opener-policy": "same-origin",
+    "cross-origin-resource-policy": "same-origin",
+    "permissions-policy": "camera=(), microphone=(), geolocation=()",
+}
+
+
+class SecurityHeaders:
+    """ASGI middleware: the headers above on every response, a CSP unless the handler set
+    its own, and no caching of anything but the style sheet (pages hold a unit's data)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", [])]
+                names = {k.decode().lower() for k, _ in headers}
+                for name, value in HEADERS.items():
+                    headers.append((name.encode(), value.encode()))
+                if "content-security-policy" not in names:
+                    headers.append((b"content-security-policy", CSP.encode()))
+                if "cache-control" not in names:
+                    headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f<>:\"|?*]")
+
+
+def clean_name(name: str | None, taken: set[str]) -> str:
+    """An uploaded file's name as it is shown and stored: its last part only (no folder, so no
+    `../`), without control characters, at most 100 characters, and unique in its submission."""
+    base = PurePosixPath((name or "").replace("\\", "/")).name
+    base = _UNSAFE.sub("_", base).strip(" .") or "上传文件"
+    stem, dot, suffix = base.rpartition(".")
+    if not dot:
+        stem, suffix = base, ""
+    stem = stem[:100 - len(suffix) - 1] if suffix else base[:100]
+    cleaned = f"{stem}.{suffix}" if suffix else stem
+    number = 2
+    candidate = cleaned
+    while candidate in taken:
+        candidate = f"{stem}（{number}）" + (f".{suffix}" if suffix else "")
+        number += 1
+    taken.add(candidate)
+    return candidate
+
+
+class Throttle:
+    """Failed logins per account name (`limit`) and per address (`address_limit`, higher: many
+    clerks may share one address behind a NAT) within `window` seconds; past either, further
+    attempts are refused until the oldest failure ages out (a guess every few minutes makes
+    guessing a password hopeless; the right user waits at most `window`)."""
+
+    def __init__(self, limit: int = 5, window: float = 900.0,
+                 address_limit: int | None = None) -> None:
+        self.limit, self.window = limit, window
+        self.address_limit = address_limit or limit * 4
+        self.failures: dict[str, deque[float]] = defaultdict(deque)
+        self.lock = threading.Lock()
+
+    def _recent(self, key: str, moment: float) -> deque[float]:
+        times = self.failures[key]
+        while times and times[0] <= moment - self.window:
+            times.popleft()
+        return times
+
+    def blocked(self, name: str, address: str | None) -> int:
+        """Seconds to wait before another attempt (0: none)."""
+        moment = time.monotonic()
+        waits = []
+        with self.lock:
+            for key, limit in ((f"name:{name}", self.limit),
+                               (f"address:{address}", self.address_limit)):
+                times = self._recent(key, moment)
+                if len(times) >= limit:
+                    waits.append(int(times[-limit] + self.window - moment) + 1)
+        return max(waits, default=0)
+
+    def failed(self, name: str, address: str | None) -> None:
+        moment = time.monotonic()
+        with self.lock:
+            for key in (f"name:{name}", f"address:{address}"):
+                self._recent(key, moment).append(moment)
+
+    def succeeded(self, name: str) -> None:
+        with self.lock:
+            self.failures.pop(f"name:{name}", None)
