@@ -294,8 +294,17 @@ def test_audit_log_records_who_what_when_where(fresh):
     anonymous(app).post("/login", data={"csrf": "x", "name": OWN, "password": "wrong"})
     office = login(app, "office1")
     page = office.get("/audit").text
-    for words in ("登录", "下载", OWN, "testclient"):
+    for words in ("登录", "下载", OWN, "testclient", "内容：报送模板"):  # details in Chinese
         assert words in page
+    assert "what=" not in page
+
+
+def test_a_records_source_is_shown_without_the_servers_folders():
+    from luoshi.web.templating import source_name
+
+    assert source_name("/srv/报送/2013/财政局.yaml:153:5") == "财政局.yaml:153:5"
+    assert source_name("C:\\报送\\财政局.xlsx:12") == "财政局.xlsx:12"
+    assert source_name("报送.xlsx:学习教育!4") == "报送.xlsx:学习教育!4"
 
 
 def test_users_command_adds_lists_disables_and_revokes(tmp_path):

@@ -14,6 +14,15 @@ from .accounts import Account, now
 ACTIONS = {"login": "登录", "login_failed": "登录失败", "logout": "退出", "submission": "报送",
            "check": "检查", "download": "下载", "account": "账号变更"}
 OUTCOMES = {"ok": "成功", "refused": "拒绝", "failed": "失败"}
+# How an entry's details read in the portal: key -> its Chinese name, and values named too.
+DETAIL_NAMES = {"year": "年度", "as_of": "检查日", "run": "检查编号", "files": "文件", "load": "导入编号",
+                "scope": "范围", "problems": "问题数", "what": "内容", "change": "变更", "user": "账号",
+                "role": "角色", "unit": "单位", "tokens": "令牌数", "reason": "原因", "error": "错误"}
+DETAIL_VALUES = {"unit": "单位报送", "replace": "替换全部", "merge": "新增或修改",
+                 "template": "报送模板", "notice": "整改通知书", "report.html": "考核报告（网页）",
+                 "report.xlsx": "考核报告（Excel）", "add": "新建", "disable": "停用",
+                 "token": "新令牌", "revoke": "吊销令牌", "throttled": "尝试过多，暂时锁定",
+                 "office": "纪委（办公室）"}
 
 
 def write(engine: sa.Engine, action: str, outcome: str = "ok", *, who: Account | str | None,

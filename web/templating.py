@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from luoshi.facts.kinds import KINDS
 from luoshi.outputs.notices import KIND_TITLES
+
+from . import audit
 
 SEVERITY = {"error": "问题", "warning": "提醒"}
 SCOPES = {"merge": "新增或修改", "unit": "单位报送", "replace": "替换全部"}
@@ -34,6 +37,16 @@ def field_name(kind: str | None, name: str | None) -> str:
     return (info.title if info is not None and info.title else None) or (name or "")
 
 
+def source_name(source: str | None) -> str:
+    """Where a record came from, as a clerk knows it: the file's name and line, without the
+    folders of the machine it was loaded on (`/srv/报送/2013/财政局.xlsx:12` → `财政局.xlsx:12`)."""
+    if not source:
+        return ""
+    found = re.match(r"^(.*?)((?::[^:/\\]*)*)$", source)
+    path, place = (found.group(1), found.group(2)) if found else (source, "")
+    return re.split(r"[\\/]", path)[-1] + place
+
+
 @cache
 def environment() -> Environment:
     env = Environment(loader=PackageLoader("luoshi.web", "templates"),
@@ -41,8 +54,11 @@ def environment() -> Environment:
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["local_time"] = local_time
     env.filters["kind_name"] = kind_name
+    env.filters["source_name"] = source_name
     env.filters["field_name"] = field_name
     env.globals["SEVERITY"] = SEVERITY
+    env.globals["DETAIL_NAMES"] = audit.DETAIL_NAMES
+    env.globals["DETAIL_VALUES"] = audit.DETAIL_VALUES
     env.globals["SCOPES"] = SCOPES
     env.globals["TRIGGERS"] = KIND_TITLES
     return env
