@@ -389,6 +389,33 @@ def read_rows(db: str | None = None, local: dict[str, str] | None = None,
     return _reading(db, read)
 
 
+def read_newer(db: str | None, rows: Rows, since: int, seen: dict[str, int]) -> Rows:
+    """The current state, from `rows`, the state right after load `since` as `read_rows` gave
+    it: only the versions later loads brought or ended are read (a portal keeps the state
+    and, after a unit's submission, reads its few dozen records instead of the whole city).
+    `rows` is left as it is; `seen["load_id"]` is set as by `read_rows`."""
+    def read(connection: sa.Connection) -> Rows:
+        newest = connection.scalar(sa.select(sa.func.max(Load.id))) or 0
+        seen["load_id"] = newest
+        if newest == since:
+            return rows
+        result = dict(rows)
+        for kind, model in KINDS.items():
+            table = FACT_TABLES[kind]
+            ended = set(connection.scalars(sa.select(table.c.record_key).where(
+                table.c.load_id <= since, table.c.ended_by > since)))
+            names = [*model.model_fields, "__key__", "__where__"]
+            brought = [dict(zip(names, row, strict=True)) for row in connection.execute(
+                sa.select(*(table.c[name] for name in model.model_fields), table.c.record_key,
+                          table.c.record_source).where(table.c.load_id > since, _open(table)))]
+            if ended or brought:
+                kept = [row for row in rows.get(kind, ()) if row["__key__"] not in ended]
+                result[kind] = sorted(kept + brought, key=lambda row: row["__key__"])
+        return result
+
+    return _reading(db, read)
+
+
 def _reading(db: str | None, read: Callable[[sa.Connection], Any]) -> Any:
     """`read(connection)` in one read-only snapshot of an existing database."""
     url = sa.engine.make_url(database_url(db))

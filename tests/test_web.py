@@ -110,7 +110,8 @@ def test_upcoming_api_gives_the_json_of_luoshi_upcoming(portal):
     data = portal["office"].get("/api/upcoming?days=60&year=2013&as_of=2013-10-01").json()
     assert set(data) == {"as_of", "until", "upcoming", "triggers"}
     assert data["as_of"] == "2013-10-01" and data["until"] == "2013-11-30"
-    assert all("due_on" in item for item in data["upcoming"] + data["triggers"])
+    assert all("due_on" in item for item in data["upcoming"])
+    assert all("due" in item for item in data["triggers"])  # as in check's JSON
     mine = portal["own"].get("/api/upcoming?days=60&year=2013&as_of=2013-10-01").json()
     assert all(item["unit"] == "cb-cz" for item in mine["upcoming"])
     assert portal["anonymous"].get("/api/upcoming?days=7").status_code == 401
@@ -391,7 +392,8 @@ def test_upcoming_gives_what_falls_due_with_its_day(portal):
     pipeline = Pipeline.start(portal["db"])
     data = pipeline.upcoming(pipeline.rows(), 2013, dt.date(2013, 9, 25), 10, None)
     overdue = [item for item in data["upcoming"] if item["rule"] == "F403"]
-    assert [item["due_on"] for item in overdue] == ["2013-10-01"]  # cb-rect03, deadline 09-30
+    # cb-rect03: its deadline, the last day it is in time (docs/upcoming.md)
+    assert [item["due_on"] for item in overdue] == ["2013-09-30"]
     assert data["until"] == "2013-10-05"
     now = pipeline.findings(2013, dt.date(2013, 9, 25), None)
     assert not {item["id"] for item in data["upcoming"]} & {f["id"] for f in now["findings"]}

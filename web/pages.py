@@ -123,7 +123,7 @@ def _overview(request: Request, account: Account, year: int, day: Any,
     unit = None if account.office else account.unit
     if not pipeline.has_data():
         return {"empty": True}
-    rows = pipeline.rows(unit)
+    rows = pipeline.rows()
     report = pipeline.check(rows, year, day, unit)
     found = json_format.as_data(report)
     coming = pipeline.upcoming(rows, year, day, state.light_days, unit)

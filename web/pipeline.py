@@ -2,16 +2,16 @@
 checking, recording, documents, the appraisal), each behind one function here so that the
 handlers stay thin.
 
-A unit's view is its re-check: `read_input(units=[U])` and `check(units=[U])` evaluate only what
-can be charged to it (docs/scaling.md), and `run.narrow(units=[U])` keeps what is charged to
-it, nothing else."""
+A unit's view is its re-check: `check(units=[U])` evaluates only what can be charged to it
+(docs/scaling.md), and `run.narrow(units=[U])` keeps what is charged to it, nothing else."""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
 import tempfile
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,9 @@ class Pipeline:
     settings: Settings
     catalog: Catalog
     program: Program
+    # (load id, the state right after it): what `rows` read last, for the next read
+    _state: tuple[int, Rows] | None = field(default=None, repr=False)
+    _state_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def start(cls, db: str | None, config: str | None = None) -> Pipeline:
@@ -66,17 +69,28 @@ class Pipeline:
     def has_data(self) -> bool:
         return store.readable(self.db)
 
-    def rows(self, unit: str | None = None) -> Rows:
-        """The current state; for a unit, what its re-check reads: its own records of the kinds
-        only its own rules read, the rest whole (`read_input(units=…)`)."""
-        if unit is None:
-            return read_input(None, self.db)
-        return read_input(None, self.db, program=self.program, units=[unit])
+    def rows(self) -> Rows:
+        """The current state (for a unit too: its re-check picks what it needs)."""
+        return self.state()[1]
+
+    def state(self) -> tuple[int, Rows]:
+        """The newest load and the state right after it, kept between requests: after a load,
+        only the versions it brought or ended are read (`store.read_newer`), not the whole
+        city. Rows are never changed by a check."""
+        with self._state_lock:
+            if self._state is None:
+                seen: dict[str, int] = {}
+                rows = read_input(None, self.db, seen=seen)
+            else:
+                seen = {}
+                rows = store.read_newer(self.db, self._state[1], self._state[0], seen)
+            self._state = (seen["load_id"], rows)
+            return self._state
 
     # -- checking -----------------------------------------------------------------------
 
     def check(self, rows: Rows, year: int, as_of: dt.date, unit: str | None) -> Report:
-        """The check of `rows` (`self.rows(unit)`), narrowed to what is charged to `unit` if
+        """The check of `rows`, narrowed to what is charged to `unit` if
         given; a unit's re-check evaluates only what can be charged to it (`check(units=…)`)."""
         if unit is None:
             return run.check(rows, self.program, year, as_of)
@@ -84,7 +98,7 @@ class Pipeline:
 
     def findings(self, year: int, as_of: dt.date, unit: str | None) -> dict[str, Any]:
         """The JSON of `check --format json`."""
-        return json_format.as_data(self.check(self.rows(unit), year, as_of, unit))
+        return json_format.as_data(self.check(self.rows(), year, as_of, unit))
 
     def upcoming(self, rows: Rows, year: int, as_of: dt.date, days: int,
                  unit: str | None) -> dict[str, Any]:
@@ -95,11 +109,9 @@ class Pipeline:
 
     def record(self, year: int, as_of: dt.date) -> int:
         """`check --record` of the current state: the run's id."""
-        seen: dict[str, int] = {}
-        rows = read_input(None, self.db, seen=seen)
+        load_id, rows = self.state()
         report = run.check(rows, self.program, year, as_of)
-        return recording.record(self.db, report, self.catalog, [], facts_sha256(rows),
-                                seen.get("load_id"))
+        return recording.record(self.db, report, self.catalog, [], facts_sha256(rows), load_id)
 
     def runs(self) -> list[Run]:
         return history.runs(self.db)
