@@ -22,19 +22,20 @@ from typing import Any, get_origin
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
+from . import chain
 from .factset import FactSet, Record, Rows, record_key
 from .gc_pause import cyclic_gc_paused
 from .kinds import KINDS, references
 from .problems import InputError, Location, Problem, Progress, StoreError
 from .readers import InputFile
-from .tables import FACT_TABLES, Load
+from .tables import FACT_TABLES, Load, LoadFile
 from .version import tool_version
 
 DEFAULT_DB = "luoshi.db"
 # Any constant: migrations and loads into one PostgreSQL database take turns on this lock.
 _LOAD_LOCK = 7_236_185_033
 _BATCH = 2000
-_HEAD = "0003"  # the newest migration: what reading expects
+_HEAD = "0004"  # the newest migration: what reading expects
 
 
 def database_url(db: str | None = None) -> str:
@@ -151,22 +152,44 @@ def _load(connection: sa.Connection, facts: FactSet, inputs: list[InputFile],
         counts={}, received_at=(submission.received or now).astimezone(dt.UTC), submitted_by=submission.by,
         note=submission.note, scope=submission.scope, scope_unit=submission.unit,
     ).returning(Load.id)).scalar_one()
+    for position, item in enumerate(inputs):
+        connection.execute(sa.insert(LoadFile).values(load_id=load_id, position=position,
+                                                      path=item.path,
+                                                      content=chain.compress(item.data)))
     counts: dict[str, dict[str, int]] = {}
+    digest = chain.RecordsDigest()
     done, total = 0, len(facts)
     for kind, plan in plans.items():
         table = FACT_TABLES[kind]
-        ending = sa.update(table).where(table.c.version_id == sa.bindparam("version_"))
+        ending = sa.update(table).where(table.c.version_id == sa.bindparam("version_")) \
+            .values(ended_by=load_id, row_hash=sa.bindparam("hash_"))
         for start in range(0, len(plan.ended), _BATCH):
-            connection.execute(ending.values(ended_by=load_id),
-                               [{"version_": version} for version in plan.ended[start:start + _BATCH]])
+            batch_ended = plan.ended[start:start + _BATCH]
+            connection.execute(ending, [{"version_": old["version_id"],
+                                         "hash_": chain.ended(old["row_hash"], load_id)}
+                                        for old in batch_ended])
+            for old in batch_ended:
+                digest.ended(kind, old["record_key"], old["load_id"])
         for start in range(0, len(plan.inserts), _BATCH):
             batch = plan.inserts[start:start + _BATCH]
-            connection.execute(sa.insert(table), [{**row, "load_id": load_id} for row in batch])
+            rows = []
+            for row in batch:
+                row_hash = chain.version_hash(kind, load_id, row["record_key"], row["record_source"], row)
+                digest.brought(kind, row["record_key"], row_hash)
+                rows.append({**row, "load_id": load_id, "row_hash": row_hash})
+            connection.execute(sa.insert(table), rows)
         done += len(facts.records[kind])
         if progress and total:
             progress("写入", done, total)
         counts[kind] = plan.counts
-    connection.execute(sa.update(Load).where(Load.id == load_id).values(counts=counts))
+    # Hashed as read back, which is what `verify` reads (times as the database keeps them).
+    stored = connection.execute(sa.select(Load.__table__).where(Load.id == load_id)).one()
+    content = {**chain.load_content(stored), "counts": counts}
+    seq, previous = chain.head(connection)
+    records = digest.hexdigest()
+    link = chain.link_hash("load", seq + 1, previous, content, records)
+    connection.execute(sa.update(Load).where(Load.id == load_id).values(
+        counts=counts, records_sha256=records, chain_seq=seq + 1, chain_hash=link))
     return LoadResult(load_id, counts)
 
 
@@ -174,7 +197,7 @@ def _load(connection: sa.Connection, facts: FactSet, inputs: list[InputFile],
 class _Plan:
     """What one kind's load writes: versions to end, rows to insert, and the counts."""
 
-    ended: list[int]
+    ended: list[dict[str, Any]]  # the open versions it ends
     inserts: list[dict[str, Any]]
     counts: dict[str, int]
     removed: set[str]  # the keys leaving the current state
@@ -203,7 +226,7 @@ def _plan(connection: sa.Connection, kind: str, records: list[Record],
             raise InputError([Problem(record.where, "E502",
                                       f"该记录已由其他单位报送，单位 {submission.unit} 不能修改",
                                       kind) for record in foreign])
-    ended: list[int] = []
+    ended: list[dict[str, Any]] = []
     inserts: list[dict[str, Any]] = []
     counts = {"added": 0, "changed": 0, "removed": 0, "unchanged": 0}
     for key, record in submitted.items():
@@ -213,14 +236,14 @@ def _plan(connection: sa.Connection, kind: str, records: list[Record],
             counts["unchanged"] += 1
             continue
         if old is not None:
-            ended.append(old["version_id"])
+            ended.append(old)
             counts["changed"] += 1
         else:
             counts["added"] += 1
         inserts.append({**row, "record_key": key, "record_source": record.source})
     removed = in_scope - submitted.keys()
     for key in sorted(removed):
-        ended.append(stored[key]["version_id"])
+        ended.append(stored[key])
         counts["removed"] += 1
     return _Plan(ended, inserts, counts, removed)
 
@@ -248,7 +271,7 @@ def refuse_dangling(connection: sa.Connection, facts: FactSet, plans: dict[str, 
                                             kind, name))
             kept = sa.select(table.c.record_key, table.c.record_source, table.c[name]).where(
                 _open(table), table.c[name].in_(sorted(ids)),
-                table.c.version_id.not_in(plans[kind].ended or [-1]))
+                table.c.version_id.not_in([old["version_id"] for old in plans[kind].ended] or [-1]))
             submitted = {record_key(record.fact) for record in facts.records[kind]}
             for key, source, value in connection.execute(kept):
                 if key in submitted:  # reported at its line in the submission above
@@ -280,8 +303,9 @@ def _owned_by(kind: str, unit: str | None) -> sa.ColumnElement[bool]:
 def _open_versions(connection: sa.Connection, table: sa.Table, fields: list[str],
                    wanted: set[str], everything: bool) -> dict[str, dict[str, Any]]:
     """The open versions of the keys `wanted` (or of every key), by key."""
-    columns = [table.c.version_id, table.c.record_key, *(table.c[name] for name in fields)]
-    names = ["version_id", "record_key", *fields]
+    columns = [table.c.version_id, table.c.record_key, table.c.load_id, table.c.row_hash,
+               *(table.c[name] for name in fields)]
+    names = ["version_id", "record_key", "load_id", "row_hash", *fields]
     statement = sa.select(*columns).where(_open(table))
     if not everything and len(wanted) <= _BATCH:  # else reading all is cheaper than many IN lists
         statement = statement.where(table.c.record_key.in_(sorted(wanted)))
