@@ -6,7 +6,7 @@ import datetime as dt
 import difflib
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -118,7 +118,8 @@ def check(
                            policies_sha256=catalog.sha256(), params=data["params"],
                            waivers=[w.model_dump(mode="json") for w, _ in waiver_list],
                            findings=data["findings"], triggers=data["triggers"],
-                           load_id=seen.get("load_id"))
+                           load_id=seen.get("load_id"), policies=catalog.texts(),
+                           narrowing=narrowing(_ids(select), _ids(ignore), units, shard_spec))
         if fmt == "table" and output:  # a file gets no colour codes, whatever the terminal
             from luoshi.outputs.formats import table
 
@@ -132,6 +133,14 @@ def check(
     threshold = SEVERITY_RANK.get(fail_on)
     if threshold and any(SEVERITY_RANK[f.severity] >= threshold for f in report.findings):
         raise typer.Exit(1)
+
+
+def narrowing(select: list[str] | None, ignore: list[str] | None, units: list[str] | None,
+              shard: tuple[int, int] | None) -> dict[str, Any] | None:
+    """How a recorded run's findings were narrowed (None: not at all), for `rerun`."""
+    given = {"select": select, "ignore": ignore, "unit": units,
+             "shard": list(shard) if shard else None}
+    return given if any(given.values()) else None
 
 
 def _known_units(rows: Rows, wanted: list[str] | None) -> list[str] | None:

@@ -28,7 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from .kinds import KINDS
-from .tables import FACT_TABLES, Load, LoadFile, Run
+from .tables import FACT_TABLES, Load, LoadFile, PolicyText, Run
 
 GENESIS = "0" * 64
 # A load's content, in the chain (its id, the chain's own columns and nothing else left out).
@@ -103,13 +103,13 @@ def run_content(row: Any) -> dict[str, Any]:
 
 def head(connection: sa.Connection) -> tuple[int, str]:
     """The newest link's sequence number and hash (0 and the genesis hash in a new store)."""
-    best = (0, GENESIS)
+    best: tuple[int, str] = (0, GENESIS)
     for table in (Load, Run):
         row = connection.execute(sa.select(table.chain_seq, table.chain_hash)
                                  .where(table.chain_seq.is_not(None))
                                  .order_by(table.chain_seq.desc()).limit(1)).first()
-        if row is not None and row[0] > best[0]:
-            best = (row[0], row[1])
+        if row is not None and row[0] is not None and row[0] > best[0]:
+            best = (row[0], row[1] or GENESIS)
     return best
 
 
@@ -151,6 +151,7 @@ def verify(connection: sa.Connection) -> Verdict:
                                     + _counts_gap(load, versions))
     _verify_files(connection, loads, verdict)
     runs = list(connection.execute(sa.select(Run.__table__)))
+    _verify_policy_texts(connection, runs, verdict)
     links: list[tuple[int, str, Any]] = []
     for load in loads.values():
         links.append((load.chain_seq, "load", load))
@@ -229,6 +230,24 @@ def _verify_versions(connection: sa.Connection, kind: str, fields: list[str],
             versions[(row.ended_by, kind, "ended")] = versions.get((row.ended_by, kind, "ended"), 0) + 1
 
 
+def _verify_policy_texts(connection: sa.Connection, runs: list[Any], verdict: Verdict) -> None:
+    """Each kept policy text gives its sha256; each run's policy files are kept."""
+    kept = set()
+    for row in connection.execute(sa.select(PolicyText.__table__)):
+        kept.add(row.sha256)
+        try:
+            data = decompress(row.content)
+        except zlib.error:
+            data = b""
+        if hashlib.sha256(data).hexdigest() != row.sha256:
+            verdict.problems.append(f"策略原文 {row.sha256[:12]}…：内容在 luoshi 之外被改动（sha256 不符）")
+    for run in runs:
+        for item in run.policy_files or []:
+            if isinstance(item, dict) and item.get("sha256") not in kept:
+                verdict.problems.append(f"检查记录 {run.id} 所用的策略文件 {item.get('name')}："
+                                        "原文被删除")
+
+
 def _verify_files(connection: sa.Connection, loads: dict[int, Any], verdict: Verdict) -> None:
     """The kept bytes of each load's files give the sha256 its log recorded."""
     kept: dict[int, dict[int, Any]] = {}
@@ -239,15 +258,16 @@ def _verify_files(connection: sa.Connection, loads: dict[int, Any], verdict: Ver
         if not files:
             continue  # loaded before files were kept
         for position, item in enumerate(load.files or []):
-            row = files.get(position)
-            if row is None:
+            kept_file = files.get(position)
+            if kept_file is None:
                 verdict.problems.append(f"导入 {load_id} 的文件 {item.get('path')}：保存的内容被删除")
                 continue
             try:
-                data = decompress(row.content)
+                data = decompress(kept_file.content)
             except zlib.error:
                 data = b""
-            if hashlib.sha256(data).hexdigest() != item.get("sha256") or row.path != item.get("path"):
+            if hashlib.sha256(data).hexdigest() != item.get("sha256") or \
+                    kept_file.path != item.get("path"):
                 verdict.problems.append(f"导入 {load_id} 的文件 {item.get('path')}：保存的内容"
                                         "在 luoshi 之外被改动（sha256 不符）")
         for position in files.keys() - set(range(len(load.files or []))):

@@ -12,6 +12,7 @@ everything (replace). A failure anywhere rolls the whole load back. Every load i
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import chain
-from .factset import FactSet, Record, Rows, record_key
+from .factset import FactSet, Record, Row, Rows, record_key
 from .gc_pause import cyclic_gc_paused
 from .kinds import KINDS, references
 from .problems import InputError, Location, Problem, Progress, StoreError
@@ -33,7 +34,7 @@ from .version import tool_version
 
 DEFAULT_DB = "luoshi.db"
 # Any constant: migrations and loads into one PostgreSQL database take turns on this lock.
-_LOAD_LOCK = 7_236_185_033
+LOAD_LOCK = 7_236_185_033
 _BATCH = 2000
 _HEAD = "0004"  # the newest migration: what reading expects
 
@@ -83,7 +84,7 @@ def migrate(engine: sa.Engine) -> None:
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":  # two first loads must not both create tables
-            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOAD_LOCK})
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOAD_LOCK})
         config.attributes["connection"] = connection
         try:
             command.upgrade(config, "head")
@@ -132,11 +133,11 @@ def _load(connection: sa.Connection, facts: FactSet, inputs: list[InputFile],
           submission: Submission) -> LoadResult:
     if connection.dialect.name == "postgresql":
         free = connection.execute(sa.text("SELECT pg_try_advisory_xact_lock(:k)"),
-                                  {"k": _LOAD_LOCK}).scalar()
+                                  {"k": LOAD_LOCK}).scalar()
         if not free:
             if waiting:
                 waiting("另一次导入正在写入同一数据库，等待它完成……")
-            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOAD_LOCK})
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOAD_LOCK})
     if submission.scope == "unit":
         assert submission.unit is not None
         refuse_foreign(connection, facts, submission.unit)
@@ -410,10 +411,10 @@ def read_rows(db: str | None = None, local: dict[str, str] | None = None,
             seen["load_id"] = known_at or connection.scalar(sa.select(sa.func.max(Load.id))) or 0
         return rows
 
-    return _reading(db, read)
+    return reading(db, read)
 
 
-def _reading(db: str | None, read: Callable[[sa.Connection], Any]) -> Any:
+def reading(db: str | None, read: Callable[[sa.Connection], Any]) -> Any:
     """`read(connection)` in one read-only snapshot of an existing database."""
     url = sa.engine.make_url(database_url(db))
     if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
@@ -450,7 +451,7 @@ def states(db: str | None, first: int | None, second: int | None) -> tuple[int, 
                 for known in (a, b)]
         return a, b, rows[0], rows[1]
 
-    return _reading(db, read)
+    return reading(db, read)
 
 
 def submissions(db: str | None = None, unit: str | None = None) -> list[Load]:
@@ -461,7 +462,7 @@ def submissions(db: str | None = None, unit: str | None = None) -> list[Load]:
             statement = statement.where(Load.scope == "unit", Load.scope_unit == unit)
         return [Load(**row._mapping) for row in connection.execute(statement)]
 
-    return _reading(db, read)
+    return reading(db, read)
 
 
 @contextmanager
@@ -498,7 +499,28 @@ def _read_rows(connection: sa.Connection, local: dict[str, str] | None,
         result[kind] = [dict(zip(names, row, strict=True)) for row in cursor]
         if _after_reading:
             _after_reading(kind)
+    result["rectification_versions"] = _rectification_versions(connection, known_at)
     return result
+
+
+def _rectification_versions(connection: sa.Connection, known_at: int | None) -> list[Row]:
+    """Every version of every rectification stored by load `known_at` (None: by now), with the
+    date its load was received (in local time, as `--received` is given): the history F407
+    reads."""
+    table = FACT_TABLES["rectifications"]
+    statement = sa.select(table.c.id, table.c.closed_on, table.c.load_id, table.c.record_source,
+                          Load.received_at).join(Load, Load.id == table.c.load_id)
+    if known_at is not None:
+        statement = statement.where(table.c.load_id <= known_at)
+    rows = []
+    for rectification, closed_on, load_id, source, received in connection.execute(
+            statement.order_by(table.c.id, table.c.load_id)):
+        received = received.replace(tzinfo=dt.UTC) if received.tzinfo is None else received
+        rows.append({"rectification": rectification, "closed_on": closed_on, "load": load_id,
+                     "received": received.astimezone().date(),
+                     "__key__": json.dumps([rectification, load_id], ensure_ascii=False),
+                     "__where__": source})
+    return rows
 
 
 def _as_of_load(table: sa.Table, known_at: int | None) -> sa.ColumnElement[bool]:
@@ -530,3 +552,40 @@ def _units_table(connection: sa.Connection, ids: list[str]) -> sa.Table:
     if ids:
         connection.execute(table.insert(), [{"id": unit} for unit in ids])
     return table
+
+
+def verify(db: str | None = None) -> chain.Verdict:
+    """The hash chain recomputed over every load, record version, kept file and run."""
+    return reading(db, chain.verify)
+
+
+@dataclass(frozen=True)
+class KeptFile:
+    path: str  # as the submitter's command named it
+    sha256: str  # as the load's log recorded it
+    data: bytes
+
+
+def submission_files(db: str | None, load_id: int) -> list[KeptFile]:
+    """The files load `load_id` read, byte for byte as they were submitted."""
+    def read(connection: sa.Connection) -> list[KeptFile]:
+        files = connection.scalar(sa.select(Load.files).where(Load.id == load_id))
+        if files is None:
+            raise InputError([Problem(Location("--files"), "C001",
+                                      f"没有编号为 {load_id} 的导入（luoshi submissions 列出全部）")])
+        kept = {row.position: row for row in connection.execute(
+            sa.select(LoadFile.__table__).where(LoadFile.load_id == load_id))}
+        if files and not kept:
+            raise InputError([Problem(Location("--files"), "C001",
+                                      f"第 {load_id} 次导入早于保存文件内容的 luoshi 版本，"
+                                      "数据库中只有其文件名、大小与 sha256")])
+        result = []
+        for position, item in enumerate(files):
+            if position not in kept:
+                raise StoreError(f"第 {load_id} 次导入的文件 {item['path']} 的内容已从数据库中删除"
+                                 "（luoshi verify 查看）")
+            result.append(KeptFile(item["path"], item["sha256"],
+                                   chain.decompress(kept[position].content)))
+        return result
+
+    return reading(db, read)
