@@ -87,6 +87,16 @@ class RecordsDigest:
             digest.update(line.encode() + b"\n")
         return digest.hexdigest()
 
+    def manifest(self) -> bytes:
+        """The load's manifest (zlib): which keys' versions it brought and ended, without their
+        hashes, so that `verify` can name a version deleted later."""
+        return compress("\n".join(sorted(manifest_lines(self.lines))).encode())
+
+
+def manifest_lines(lines: list[str]) -> set[str]:
+    """Digest lines without the hash of the versions brought."""
+    return {line.rsplit("\t", 1)[0] if line[0] == "+" else line for line in lines}
+
 
 def link_hash(kind: str, seq: int, previous: str, content: dict[str, Any],
               records_sha256: str | None = None) -> str:
@@ -142,13 +152,20 @@ def verify(connection: sa.Connection) -> Verdict:
     loads = {row.id: row for row in connection.execute(sa.select(Load.__table__))}
     digests = {load_id: RecordsDigest() for load_id in loads}
     versions: dict[tuple[int, str, str], int] = {}  # (load, kind, "brought"/"ended") -> count
+    named: set[tuple[str, str, int]] = set()  # versions named as inserted already
     for kind, model in KINDS.items():
         _verify_versions(connection, kind, list(model.model_fields), loads, digests, versions,
-                         verdict)
+                         named, verdict)
     for load_id, load in loads.items():
         if load.records_sha256 is not None and digests[load_id].hexdigest() != load.records_sha256:
-            verdict.problems.append(f"导入 {load_id}：它写入或结束的记录版本与当时不符"
-                                    + _counts_gap(load, versions))
+            verdict.problems.append(f"导入 {load_id}：它写入或结束的记录版本与当时不符")
+            if load.manifest is not None:
+                verdict.problems.extend(_manifest_gaps(load, digests[load_id], named))
+            else:
+                verdict.problems.extend(_counts_gap(load, versions))
+        elif load.manifest is not None and \
+                decompress(load.manifest).decode() != "\n".join(sorted(manifest_lines(digests[load_id].lines))):
+            verdict.problems.append(f"导入 {load_id}：其版本清单在 luoshi 之外被改动")
     _verify_files(connection, loads, verdict)
     runs = list(connection.execute(sa.select(Run.__table__)))
     _verify_policy_texts(connection, runs, verdict)
@@ -185,9 +202,33 @@ def _named(what: str, row: Any) -> str:
     return f"导入 {row.id}" if what == "load" else f"检查记录 {row.id}"
 
 
-def _counts_gap(load: Any, versions: dict[tuple[int, str, str], int]) -> str:
-    """Which kinds' versions of a load are more or fewer than its counts say."""
+def _manifest_gaps(load: Any, digest: RecordsDigest, named: set[tuple[str, str, int]]) -> list[str]:
+    """The versions a load's manifest lists that are not there, and those there that it does
+    not list (less the rows named already as inserted)."""
+    listed = set(decompress(load.manifest).decode().split("\n")) - {""}
+    present = manifest_lines(digest.lines)
     gaps = []
+    for line in sorted(listed - present):
+        sign, kind, key, *brought = line[0], *line[1:].split("\t")
+        if sign == "+":
+            gaps.append(f"{kind} 表的记录 {key}（导入 {load.id} 写入的版本）：被删除")
+        else:
+            gaps.append(f"{kind} 表的记录 {key}（导入 {brought[0]} 写入的版本）：本由导入 {load.id} 结束，"
+                        "该版本被删除或其“结束于”被改动")
+    for line in sorted(present - listed):
+        sign, kind, key, *brought = line[0], *line[1:].split("\t")
+        if sign == "+" and (kind, key, load.id) not in named:
+            gaps.append(f"{kind} 表的记录 {key}（导入 {load.id}）：不在该次导入的清单中，是在 luoshi 之外插入的")
+        elif sign == "-":
+            gaps.append(f"{kind} 表的记录 {key}（导入 {brought[0]} 写入的版本）：其“结束于”在 luoshi 之外"
+                        f"被改为导入 {load.id}")
+    return gaps
+
+
+def _counts_gap(load: Any, versions: dict[tuple[int, str, str], int]) -> list[str]:
+    """Which kinds' versions of a load are more or fewer than its counts say (a load whose
+    manifest is missing)."""
+    gaps: list[str] = []
     for kind, count in (load.counts or {}).items():
         if kind not in KINDS:
             continue
@@ -202,12 +243,13 @@ def _counts_gap(load: Any, versions: dict[tuple[int, str, str], int]) -> str:
             elif present > expected:
                 gaps.append(f"{kind} 表{label}的版本多了 {present - expected} 行（在 luoshi 之外"
                             "插入，或其“结束于”被改动）")
-    return "：" + "；".join(gaps) if gaps else ""
+    return [f"导入 {load.id}：{gap}" for gap in gaps]
 
 
 def _verify_versions(connection: sa.Connection, kind: str, fields: list[str],
                      loads: dict[int, Any], digests: dict[int, RecordsDigest],
-                     versions: dict[tuple[int, str, str], int], verdict: Verdict) -> None:
+                     versions: dict[tuple[int, str, str], int], named: set[tuple[str, str, int]],
+                     verdict: Verdict) -> None:
     table = FACT_TABLES[kind]
     statement = sa.select(table.c.version_id, table.c.record_key, table.c.record_source,
                           table.c.load_id, table.c.ended_by, table.c.row_hash,
@@ -220,6 +262,7 @@ def _verify_versions(connection: sa.Connection, kind: str, fields: list[str],
         where = f"{kind} 表的记录 {row.record_key}（版本 {row.version_id}，导入 {row.load_id} 写入）"
         if row.row_hash is None:
             verdict.problems.append(f"{where}：没有哈希，是在 luoshi 之外插入的")
+            named.add((kind, row.record_key, row.load_id))
         elif row.row_hash != expected:
             verdict.problems.append(f"{where}：内容在 luoshi 之外被改动")
         if row.load_id in digests:

@@ -190,7 +190,8 @@ def _load(connection: sa.Connection, facts: FactSet, inputs: list[InputFile],
     records = digest.hexdigest()
     link = chain.link_hash("load", seq + 1, previous, content, records)
     connection.execute(sa.update(Load).where(Load.id == load_id).values(
-        counts=counts, records_sha256=records, chain_seq=seq + 1, chain_hash=link))
+        counts=counts, records_sha256=records, manifest=digest.manifest(), chain_seq=seq + 1,
+        chain_hash=link))
     return LoadResult(load_id, counts)
 
 

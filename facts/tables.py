@@ -44,6 +44,7 @@ class Load(Base):
     scope_unit: Mapped[str | None] = mapped_column(sa.String)  # the unit of scope "unit"
     # The hash chain (`chain.py`): what the load did to versions, its place and hash
     records_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    manifest: Mapped[bytes | None] = mapped_column(sa.LargeBinary)  # chain.RecordsDigest.manifest
     chain_seq: Mapped[int | None] = mapped_column(sa.Integer)
     chain_hash: Mapped[str | None] = mapped_column(sa.String(64))
 

@@ -73,7 +73,8 @@ def test_a_deleted_row_is_named_with_its_table_and_load(example_path, db_url):
     sql(db_url, "DELETE FROM units WHERE record_key = 'cb-gh'")
     result = invoke("verify", "--db", db_url)
     assert result.exit_code == 1
-    assert "导入 1：" in result.stdout and "units 表写入的版本少了 1 行" in result.stdout
+    assert "导入 1：它写入或结束的记录版本与当时不符" in result.stdout
+    assert "units 表的记录 cb-gh（导入 1 写入的版本）：被删除" in result.stdout
 
 
 def test_an_inserted_row_is_named(example_path, db_url):
@@ -83,7 +84,7 @@ def test_an_inserted_row_is_named(example_path, db_url):
     result = invoke("verify", "--db", db_url)
     assert result.exit_code == 1
     assert "education 表的记录 k" in result.stdout and "在 luoshi 之外插入" in result.stdout
-    assert "education 表写入的版本多了 1 行" in result.stdout
+    assert "不在该次导入的清单中" not in result.stdout  # named once
 
 
 def test_a_runs_findings_edited_are_named_and_rerun_warns(example_path, db_url):

@@ -265,7 +265,7 @@ def test_replace_replaces_the_whole_state(example_path, minimal_path, db_url):
     def contents(rows):
         return {kind: sorted(json.dumps({k: v for k, v in row.items() if k != "__where__"},
                                         default=str, ensure_ascii=False) for row in kind_rows)
-                for kind, kind_rows in rows.items()}
+                for kind, kind_rows in rows.items() if kind in KINDS}  # the state, not its history
 
     assert contents(store.read_rows(db_url)) == contents(rows_of(read_facts([str(minimal_path)])[0]))
     assert runner.invoke(app, ["load", str(minimal_path), "--db", db_url, "--replace",

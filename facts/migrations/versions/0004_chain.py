@@ -1,6 +1,7 @@
 """The hash chain, the submitted files' bytes, the policy texts of runs, and keys of all fields.
 
-Every record version gains `row_hash`, loads `records_sha256`, `chain_seq` and `chain_hash`,
+Every record version gains `row_hash`, loads `records_sha256`, `manifest`, `chain_seq` and
+`chain_hash`,
 runs `chain_seq`, `chain_hash`, `policy_files` and `narrowing`; the rows stored so far get their
 hashes here, computed as `luoshi.facts.chain` computes them on writing (its formulas are part of
 the stored format), loads and runs linked in the order they were written. New tables:
@@ -46,6 +47,7 @@ def upgrade() -> None:
     for name in FACT_TABLES:
         op.add_column(name, sa.Column('row_hash', sa.String(length=64), nullable=True))
     op.add_column('loads', sa.Column('records_sha256', sa.String(length=64), nullable=True))
+    op.add_column('loads', sa.Column('manifest', sa.LargeBinary(), nullable=True))
     op.add_column('loads', sa.Column('chain_seq', sa.Integer(), nullable=True))
     op.add_column('loads', sa.Column('chain_hash', sa.String(length=64), nullable=True))
     op.add_column('runs', sa.Column('policy_files', sa.JSON(), nullable=True))
@@ -125,10 +127,12 @@ def _link(connection: sa.Connection, digests: dict[int, chain.RecordsDigest]) ->
     previous = chain.GENESIS
     for seq, (_, _, row_id, what, row) in enumerate(sorted(links, key=lambda link: link[:3]), 1):
         if what == "load":
-            records = digests.get(row_id, chain.RecordsDigest()).hexdigest()
+            digest = digests.get(row_id, chain.RecordsDigest())
+            records = digest.hexdigest()
             previous = chain.link_hash("load", seq, previous, chain.load_content(row), records)
             connection.execute(sa.update(loads).where(loads.c.id == row_id).values(
-                records_sha256=records, chain_seq=seq, chain_hash=previous))
+                records_sha256=records, manifest=digest.manifest(), chain_seq=seq,
+                chain_hash=previous))
         else:
             previous = chain.link_hash("run", seq, previous, chain.run_content(row))
             connection.execute(sa.update(runs).where(runs.c.id == row_id).values(
