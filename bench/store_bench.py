@@ -78,7 +78,7 @@ def main() -> None:
         print(line.format("identical reload", *timed(lambda: store.load(facts, inputs, new))[1:]))
         unit = facts.facts("misconduct")[0].unit
         sent = submission_of(unit, city, Path(tmp) / "unit.yaml",
-                             leave_out={facts.facts("misconduct")[0].id})
+                             leave_out={facts.facts("misconduct")[0].id}, cascade=True)
         one, one_inputs = read_facts([str(sent)], stored=lambda wanted: store.stored_ids(new, wanted))
         result, wall, cpu = timed(lambda: store.load(one, one_inputs, new, submission=store.Submission(
             scope="unit", unit=unit)))
