@@ -6,7 +6,8 @@ as it is (unchanged), one with other content ends the stored version and adds a 
 (changed). The scope says what the set replaces: nothing (merge), one unit's records (unit: the
 unit's stored records missing from the set are removed, i.e. their open version is ended), or
 everything (replace). A failure anywhere rolls the whole load back. Every load is logged in
-`loads` with who sent it, when it was received, its files, scope and counts.
+`loads` with who sent it, when it was received, its files (their bytes kept in `load_files`),
+scope and counts, and linked into the hash chain (`chain.py`) with every version it wrote.
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ def _sqlite_pragmas(connection, _record) -> None:  # noqa: ANN001 (DB-API object
 
 def migrate(engine: sa.Engine) -> None:
     """Bring the schema to the newest Alembic revision (creating it in an empty database)."""
+    if _at_head(engine):  # the usual case: spare importing Alembic and reading every migration
+        return
     from alembic import command
     from alembic.config import Config
     from alembic.util.exc import CommandError
@@ -91,6 +94,16 @@ def migrate(engine: sa.Engine) -> None:
         except CommandError as error:  # e.g. a database migrated by a newer luoshi
             raise StoreError(f"数据库的结构版本无法识别，可能由更新版本的 luoshi 建立（{error}）；"
                              "请升级 luoshi") from None
+
+
+def _at_head(engine: sa.Engine) -> bool:
+    try:
+        with engine.connect().execution_options(luoshi_read=True) as connection:
+            if not sa.inspect(connection).has_table("alembic_version"):
+                return False
+            return connection.scalar(sa.text("SELECT version_num FROM alembic_version")) == _HEAD
+    except SQLAlchemyError:
+        return False  # let the migration report it
 
 
 @dataclass(frozen=True)
