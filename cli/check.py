@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -113,7 +113,8 @@ def check(
             from luoshi.engine.runtime import recording
 
             recording.record(db, report, catalog, waiver_list, inputs_sha256 or "",
-                             seen.get("load_id"))
+                             seen.get("load_id"),
+                             narrowing(id_list(select), id_list(ignore), units, shard_spec))
         if fmt == "table" and output:  # a file gets no colour codes, whatever the terminal
             from luoshi.outputs.formats import table
 
@@ -127,6 +128,14 @@ def check(
     threshold = SEVERITY_RANK.get(fail_on)
     if threshold and any(SEVERITY_RANK[f.severity] >= threshold for f in report.findings):
         raise typer.Exit(1)
+
+
+def narrowing(select: list[str] | None, ignore: list[str] | None, units: list[str] | None,
+              shard: tuple[int, int] | None) -> dict[str, Any] | None:
+    """How a recorded run's findings were narrowed (None: not at all), for `rerun`."""
+    given = {"select": select, "ignore": ignore, "unit": units,
+             "shard": list(shard) if shard else None}
+    return given if any(given.values()) else None
 
 
 def known_units(rows: Rows, wanted: list[str] | None) -> list[str] | None:

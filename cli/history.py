@@ -57,8 +57,12 @@ def history(db: DbOption = None) -> None:
     """列出记录过的检查（check --record），最新的在前；时间为本地时间。"""
     from luoshi.facts import history as runs_store
 
+    from .verify import warn_if_broken
+
     with exit_on_errors():
         runs = _checked(runs_store.runs(db))
+        if runs:
+            warn_if_broken(db)
     table = Table(title=f"检查记录（{len(runs)} 次）", title_justify="left")
     for label in ("编号", f"时间（{_zone()}）", "年度", "检查日", "错误", "警告", "触发", "数据", "策略"):
         table.add_column(label)
@@ -80,12 +84,15 @@ def diff(
     """比较两次检查：新出现、已解决、有变化的问题及其原因（默认比较同一年度最新的两次）。"""
     from luoshi.facts import history as runs_store
 
+    from .verify import warn_if_broken
+
     with exit_on_errors():
         if output_format not in ("table", "json"):
             raise InputError([Problem(Location("--format"), "C001", "应为 table 或 json")])
         if (first is None) != (second is None):
             raise InputError([Problem(Location("diff"), "C001", "要么给出两个记录编号，要么都不给")])
         older, newer = runs_store.pick(_checked(runs_store.runs(db)), first, second)
+        warn_if_broken(db)
     changes = reasons(older, newer)
     if output_format == "json":
         sys.stdout.write(json.dumps(changes, ensure_ascii=False, indent=2) + "\n")

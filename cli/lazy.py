@@ -24,6 +24,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "explain": ("explain", "explain"),
     "history": ("history", "history"),
     "diff": ("history", "diff"),
+    "rerun": ("rerun", "rerun"),
+    "verify": ("verify", "verify"),
     "notices": ("notices", "notices"),
     "report": ("report", "report"),
     "template": ("template", "template"),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
+from pathlib import Path, PurePath
 from typing import Annotated, Any
 
 import typer
@@ -11,9 +13,9 @@ from rich.table import Table
 from rich.text import Text
 
 from luoshi.facts.kinds import KINDS
-from luoshi.facts.problems import InputError, Location, Problem
+from luoshi.facts.problems import InputError, Location, Problem, StoreError
 
-from .console import exit_on_errors, out
+from .console import err, exit_on_errors, out
 from .options import DbOption
 
 FormatOption = Annotated[str, typer.Option("--format", help="table 或 json")]
@@ -28,10 +30,20 @@ def _check_format(output_format: str) -> None:
 
 
 def submissions(db: DbOption = None, unit: UnitOption = None,
-                output_format: FormatOption = "table") -> None:
-    """列出每一次导入（最新的在前）：收到时间、报送人、范围、文件及其 sha256、新增 / 修改 / 撤回 / 未变条数。"""
+                output_format: FormatOption = "table",
+                files: Annotated[int | None, typer.Option(
+                    "--files", help="取回第 N 次导入所报送的原始文件（逐字节相同，与 --out 同用）",
+                    show_default=False)] = None,
+                out_dir: Annotated[Path | None, typer.Option(
+                    "--out", help="--files 取回的文件写入这个文件夹", show_default=False)] = None,
+                ) -> None:
+    """列出每一次导入（最新的在前）：收到时间、报送人、范围、文件及其 sha256、新增 / 修改 / 撤回 / 未变条数；
+    --files N --out DIR 取回第 N 次导入所报送的原始文件。"""
     from luoshi.facts import store
 
+    if files is not None or out_dir is not None:
+        _write_files(db, files, out_dir)
+        return
     with exit_on_errors():
         _check_format(output_format)
         loads = store.submissions(db, unit)
@@ -45,12 +57,39 @@ def submissions(db: DbOption = None, unit: UnitOption = None,
         table.add_column(label)
     for item in data:
         scope = SCOPE_ZH[item["scope"]] + (f" {item['unit']}" if item["unit"] else "")
-        files = "\n".join(f"{f['path']}（{f['sha256'][:12]}…，{f['size']} 字节）"
-                          for f in item["files"])
+        listed = "\n".join(f"{f['path']}（{f['sha256'][:12]}…，{f['size']} 字节）"
+                           for f in item["files"])
         _add_row(table, str(item["id"]), item["received"][:16].replace("T", " "), item["by"] or "",
-                      scope, files, *(str(item["totals"][key]) for key in COUNTS_ZH),
+                      scope, listed, *(str(item["totals"][key]) for key in COUNTS_ZH),
                       item["note"] or "")
     out.print(table)
+
+
+def _write_files(db: str | None, load_id: int | None, folder: Path | None) -> None:
+    """Each kept file under `folder` at its path as submitted (made relative: no root, no
+    `..`), read back and checked against the sha256 the load recorded."""
+    from luoshi.facts import store
+
+    with exit_on_errors():
+        if load_id is None or folder is None:
+            raise InputError([Problem(Location("--files"), "C001", "--files 与 --out 须同时给出")])
+        kept = store.submission_files(db, load_id)
+        written = []
+        for item in kept:
+            parts = [part for part in PurePath(item.path.replace("\\", "/")).parts
+                     if part not in ("/", "..", ".") and not part.endswith(":")]
+            target = folder.joinpath(*parts) if parts else folder / "file"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(item.data)
+            actual = hashlib.sha256(target.read_bytes()).hexdigest()
+            if actual != item.sha256:
+                raise StoreError(f"第 {load_id} 次导入的文件 {item.path} 取回后 sha256 为 {actual}，"
+                                 f"与导入时记录的 {item.sha256} 不符：数据库中的内容已被改动"
+                                 "（luoshi verify 查看）")
+            written.append((item.path, target, actual))
+    for path, target, digest in written:
+        out.print(Text(f"{target}（原为 {path}，sha256 {digest}，与导入时一致）"))
+    err.print(f"已取回第 {load_id} 次导入的 {len(written)} 个文件。")
 
 
 def changes(

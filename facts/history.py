@@ -7,36 +7,76 @@ run: a finding closed and later reappearing is recognised as the same one.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
+from . import chain
 from .problems import InputError, Location, Problem
-from .store import StoreError, connect, describe_error, migrate
-from .tables import Run
+from .store import LOAD_LOCK, StoreError, connect, describe_error, migrate, reading
+from .tables import PolicyText, Run
 from .version import tool_version
 
 
 def record(db: str | None, *, year: int, as_of: dt.date, inputs_sha256: str,
            policies_sha256: str, params: dict[str, Any], waivers: list[dict[str, Any]],
            findings: list[dict[str, Any]], triggers: list[dict[str, Any]],
-           load_id: int | None = None) -> int:
-    """Store a run; `load_id`: the newest load of the state it read."""
+           load_id: int | None = None, policies: list[tuple[str, str, bytes]] | None = None,
+           narrowing: dict[str, Any] | None = None) -> int:
+    """Store a run, linked into the hash chain; `load_id`: the newest load of the state it
+    read; `policies`: the policy files it used as (folder, name, bytes), kept by sha256 so
+    that `rerun` can rebuild them; `narrowing`: the --select/--ignore/--unit/--shard it had."""
     engine = connect(db)
     try:
         migrate(engine)
         with engine.begin() as connection:
-            return connection.execute(sa.insert(Run).values(
+            if connection.dialect.name == "postgresql":  # the chain's next link: one at a time
+                connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOAD_LOCK})
+            listing = [{"folder": folder, "name": name, "sha256": _keep_text(connection, data)}
+                       for folder, name, data in policies or []]
+            run_id = connection.execute(sa.insert(Run).values(
                 created_at=dt.datetime.now(dt.UTC), tool_version=tool_version(), year=year,
                 as_of=as_of, inputs_sha256=inputs_sha256, policies_sha256=policies_sha256,
                 params=params, waivers=waivers, findings=findings, triggers=triggers,
-                load_id=load_id,
+                load_id=load_id, policy_files=listing if policies is not None else None,
+                narrowing=narrowing,
             ).returning(Run.id)).scalar_one()
+            # Hashed as read back, which is what `verify` reads.
+            stored = connection.execute(sa.select(Run.__table__).where(Run.id == run_id)).one()
+            seq, previous = chain.head(connection)
+            connection.execute(sa.update(Run).where(Run.id == run_id).values(
+                chain_seq=seq + 1,
+                chain_hash=chain.link_hash("run", seq + 1, previous, chain.run_content(stored))))
+            return run_id
     except SQLAlchemyError as error:
         raise StoreError(describe_error(error, engine)) from None
     finally:
         engine.dispose()
+
+
+def _keep_text(connection: sa.Connection, data: bytes) -> str:
+    digest = hashlib.sha256(data).hexdigest()
+    if connection.scalar(sa.select(PolicyText.sha256).where(PolicyText.sha256 == digest)) is None:
+        connection.execute(sa.insert(PolicyText).values(sha256=digest, content=chain.compress(data)))
+    return digest
+
+
+def policy_texts(db: str | None, run: Run) -> list[tuple[str, str, bytes]]:
+    """The policy files run `run` used, as (folder, name, bytes)."""
+    def read(connection: sa.Connection) -> list[tuple[str, str, bytes]]:
+        result = []
+        for item in run.policy_files or []:
+            content = connection.scalar(sa.select(PolicyText.content)
+                                        .where(PolicyText.sha256 == item["sha256"]))
+            if content is None:
+                raise StoreError(f"检查记录 {run.id} 所用的策略文件 {item['name']} 的原文已从数据库中删除"
+                                 "（luoshi verify 查看）")
+            result.append((item["folder"], item["name"], chain.decompress(content)))
+        return result
+
+    return reading(db, read)
 
 
 def runs(db: str | None) -> list[Run]:

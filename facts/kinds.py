@@ -304,7 +304,7 @@ class Review(Fact):
     ZH = "制度评审"
     DATED = "date"
     HOME = "institution.lead_unit"
-    KEY = ("institution", "date", "kind")
+    KEY = ("institution", "date", "kind", "outcome")  # all fields (facts.md)
     institution: RequiredText = field("制度", ref="institutions")
     date: RequiredDay = field("日期")
     kind: REVIEW_KIND.field(True) = field("类型")  # type: ignore[valid-type]
@@ -325,13 +325,35 @@ class Lookback(Fact):
     KIND = "lookbacks"
     ZH = "回头看"
     DATED = "date"
-    KEY = ("unit", "date")
+    KEY = ("unit", "date", "plan")  # all fields (facts.md)
     unit: RequiredText = field("单位", ref="units")
     date: RequiredDay = field("日期")
     plan: Text = field("工作方案", None)
 
 
 KINDS: dict[str, type[Fact]] = {model.KIND: model for model in Fact.__subclasses__()}
+
+
+class RectificationVersion(Fact):
+    """One stored version of a rectification, with the load that brought it: history the
+    store provides (never submitted, so not in KINDS, the schema or the template). Read by F407;
+    in file mode there is none."""
+
+    KIND = "rectification_versions"
+    ZH = "整改事项的历次版本"
+    HOME = "rectification.unit"
+    OWNER = None
+    KEY = ("rectification", "load")
+    rectification: RequiredText = field("整改事项", ref="rectifications")
+    closed_on: Day = field("销号日期", None)
+    load: RequiredInt = field("导入编号")
+    received: RequiredDay = field("收到日期")  # the load's --received date (local time)
+
+
+# Kinds the store derives from its history; policies read them like the submitted kinds.
+HISTORY_KINDS: dict[str, type[Fact]] = {RectificationVersion.KIND: RectificationVersion}
+# Every kind a policy can read.
+EVALUATED_KINDS: dict[str, type[Fact]] = {**KINDS, **HISTORY_KINDS}
 _KIND_NAMES = {name: kind for kind, model in KINDS.items() for name in (kind, model.ZH)}
 
 
@@ -373,21 +395,21 @@ def references(kind: str) -> dict[str, list[str]]:
     """The fields of `kind` that hold ids of other records, with the kinds they may name."""
     return {
         name: list(info.json_schema_extra["ref"])  # type: ignore[arg-type]
-        for name, info in KINDS[kind].model_fields.items()
+        for name, info in EVALUATED_KINDS[kind].model_fields.items()
         if isinstance(info.json_schema_extra, dict) and "ref" in info.json_schema_extra
     }
 
 
 def choice_of(kind: str, name: str) -> Choice | None:
     """The enumeration a field takes its values from, if it is an enum field."""
-    metadata = KINDS[kind].model_fields[name].metadata
+    metadata = EVALUATED_KINDS[kind].model_fields[name].metadata
     return next((item for item in metadata if isinstance(item, Choice)), None)
 
 
 @cache
 def date_fields(kind: str) -> frozenset[str]:
     return frozenset(
-        name for name, info in KINDS[kind].model_fields.items()
+        name for name, info in EVALUATED_KINDS[kind].model_fields.items()
         if info.annotation is dt.date or dt.date in get_args(info.annotation)
     )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .json_reader import read_json
@@ -42,11 +42,13 @@ _MAGIC = (
 
 @dataclass(frozen=True, slots=True)
 class InputFile:
-    """A file that was read: the path as the user named it, and the hash of its bytes."""
+    """A file that was read: the path as the user named it, the hash of its bytes, and the
+    bytes (a load keeps them)."""
 
     path: str
     sha256: str
     size: int
+    data: bytes = field(default=b"", repr=False, compare=False)
 
 
 # Spreadsheets of other programs, in a folder as named: refused with what to do, never skipped.
@@ -161,7 +163,7 @@ def read_paths(paths: Iterable[str], reading: Reading,
         except OSError as error:
             reading.problem(Location(name), "E001", f"无法读取：{error.strerror}")
             continue
-        inputs.append(InputFile(name, hashlib.sha256(data).hexdigest(), len(data)))
+        inputs.append(InputFile(name, hashlib.sha256(data).hexdigest(), len(data), data))
         read_bytes(name, data, reading)
         done += len(data)
         if progress:

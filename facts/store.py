@@ -6,12 +6,14 @@ as it is (unchanged), one with other content ends the stored version and adds a 
 (changed). The scope says what the set replaces: nothing (merge), one unit's records (unit: the
 unit's stored records missing from the set are removed, i.e. their open version is ended), or
 everything (replace). A failure anywhere rolls the whole load back. Every load is logged in
-`loads` with who sent it, when it was received, its files, scope and counts.
+`loads` with who sent it, when it was received, its files (their bytes kept in `load_files`),
+scope and counts, and linked into the hash chain (`chain.py`) with every version it wrote.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,17 +24,18 @@ from typing import Any, get_origin
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from .factset import FactSet, Record, Rows, record_key
+from . import chain
+from .factset import FactSet, Record, Row, Rows, record_key
 from .gc_pause import cyclic_gc_paused
 from .kinds import KINDS, references
 from .problems import InputError, Location, Problem, Progress, StoreError
 from .readers import InputFile
-from .tables import FACT_TABLES, Load
+from .tables import FACT_TABLES, Load, LoadFile
 from .version import tool_version
 
 DEFAULT_DB = "luoshi.db"
 # Any constant: migrations and loads into one PostgreSQL database take turns on this lock.
-_LOAD_LOCK = 7_236_185_033
+LOAD_LOCK = 7_236_185_033
 _BATCH = 2000
 _HEAD = "0005"  # the newest migration: what reading expects
 
@@ -74,6 +77,8 @@ def _sqlite_pragmas(connection, _record) -> None:  # noqa: ANN001 (DB-API object
 
 def migrate(engine: sa.Engine) -> None:
     """Bring the schema to the newest Alembic revision (creating it in an empty database)."""
+    if _at_head(engine):  # the usual case: spare importing Alembic and reading every migration
+        return
     from alembic import command
     from alembic.config import Config
     from alembic.util.exc import CommandError
@@ -82,13 +87,23 @@ def migrate(engine: sa.Engine) -> None:
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":  # two first loads must not both create tables
-            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOAD_LOCK})
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOAD_LOCK})
         config.attributes["connection"] = connection
         try:
             command.upgrade(config, "head")
         except CommandError as error:  # e.g. a database migrated by a newer luoshi
             raise StoreError(f"数据库的结构版本无法识别，可能由更新版本的 luoshi 建立（{error}）；"
                              "请升级 luoshi") from None
+
+
+def _at_head(engine: sa.Engine) -> bool:
+    try:
+        with engine.connect().execution_options(luoshi_read=True) as connection:
+            if not sa.inspect(connection).has_table("alembic_version"):
+                return False
+            return connection.scalar(sa.text("SELECT version_num FROM alembic_version")) == _HEAD
+    except SQLAlchemyError:
+        return False  # let the migration report it
 
 
 @dataclass(frozen=True)
@@ -131,11 +146,11 @@ def _load(connection: sa.Connection, facts: FactSet, inputs: list[InputFile],
           submission: Submission) -> LoadResult:
     if connection.dialect.name == "postgresql":
         free = connection.execute(sa.text("SELECT pg_try_advisory_xact_lock(:k)"),
-                                  {"k": _LOAD_LOCK}).scalar()
+                                  {"k": LOAD_LOCK}).scalar()
         if not free:
             if waiting:
                 waiting("另一次导入正在写入同一数据库，等待它完成……")
-            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOAD_LOCK})
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOAD_LOCK})
     if submission.scope == "unit":
         assert submission.unit is not None
         refuse_foreign(connection, facts, submission.unit)
@@ -151,22 +166,45 @@ def _load(connection: sa.Connection, facts: FactSet, inputs: list[InputFile],
         counts={}, received_at=(submission.received or now).astimezone(dt.UTC), submitted_by=submission.by,
         note=submission.note, scope=submission.scope, scope_unit=submission.unit,
     ).returning(Load.id)).scalar_one()
+    for position, item in enumerate(inputs):
+        connection.execute(sa.insert(LoadFile).values(load_id=load_id, position=position,
+                                                      path=item.path,
+                                                      content=chain.compress(item.data)))
     counts: dict[str, dict[str, int]] = {}
+    digest = chain.RecordsDigest()
     done, total = 0, len(facts)
     for kind, plan in plans.items():
         table = FACT_TABLES[kind]
-        ending = sa.update(table).where(table.c.version_id == sa.bindparam("version_"))
+        ending = sa.update(table).where(table.c.version_id == sa.bindparam("version_")) \
+            .values(ended_by=load_id, row_hash=sa.bindparam("hash_"))
         for start in range(0, len(plan.ended), _BATCH):
-            connection.execute(ending.values(ended_by=load_id),
-                               [{"version_": version} for version in plan.ended[start:start + _BATCH]])
+            batch_ended = plan.ended[start:start + _BATCH]
+            connection.execute(ending, [{"version_": old["version_id"],
+                                         "hash_": chain.ended(old["row_hash"], load_id)}
+                                        for old in batch_ended])
+            for old in batch_ended:
+                digest.ended(kind, old["record_key"], old["load_id"])
         for start in range(0, len(plan.inserts), _BATCH):
             batch = plan.inserts[start:start + _BATCH]
-            connection.execute(sa.insert(table), [{**row, "load_id": load_id} for row in batch])
+            rows = []
+            for row in batch:
+                row_hash = chain.version_hash(kind, load_id, row["record_key"], row["record_source"], row)
+                digest.brought(kind, row["record_key"], row_hash)
+                rows.append({**row, "load_id": load_id, "row_hash": row_hash})
+            connection.execute(sa.insert(table), rows)
         done += len(facts.records[kind])
         if progress and total:
             progress("写入", done, total)
         counts[kind] = plan.counts
-    connection.execute(sa.update(Load).where(Load.id == load_id).values(counts=counts))
+    # Hashed as read back, which is what `verify` reads (times as the database keeps them).
+    stored = connection.execute(sa.select(Load.__table__).where(Load.id == load_id)).one()
+    content = {**chain.load_content(stored), "counts": counts}
+    seq, previous = chain.head(connection)
+    records = digest.hexdigest()
+    link = chain.link_hash("load", seq + 1, previous, content, records)
+    connection.execute(sa.update(Load).where(Load.id == load_id).values(
+        counts=counts, records_sha256=records, manifest=digest.manifest(), chain_seq=seq + 1,
+        chain_hash=link))
     return LoadResult(load_id, counts)
 
 
@@ -174,7 +212,7 @@ def _load(connection: sa.Connection, facts: FactSet, inputs: list[InputFile],
 class _Plan:
     """What one kind's load writes: versions to end, rows to insert, and the counts."""
 
-    ended: list[int]
+    ended: list[dict[str, Any]]  # the open versions it ends
     inserts: list[dict[str, Any]]
     counts: dict[str, int]
     removed: set[str]  # the keys leaving the current state
@@ -203,7 +241,7 @@ def _plan(connection: sa.Connection, kind: str, records: list[Record],
             raise InputError([Problem(record.where, "E502",
                                       f"该记录已由其他单位报送，单位 {submission.unit} 不能修改",
                                       kind) for record in foreign])
-    ended: list[int] = []
+    ended: list[dict[str, Any]] = []
     inserts: list[dict[str, Any]] = []
     counts = {"added": 0, "changed": 0, "removed": 0, "unchanged": 0}
     for key, record in submitted.items():
@@ -213,14 +251,14 @@ def _plan(connection: sa.Connection, kind: str, records: list[Record],
             counts["unchanged"] += 1
             continue
         if old is not None:
-            ended.append(old["version_id"])
+            ended.append(old)
             counts["changed"] += 1
         else:
             counts["added"] += 1
         inserts.append({**row, "record_key": key, "record_source": record.source})
     removed = in_scope - submitted.keys()
     for key in sorted(removed):
-        ended.append(stored[key]["version_id"])
+        ended.append(stored[key])
         counts["removed"] += 1
     return _Plan(ended, inserts, counts, removed)
 
@@ -248,7 +286,7 @@ def refuse_dangling(connection: sa.Connection, facts: FactSet, plans: dict[str, 
                                             kind, name))
             kept = sa.select(table.c.record_key, table.c.record_source, table.c[name]).where(
                 _open(table), table.c[name].in_(sorted(ids)),
-                table.c.version_id.not_in(plans[kind].ended or [-1]))
+                table.c.version_id.not_in([old["version_id"] for old in plans[kind].ended] or [-1]))
             submitted = {record_key(record.fact) for record in facts.records[kind]}
             for key, source, value in connection.execute(kept):
                 if key in submitted:  # reported at its line in the submission above
@@ -280,8 +318,9 @@ def _owned_by(kind: str, unit: str | None) -> sa.ColumnElement[bool]:
 def _open_versions(connection: sa.Connection, table: sa.Table, fields: list[str],
                    wanted: set[str], everything: bool) -> dict[str, dict[str, Any]]:
     """The open versions of the keys `wanted` (or of every key), by key."""
-    columns = [table.c.version_id, table.c.record_key, *(table.c[name] for name in fields)]
-    names = ["version_id", "record_key", *fields]
+    columns = [table.c.version_id, table.c.record_key, table.c.load_id, table.c.row_hash,
+               *(table.c[name] for name in fields)]
+    names = ["version_id", "record_key", "load_id", "row_hash", *fields]
     statement = sa.select(*columns).where(_open(table))
     if not everything and len(wanted) <= _BATCH:  # else reading all is cheaper than many IN lists
         statement = statement.where(table.c.record_key.in_(sorted(wanted)))
@@ -386,7 +425,7 @@ def read_rows(db: str | None = None, local: dict[str, str] | None = None,
             seen["load_id"] = known_at or connection.scalar(sa.select(sa.func.max(Load.id))) or 0
         return rows
 
-    return _reading(db, read)
+    return reading(db, read)
 
 
 def read_newer(db: str | None, rows: Rows, since: int, seen: dict[str, int]) -> Rows:
@@ -411,12 +450,14 @@ def read_newer(db: str | None, rows: Rows, since: int, seen: dict[str, int]) -> 
             if ended or brought:
                 kept = [row for row in rows.get(kind, ()) if row["__key__"] not in ended]
                 result[kind] = sorted(kept + brought, key=lambda row: row["__key__"])
+        # The history grows with every load; it is a few rows per rectification, read whole.
+        result["rectification_versions"] = _rectification_versions(connection, None)
         return result
 
-    return _reading(db, read)
+    return reading(db, read)
 
 
-def _reading(db: str | None, read: Callable[[sa.Connection], Any]) -> Any:
+def reading(db: str | None, read: Callable[[sa.Connection], Any]) -> Any:
     """`read(connection)` in one read-only snapshot of an existing database."""
     url = sa.engine.make_url(database_url(db))
     if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
@@ -461,7 +502,7 @@ def states(db: str | None, first: int | None, second: int | None) -> tuple[int, 
                 for known in (a, b)]
         return a, b, rows[0], rows[1]
 
-    return _reading(db, read)
+    return reading(db, read)
 
 
 def submissions(db: str | None = None, unit: str | None = None,
@@ -476,7 +517,7 @@ def submissions(db: str | None = None, unit: str | None = None,
             statement = statement.where(Load.id == load_id)
         return [Load(**row._mapping) for row in connection.execute(statement)]
 
-    return _reading(db, read)
+    return reading(db, read)
 
 
 COUNTS = ("added", "changed", "removed", "unchanged")
@@ -530,7 +571,28 @@ def _read_rows(connection: sa.Connection, local: dict[str, str] | None,
         result[kind] = [dict(zip(names, row, strict=True)) for row in cursor]
         if _after_reading:
             _after_reading(kind)
+    result["rectification_versions"] = _rectification_versions(connection, known_at)
     return result
+
+
+def _rectification_versions(connection: sa.Connection, known_at: int | None) -> list[Row]:
+    """Every version of every rectification stored by load `known_at` (None: by now), with the
+    date its load was received (in local time, as `--received` is given): the history F407
+    reads."""
+    table = FACT_TABLES["rectifications"]
+    statement = sa.select(table.c.id, table.c.closed_on, table.c.load_id, table.c.record_source,
+                          Load.received_at).join(Load, Load.id == table.c.load_id)
+    if known_at is not None:
+        statement = statement.where(table.c.load_id <= known_at)
+    rows = []
+    for rectification, closed_on, load_id, source, received in connection.execute(
+            statement.order_by(table.c.id, table.c.load_id)):
+        received = received.replace(tzinfo=dt.UTC) if received.tzinfo is None else received
+        rows.append({"rectification": rectification, "closed_on": closed_on, "load": load_id,
+                     "received": received.astimezone().date(),
+                     "__key__": json.dumps([rectification, load_id], ensure_ascii=False),
+                     "__where__": source})
+    return rows
 
 
 def _as_of_load(table: sa.Table, known_at: int | None) -> sa.ColumnElement[bool]:
@@ -562,3 +624,40 @@ def _units_table(connection: sa.Connection, ids: list[str]) -> sa.Table:
     if ids:
         connection.execute(table.insert(), [{"id": unit} for unit in ids])
     return table
+
+
+def verify(db: str | None = None) -> chain.Verdict:
+    """The hash chain recomputed over every load, record version, kept file and run."""
+    return reading(db, chain.verify)
+
+
+@dataclass(frozen=True)
+class KeptFile:
+    path: str  # as the submitter's command named it
+    sha256: str  # as the load's log recorded it
+    data: bytes
+
+
+def submission_files(db: str | None, load_id: int) -> list[KeptFile]:
+    """The files load `load_id` read, byte for byte as they were submitted."""
+    def read(connection: sa.Connection) -> list[KeptFile]:
+        files = connection.scalar(sa.select(Load.files).where(Load.id == load_id))
+        if files is None:
+            raise InputError([Problem(Location("--files"), "C001",
+                                      f"没有编号为 {load_id} 的导入（luoshi submissions 列出全部）")])
+        kept = {row.position: row for row in connection.execute(
+            sa.select(LoadFile.__table__).where(LoadFile.load_id == load_id))}
+        if files and not kept:
+            raise InputError([Problem(Location("--files"), "C001",
+                                      f"第 {load_id} 次导入早于保存文件内容的 luoshi 版本，"
+                                      "数据库中只有其文件名、大小与 sha256")])
+        result = []
+        for position, item in enumerate(files):
+            if position not in kept:
+                raise StoreError(f"第 {load_id} 次导入的文件 {item['path']} 的内容已从数据库中删除"
+                                 "（luoshi verify 查看）")
+            result.append(KeptFile(item["path"], item["sha256"],
+                                   chain.decompress(kept[position].content)))
+        return result
+
+    return reading(db, read)

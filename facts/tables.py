@@ -3,8 +3,8 @@
 Fact tables are built from the pydantic models so the two cannot drift apart: each field is a
 column of the matching type. A row is one version of a record, never overwritten: `version_id`,
 `record_key` (the id, or the natural key as JSON), `record_source` (`file:line` where this
-version was read), `load_id` (the load that brought it) and `ended_by` (the load that replaced
-or removed it; NULL while it is current). The current state is the open versions, read through a
+version was read), `load_id` (the load that brought it), `ended_by` (the load that replaced
+or removed it; NULL while it is current) and `row_hash` (`chain.py`). The current state is the open versions, read through a
 partial unique index (one open version per key). The Alembic migrations in `migrations/` are frozen copies of this; a test compares
 them with it.
 """
@@ -42,6 +42,32 @@ class Load(Base):
     note: Mapped[str | None] = mapped_column(sa.String)  # --note
     scope: Mapped[str] = mapped_column(sa.String(16))  # SCOPES
     scope_unit: Mapped[str | None] = mapped_column(sa.String)  # the unit of scope "unit"
+    # The hash chain (`chain.py`): what the load did to versions, its place and hash
+    records_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    manifest: Mapped[bytes | None] = mapped_column(sa.LargeBinary)  # chain.RecordsDigest.manifest
+    chain_seq: Mapped[int | None] = mapped_column(sa.Integer)
+    chain_hash: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class LoadFile(Base):
+    """The bytes of a file a load read (zlib), so that what a unit sent can be produced again."""
+
+    __tablename__ = "load_files"
+
+    load_id: Mapped[int] = mapped_column(sa.ForeignKey("loads.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(sa.Integer, primary_key=True)  # in `Load.files`
+    path: Mapped[str] = mapped_column(sa.String)
+    content: Mapped[bytes] = mapped_column(sa.LargeBinary)
+
+
+class PolicyText(Base):
+    """A policy file's bytes (zlib), by their sha256: a run names the files it used, and a
+    catalog used by many runs is stored once."""
+
+    __tablename__ = "policy_texts"
+
+    sha256: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    content: Mapped[bytes] = mapped_column(sa.LargeBinary)
 
 
 # A load's scope: add or update only; replace one unit's records; replace the whole state.
@@ -72,6 +98,7 @@ def _fact_table(model: type[Fact]) -> sa.Table:
         sa.Column("record_source", sa.String(), nullable=False),
         sa.Column("load_id", sa.Integer(), sa.ForeignKey("loads.id"), nullable=False),
         sa.Column("ended_by", sa.Integer(), sa.ForeignKey("loads.id"), nullable=True),
+        sa.Column("row_hash", sa.String(64), nullable=True),  # chain.version_hash
     ]
     for name, info in model.model_fields.items():
         nullable = not info.is_required() and info.default is None
@@ -103,6 +130,12 @@ class Run(Base):
     findings: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)  # as in check's JSON
     triggers: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)
     load_id: Mapped[int | None] = mapped_column(sa.Integer)  # the newest load the check read
+    # [{"folder": "builtin" | "user N", "name", "sha256"}]: the policy files, in `policy_texts`
+    policy_files: Mapped[list[dict[str, Any]] | None] = mapped_column(sa.JSON)
+    # {"select", "ignore", "unit"}: how the findings were narrowed (None: not narrowed)
+    narrowing: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    chain_seq: Mapped[int | None] = mapped_column(sa.Integer)
+    chain_hash: Mapped[str | None] = mapped_column(sa.String(64))
 
 
 # -- the portal (`luoshi serve`, `luoshi users`): accounts, tokens, sessions, the audit log --

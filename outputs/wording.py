@@ -19,7 +19,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from luoshi.facts.kinds import KINDS, MISCONDUCT_KIND
+from luoshi.facts.kinds import EVALUATED_KINDS, MISCONDUCT_KIND
 
 RULE_CODE = re.compile(r"^[A-Z]\d{3}$")
 # Ids are what users write: letters, figures, `-`, `_`, `.` (the examples: cb-ins03, inst-1).
@@ -97,7 +97,8 @@ class Words:
         if kind == "signals" and row.get("summary"):
             return f"问题线索“{row['summary']}”"
         date = row.get("date")
-        return f"{chinese_date(date)}的{KINDS[kind].ZH}记录" if date else f"一条{KINDS[kind].ZH}记录"
+        zh = EVALUATED_KINDS[kind].ZH
+        return f"{chinese_date(date)}的{zh}记录" if date else f"一条{zh}记录"
 
     def basis(self, key: str) -> str:
         """What a trigger answers (a misconduct or a rectification), with its date."""

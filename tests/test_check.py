@@ -231,7 +231,7 @@ def test_other_formats(minimal_path):
         return runner.invoke(app, ["check", str(minimal_path), "--year", "2013", "--format", fmt])
 
     suite = ElementTree.fromstring(run("junit").stdout.encode())
-    assert int(suite.get("tests")) == 32 * 5 and int(suite.get("failures")) == 46
+    assert int(suite.get("tests")) == 33 * 5 and int(suite.get("failures")) == 46
     annotations = run("github").stdout.splitlines()
     assert len(annotations) == 46
     assert any(line.startswith("::error file=") and ",line=" in line for line in annotations)

@@ -19,7 +19,8 @@ def test_every_rule_fires_somewhere_and_stays_quiet_elsewhere(tmp_path):
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     fired = collections.Counter(f["rule"] for f in data["findings"])
-    assert set(fired) == set(catalog().rules)
+    # F407 reads the store's history, which files do not have (test_store_history: it fires there)
+    assert set(fired) == set(catalog().rules) - {"F407"}
     units = data["summary"]["units"]
     for rule in fired:
         charged = {f["unit"] for f in data["findings"] if f["rule"] == rule}

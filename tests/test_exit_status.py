@@ -68,12 +68,19 @@ def test_help_is_chinese_and_h_works():
 
 
 def test_only_check_can_exit_1_and_only_on_findings():
-    """Statically: no command module asks for status 1 except check's --fail-on threshold; the
-    guard (cli/main.py) turns every other way out into 2."""
+    """Statically: no command module asks for status 1 except check's --fail-on threshold and
+    the two the contract gives a 1 (interface.md): rerun when its findings differ from the
+    record, verify when the chain is broken; the guard (cli/main.py) turns every other way
+    out into 2."""
     cli = HERE.parent / "cli"
     exits_1 = {path.name: len(re.findall(r"Exit\(1\)|exit\(1\)", path.read_text(encoding="utf-8")))
                for path in cli.glob("*.py")}
-    assert {name: count for name, count in exits_1.items() if count} == {"check.py": 1}
+    assert {name: count for name, count in exits_1.items() if count} == \
+        {"check.py": 1, "rerun.py": 1, "verify.py": 1}
+    assert re.search(r'if not result\["identical"\]:\n\s+raise typer\.Exit\(1\)',
+                     (cli / "rerun.py").read_text(encoding="utf-8"))
+    assert re.search(r"if verdict\.problems:\n(.*\n){1,6}\s+raise typer\.Exit\(1\)",
+                     (cli / "verify.py").read_text(encoding="utf-8"))
     source = (cli / "check.py").read_text(encoding="utf-8")
     assert re.search(r"if threshold and any\(.*report\.findings\):\n\s+raise typer\.Exit\(1\)",
                      source)

@@ -11,14 +11,18 @@ runner = CliRunner()
 
 
 def test_closing_a_rectification_resolves_its_f403_and_a308(minimal_path, tmp_path, db_url):
-    assert runner.invoke(app, ["load", str(minimal_path), "--db", db_url]).exit_code == 0
+    # Received before the close-out date, as it happened (a load received later that still
+    # had it open would make the close-out backdated: F407)
+    assert runner.invoke(app, ["load", str(minimal_path), "--db", db_url,
+                               "--received", "2013-11-01"]).exit_code == 0
     first = runner.invoke(app, ["check", "--year", "2013", "--db", db_url, "--record",
                                 "--format", "json"])
     assert first.exit_code == 1, first.output
     closed = tmp_path / "closed.yaml"
     closed.write_text(minimal_path.read_text(encoding="utf-8").replace(
         "deadline: 2013-11-30}", "deadline: 2013-11-30, closed_on: 2013-11-25}"), encoding="utf-8")
-    assert runner.invoke(app, ["load", str(closed), "--db", db_url]).exit_code == 0
+    assert runner.invoke(app, ["load", str(closed), "--db", db_url,
+                               "--received", "2013-11-26"]).exit_code == 0
     assert runner.invoke(app, ["check", "--year", "2013", "--db", db_url, "--record",
                                "--format", "json"]).exit_code == 1
     listing = runner.invoke(app, ["history", "--db", db_url])

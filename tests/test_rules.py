@@ -46,4 +46,4 @@ def test_catalog_ids_are_unique_well_formed_and_match_their_file():
         for rule in policy.rules:
             assert rule.id.startswith(prefixes[stem]), (stem, rule.id)
             seen.append(rule.id)
-    assert len(seen) == len(set(seen)) == 32
+    assert len(seen) == len(set(seen)) == 33

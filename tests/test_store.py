@@ -14,7 +14,7 @@ from luoshi.facts.kinds import KINDS
 from luoshi.facts.tables import FACT_TABLES, Base, Load
 from luoshi.facts.validate import read_facts
 
-BOOKKEEPING = ("version_id", "record_source", "load_id", "ended_by")
+BOOKKEEPING = ("version_id", "record_source", "load_id", "ended_by", "row_hash")
 
 
 def stored_rows(url, versions="open"):

@@ -93,6 +93,13 @@ def test_a_database_of_todays_schema_migrates_with_the_same_findings(example_pat
     store.migrate(engine)
     engine.dispose()
     after_rows = store.read_rows(db_url)
+    assert after_rows.pop("rectification_versions")  # the store's history, read with the state
+    for kind in ("reviews", "lookbacks"):  # keyed by all their fields since 0004 (facts.md)
+        for row in before_rows[kind]:
+            row["__key__"] = json.dumps([str(row[name]) if isinstance(row[name], dt.date) else row[name]
+                                         for name in KINDS[kind].KEY], ensure_ascii=False)
+        before_rows[kind].sort(key=lambda row: row["__key__"])
+        after_rows[kind].sort(key=lambda row: row["__key__"])  # not in the database's collation
     assert after_rows == before_rows  # nothing lost, keys and sources included
     assert findings(after_rows) == before
 
@@ -258,7 +265,7 @@ def test_replace_replaces_the_whole_state(example_path, minimal_path, db_url):
     def contents(rows):
         return {kind: sorted(json.dumps({k: v for k, v in row.items() if k != "__where__"},
                                         default=str, ensure_ascii=False) for row in kind_rows)
-                for kind, kind_rows in rows.items()}
+                for kind, kind_rows in rows.items() if kind in KINDS}  # the state, not its history
 
     assert contents(store.read_rows(db_url)) == contents(rows_of(read_facts([str(minimal_path)])[0]))
     assert runner.invoke(app, ["load", str(minimal_path), "--db", db_url, "--replace",

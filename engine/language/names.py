@@ -12,7 +12,8 @@ from typing import Any
 from luoshi.engine.language import expr
 from luoshi.engine.language.expr.functions import REGISTRY
 from luoshi.engine.language.triggers import DERIVED_PREFIX, FIELDS
-from luoshi.facts.kinds import KINDS, references
+from luoshi.facts.kinds import EVALUATED_KINDS as KINDS
+from luoshi.facts.kinds import references
 
 # Derived kinds: the triggers rules raise, which other rules (A308) match, and their fields.
 CONTEXT = ("year", "as_of", "year_start", "year_end")

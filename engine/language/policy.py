@@ -156,6 +156,22 @@ class Catalog:
             digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
         return digest.hexdigest()
 
+    def texts(self, builtin: Path | None = None) -> list[tuple[str, str, bytes]]:
+        """Every policy file in use as (folder, name, bytes): folder "builtin" for the bundled
+        ones, "user 1", "user 2", … for the user's folders in the order given."""
+        builtin = builtin or builtin_folder()
+        folders: list[Path] = []
+        result = []
+        for path in self.files:
+            if path.is_relative_to(builtin):
+                folder = "builtin"
+            else:
+                if path.parent not in folders:
+                    folders.append(path.parent)
+                folder = f"user {folders.index(path.parent) + 1}"
+            result.append((folder, path.name, path.read_bytes()))
+        return result
+
     def params(self) -> dict[str, int | float]:
         """Every parameter with its default: shared ones by name, a rule's as `ID.name`."""
         result: dict[str, int | float] = dict(self.terms.params)
@@ -169,10 +185,12 @@ def builtin_folder() -> Path:
     return Path(str(resources.files("luoshi.policies")))
 
 
-def load_catalog(extra_folders: list[str] | None = None) -> Catalog:
-    """The bundled policies, plus a user's folders (`--policies DIR`), validated."""
+def load_catalog(extra_folders: list[str] | None = None, builtin: Path | None = None) -> Catalog:
+    """The bundled policies (or, with `builtin`, those of a folder standing for them: the
+    texts a recorded run used), plus a user's folders (`--policies DIR`), validated."""
     problems: list[Problem] = []
-    files: list[Path] = sorted(builtin_folder().glob("*.yaml"))
+    builtin = builtin or builtin_folder()
+    files: list[Path] = sorted(builtin.glob("*.yaml"))
     for folder in extra_folders or []:
         path = Path(folder)
         if not path.is_dir():
@@ -185,7 +203,7 @@ def load_catalog(extra_folders: list[str] | None = None) -> Catalog:
         if document is None:
             continue
         if path.stem == "terms" or "computed" in document:
-            _add_terms(path, document, catalog, problems)
+            _add_terms(path, document, catalog, problems, builtin)
         else:
             _add_policy_file(path, document, catalog, problems)
     if not problems:
@@ -267,13 +285,13 @@ def _add_policy_file(path: Path, document: Positioned, catalog: Catalog,
 
 
 def _add_terms(path: Path, document: Positioned, catalog: Catalog,
-               problems: list[Problem]) -> None:
+               problems: list[Problem], builtin: Path) -> None:
     try:
         terms = Terms.model_validate(document)
     except ValidationError as error:
         problems.extend(_validation_problems(error, document, str(path)))
         return
-    if not path.is_relative_to(builtin_folder()):
+    if not path.is_relative_to(builtin):
         _check_overrides(path, document, terms, catalog, problems)
     merged_params = {**catalog.terms.params, **terms.params}
     merged = {kind: dict(fields) for kind, fields in catalog.terms.computed.items()}

@@ -38,7 +38,7 @@ from luoshi.engine.language.triggers import DERIVED_KINDS, DERIVED_PREFIX
 from luoshi.engine.plan.conditions import Columns, field_of
 from luoshi.engine.plan.partition import Partition, charged_to_session, partition_of
 from luoshi.engine.plan.strata import stratify
-from luoshi.facts.kinds import KINDS
+from luoshi.facts.kinds import EVALUATED_KINDS as KINDS
 
 MAX_POSITIVE_PATTERNS = 15  # durable_rules: 16 patterns per rule, one is the phase gate
 

@@ -23,7 +23,8 @@ from typing import Any
 from luoshi.engine.language import expr, names
 from luoshi.engine.language.policy import parse_pattern, rule_expressions, template_parts
 from luoshi.engine.plan.compile import Program, Query
-from luoshi.facts.kinds import KINDS, references
+from luoshi.facts.kinds import EVALUATED_KINDS as KINDS
+from luoshi.facts.kinds import references
 
 
 def local_kinds(program: Program) -> dict[str, str]:

@@ -28,7 +28,7 @@ from luoshi.engine.language import expr, names
 from luoshi.engine.plan.compile import Program, Query, rule_params
 from luoshi.engine.plan.conditions import Columns, Test, engine_value, fields_read, lower
 from luoshi.engine.runtime.view import FactView
-from luoshi.facts.kinds import KINDS
+from luoshi.facts.kinds import EVALUATED_KINDS as KINDS
 
 UNIT_SESSION = "u:"
 # A fact's own keys are `type` (its token) and `ref` (its row); durable_rules owns `id` and

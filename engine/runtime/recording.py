@@ -14,16 +14,19 @@ from luoshi.outputs.formats import json_format
 
 
 def record(db: str | None, report: Report, catalog: Catalog, waivers: list[Any],
-           inputs_sha256: str, load_id: int | None) -> int:
+           inputs_sha256: str, load_id: int | None,
+           narrowing: dict[str, Any] | None = None) -> int:
     """Store `report` as a run: the findings and triggers as `check --format json` gives them,
-    with the hashes of the facts and policies and the waivers (`(Waiver, Location)` pairs)."""
+    with the hashes of the facts, the policies' texts (for `rerun`), the waivers
+    (`(Waiver, Location)` pairs) and how the findings were narrowed (`--select`, `--unit`, …)."""
     from luoshi.facts import history
 
     data = json_format.as_data(report)
     return history.record(db, year=report.year, as_of=report.as_of, inputs_sha256=inputs_sha256,
                           policies_sha256=catalog.sha256(), params=data["params"],
                           waivers=[w.model_dump(mode="json") for w, _ in waivers],
-                          findings=data["findings"], triggers=data["triggers"], load_id=load_id)
+                          findings=data["findings"], triggers=data["triggers"], load_id=load_id,
+                          policies=catalog.texts(), narrowing=narrowing)
 
 
 def as_recorded(report: Report, recorded: Any) -> Report:

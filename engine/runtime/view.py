@@ -17,7 +17,8 @@ from typing import Any
 
 from luoshi.engine.language import expr, names
 from luoshi.facts.factset import FactSet, Rows, rows_of
-from luoshi.facts.kinds import KINDS, references
+from luoshi.facts.kinds import EVALUATED_KINDS as KINDS
+from luoshi.facts.kinds import references
 
 
 def context_for(year: int, as_of: dt.date, params: dict[str, Any]) -> dict[str, Any]:

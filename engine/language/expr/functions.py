@@ -37,7 +37,8 @@ def _label(env: Any, kind: str, name: str, code: Any) -> Any:
 
 def _labels(env: Any, kind: str, codes: list[Any]) -> list[Any]:
     """Chinese labels of enum codes of any field of `kind`."""
-    from luoshi.facts.kinds import KINDS, choice_of
+    from luoshi.facts.kinds import EVALUATED_KINDS as KINDS
+    from luoshi.facts.kinds import choice_of
 
     table: dict[str, str] = {}
     for name in KINDS[kind].model_fields:
@@ -48,7 +49,7 @@ def _labels(env: Any, kind: str, codes: list[Any]) -> list[Any]:
 
 
 def _titles(env: Any, kind: str, names: list[str]) -> list[str]:
-    from luoshi.facts.kinds import KINDS
+    from luoshi.facts.kinds import EVALUATED_KINDS as KINDS
 
     fields = KINDS[kind].model_fields
     return [fields[name].title or name if name in fields else name for name in names or []]
