@@ -482,7 +482,7 @@ def reading(db: str | None, read: Callable[[sa.Connection], Any]) -> Any:
 def readable(db: str | None) -> bool:
     """Whether the store exists with a schema this luoshi reads (else reading raises)."""
     try:
-        return bool(_reading(db, lambda connection: True))
+        return bool(reading(db, lambda connection: True))
     except StoreError:
         return False
 

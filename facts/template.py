@@ -249,6 +249,7 @@ def rows_of_unit(rows: Rows, unit: str) -> tuple[Rows, Rows]:
         return [row for row in rows.get(kind, ())
                 if (by_id[target].get(row.get(first)) or {}).get(second) == unit]
 
-    records = {kind: own(kind, KINDS[kind].OWNER) for kind in rows}
-    codes = {kind: own(kind, KINDS[kind].OWNER or KINDS[kind].HOME) for kind in rows}
+    submitted = [kind for kind in rows if kind in KINDS]  # not the store's history kinds
+    records = {kind: own(kind, KINDS[kind].OWNER) for kind in submitted}
+    codes = {kind: own(kind, KINDS[kind].OWNER or KINDS[kind].HOME) for kind in submitted}
     return records, codes
