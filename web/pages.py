@@ -68,17 +68,16 @@ async def login(request: Request) -> Response:
     name = str(form.get("name") or "").strip()[:64]
     password = str(form.get("password") or "")
     keys = (name, address(request))
-    wait = state.throttle.blocked(*keys)
+    wait = state.throttle.attempt(*keys)  # counted as failed until it succeeds
     if wait:
         audit.write(state.engine, "login_failed", "refused", who=name, address=address(request),
                     reason="throttled")
         return _login_page(request, 429, f"失败次数过多，请 {wait // 60 + 1} 分钟后再试", name)
     account = await run_in_threadpool(accounts.authenticate, state.engine, name, password)
     if account is None:
-        state.throttle.failed(*keys)
         audit.write(state.engine, "login_failed", "refused", who=name, address=address(request))
         return _login_page(request, 401, "用户名或密码不正确（或账号已停用）", name)
-    state.throttle.succeeded(name)
+    state.throttle.succeeded(*keys)
     _end_session(request)
     session_id, _ = accounts.start_session(state.engine, account)
     audit.write(state.engine, "login", who=account, address=address(request), unit=account.unit)

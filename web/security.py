@@ -94,17 +94,31 @@ class Throttle:
             times.popleft()
         return times
 
+    def _waits(self, name: str, address: str | None, moment: float) -> int:
+        waits = []
+        for key, limit in ((f"name:{name}", self.limit), (f"address:{address}", self.address_limit)):
+            times = self._recent(key, moment)
+            if len(times) >= limit:
+                waits.append(int(times[-limit] + self.window - moment) + 1)
+        return max(waits, default=0)
+
     def blocked(self, name: str, address: str | None) -> int:
         """Seconds to wait before another attempt (0: none)."""
-        moment = time.monotonic()
-        waits = []
         with self.lock:
-            for key, limit in ((f"name:{name}", self.limit),
-                               (f"address:{address}", self.address_limit)):
-                times = self._recent(key, moment)
-                if len(times) >= limit:
-                    waits.append(int(times[-limit] + self.window - moment) + 1)
-        return max(waits, default=0)
+            return self._waits(name, address, time.monotonic())
+
+    def attempt(self, name: str, address: str | None) -> int:
+        """Seconds to wait (0: go ahead). An attempt let through counts as a failure at once,
+        in the same lock as the check: guesses sent together cannot all pass before the first
+        has failed (a password takes a worker thread a while to verify). `succeeded` takes it
+        back."""
+        moment = time.monotonic()
+        with self.lock:
+            wait = self._waits(name, address, moment)
+            if not wait:
+                for key in (f"name:{name}", f"address:{address}"):
+                    self.failures[key].append(moment)
+        return wait
 
     def failed(self, name: str, address: str | None) -> None:
         moment = time.monotonic()
@@ -112,6 +126,11 @@ class Throttle:
             for key in (f"name:{name}", f"address:{address}"):
                 self._recent(key, moment).append(moment)
 
-    def succeeded(self, name: str) -> None:
+    def succeeded(self, name: str, address: str | None = None) -> None:
+        """The name's failures are forgotten, and the address's count loses the attempt that
+        succeeded (`attempt` counted it)."""
         with self.lock:
             self.failures.pop(f"name:{name}", None)
+            times = self.failures.get(f"address:{address}")
+            if times:
+                times.pop()
