@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
+from starlette.testclient import TestClient
 
 from luoshi.web.security import Throttle
 
-from .portal import CSRF, app_for, make_store
+from .portal import CSRF, app_for, login, make_store
 
 
 def test_concurrent_guesses_cannot_outrun_the_throttle(tmp_path):
@@ -33,3 +35,46 @@ def test_concurrent_guesses_cannot_outrun_the_throttle(tmp_path):
 
     codes = asyncio.run(guesses())
     assert codes.count(401) == 5 and codes.count(429) == 25
+
+
+@pytest.fixture(scope="module")
+def portal(tmp_path_factory):
+    app = app_for(make_store(tmp_path_factory.mktemp("redteam")), max_upload=4096)
+    office, unit = login(app, "office1"), login(app, "caizheng")
+    for browser in (office, unit):  # answers, not exceptions, as a server gives them
+        browser.client = TestClient(app, raise_server_exceptions=False, follow_redirects=False,
+                                    cookies=browser.client.cookies)
+    return {"app": app, "office": office, "unit": unit}
+
+
+def _sound(answer) -> None:  # noqa: ANN001 (httpx's Response)
+    assert answer.status_code < 500, (answer.status_code, answer.text[:200])
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+
+
+# "²".isdigit() is true but int("²") raises; an id past 2**63 overflows the database's integer.
+@pytest.mark.parametrize("url", ["/?year=²", "/api/findings?year=²", "/api/upcoming?days=²",
+                                 "/checks/diff?a=²&b=1", "/submissions/99999999999999999999"])
+@pytest.mark.parametrize("role", ["office", "unit"])
+def test_odd_numbers_in_a_url_are_refused_not_a_crash(portal, url, role):
+    _sound(portal[role].get(url))
+
+
+def test_an_odd_year_in_the_check_form_is_refused_not_a_crash(portal):
+    office = portal["office"]
+    _sound(office.post("/checks", data={"csrf": office.csrf, "year": "２⁰¹³"}))
+
+
+def test_a_deeply_nested_run_request_is_refused_not_a_crash(portal):
+    office = portal["office"]
+    _sound(office.post("/api/runs", content=b"[" * 100_000, headers={"x-csrf-token": office.csrf}))
+
+
+@pytest.mark.parametrize("url", ["/logout", "/checks", "/users/gonghui/disable", "/api/runs"])
+def test_an_oversized_body_is_413_on_every_form(portal, url):
+    office = portal["office"]
+    answer = office.post(url, content=b"csrf=" + b"x" * 8192, headers={
+        "content-type": "application/x-www-form-urlencoded", "x-csrf-token": office.csrf})
+    _sound(answer)
+    assert answer.status_code == 413

@@ -192,8 +192,9 @@ async def submit(request: Request) -> Response:
 async def submission(request: Request) -> Response:
     account = require(request)
     unit = None if account.office else account.unit
-    found = await run_in_threadpool(portal(request).pipeline.submissions, unit,
-                                    request.path_params["load"])
+    load_id = request.path_params["load"]
+    found = await run_in_threadpool(portal(request).pipeline.submissions, unit, load_id) \
+        if load_id <= actions.MAX_ID else None
     if not found:  # another unit's, or none: the same answer
         raise HTTPException(404, NOT_FOUND)
     return render(request, "submission.html", load=found[0])
@@ -227,10 +228,9 @@ async def run_check(request: Request) -> Response:
     account = require(request, office=True)
     form = await actions.read_form(request)
     check_csrf(request, form.get("csrf"))
-    year_text = str(form.get("year") or "")
-    if not year_text.isdigit() or not 2000 <= int(year_text) <= 2100:
+    year = actions.whole_number(str(form.get("year") or ""))
+    if year is None or not 2000 <= year <= 2100:
         raise HTTPException(422, "检查年度应为 2000–2100 的年份")
-    year = int(year_text)
     try:
         day = actions.as_of_date(str(form.get("as_of") or "") or None, year)
     except actions.InputError as error:
@@ -241,10 +241,10 @@ async def run_check(request: Request) -> Response:
 
 async def diff(request: Request) -> Response:
     require(request, office=True)
-    numbers = [request.query_params.get(key, "") for key in ("a", "b")]
-    if not all(text.isdigit() for text in numbers):
+    first, second = (actions.whole_number(request.query_params.get(key, "")) for key in "ab")
+    if first is None or second is None:
         raise HTTPException(422, "请选择要比较的两次检查")
-    older, newer = (actions.run_or_404(request, int(text)) for text in numbers)
+    older, newer = actions.run_or_404(request, first), actions.run_or_404(request, second)
     changes = portal(request).pipeline.diff(older, newer)
     return render(request, "diff.html", older=older, newer=newer, changes=changes)
 
