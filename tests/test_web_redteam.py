@@ -78,3 +78,22 @@ def test_an_oversized_body_is_413_on_every_form(portal, url):
         "content-type": "application/x-www-form-urlencoded", "x-csrf-token": office.csrf})
     _sound(answer)
     assert answer.status_code == 413
+
+
+def test_an_unforeseen_error_is_a_chinese_answer_with_the_security_headers(portal, monkeypatch):
+    """Starlette answers an exception no handler expects outside every middleware: a bare
+    "Internal Server Error" without nosniff, CSP or frame-ancestors."""
+    from luoshi.web.pipeline import Pipeline
+
+    def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise RuntimeError("/srv/luoshi/secret/path.py: something nobody foresaw")
+
+    monkeypatch.setattr(Pipeline, "submissions", broken)
+    for url in ("/submit", "/api/submissions"):
+        answer = portal["office"].get(url)
+        assert answer.status_code == 500
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["x-frame-options"] == "DENY"
+        assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+        assert answer.headers["cache-control"] == "no-store"
+        assert "服务器内部错误" in answer.text and "/srv/" not in answer.text

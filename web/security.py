@@ -25,6 +25,18 @@ HEADERS = {
 }
 
 
+def secured(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """`headers` with the headers above, a CSP unless one is set, and no-store unless a
+    cache policy is."""
+    names = {k.decode().lower() for k, _ in headers}
+    added = [(name.encode(), value.encode()) for name, value in HEADERS.items()]
+    if "content-security-policy" not in names:
+        added.append((b"content-security-policy", CSP.encode()))
+    if "cache-control" not in names:
+        added.append((b"cache-control", b"no-store"))
+    return [*headers, *added]
+
+
 class SecurityHeaders:
     """ASGI middleware: the headers above on every response, a CSP unless the handler set
     its own, and no caching of anything but the style sheet (pages hold a unit's data)."""
@@ -39,15 +51,7 @@ class SecurityHeaders:
 
         async def with_headers(message: dict) -> None:
             if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", [])]
-                names = {k.decode().lower() for k, _ in headers}
-                for name, value in HEADERS.items():
-                    headers.append((name.encode(), value.encode()))
-                if "content-security-policy" not in names:
-                    headers.append((b"content-security-policy", CSP.encode()))
-                if "cache-control" not in names:
-                    headers.append((b"cache-control", b"no-store"))
-                message = {**message, "headers": headers}
+                message = {**message, "headers": secured(list(message.get("headers", [])))}
             await send(message)
 
         await self.app(scope, receive, with_headers)
