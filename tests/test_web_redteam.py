@@ -97,3 +97,19 @@ def test_an_unforeseen_error_is_a_chinese_answer_with_the_security_headers(porta
         assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
         assert answer.headers["cache-control"] == "no-store"
         assert "服务器内部错误" in answer.text and "/srv/" not in answer.text
+
+
+def test_a_unit_code_is_url_encoded_in_its_notice_link(tmp_path):
+    """A unit code is data: in a link's path it was written raw, so `#`, `?` or a space in it
+    cut or redirected the link (autoescaping makes it safe HTML, not a safe URL)."""
+    from .conftest import EXAMPLE
+
+    text = EXAMPLE.read_text(encoding="utf-8").replace("cb-wj", "cb wj?#1")
+    app = app_for(make_store(tmp_path, text))
+    office = login(app, "office1")
+    office.post("/api/runs", json={"year": 2013}, headers={"x-csrf-token": office.csrf})
+    page = office.get("/notices").text
+    assert "/notices/cb%20wj%3F%231\"" in page and "/notices/cb wj" not in page
+    link = page.split("/notices/cb%20wj%3F%231")[0].rsplit('href="', 1)[1] + "/notices/cb%20wj%3F%231"
+    answer = office.get(link)
+    assert answer.status_code == 200 and answer.content.startswith(b"PK")
