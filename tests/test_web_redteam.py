@@ -8,9 +8,10 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from luoshi.web.auth import COOKIE
 from luoshi.web.security import Throttle
 
-from .portal import CSRF, app_for, login, make_store
+from .portal import CSRF, PASSWORD, app_for, login, make_store
 
 
 def test_concurrent_guesses_cannot_outrun_the_throttle(tmp_path):
@@ -113,3 +114,19 @@ def test_a_unit_code_is_url_encoded_in_its_notice_link(tmp_path):
     link = page.split("/notices/cb%20wj%3F%231")[0].rsplit('href="', 1)[1] + "/notices/cb%20wj%3F%231"
     answer = office.get(link)
     assert answer.status_code == 200 and answer.content.startswith(b"PK")
+
+
+def test_cookies_over_https_are_secure_without_a_flag(tmp_path):
+    """deploy/luoshi.service runs the portal behind nginx's TLS without --secure-cookies, so
+    the session cookie lacked Secure: a browser then sends it in clear to port 80 (nginx's
+    redirect to HTTPS) whenever someone types http://. A request that came over HTTPS (as the
+    proxy tells, X-Forwarded-Proto) now always gets Secure cookies."""
+    app = app_for(make_store(tmp_path))  # secure_cookies=False, the default
+    client = TestClient(app, base_url="https://portal.example", follow_redirects=False)
+    page = client.get("/login")
+    login_cookie = page.headers["set-cookie"]
+    answer = client.post("/login", data={"csrf": CSRF.search(page.text)[1], "name": "office1",
+                                         "password": PASSWORD["office1"]})
+    session = next(v for k, v in answer.headers.multi_items()
+                   if k == "set-cookie" and v.startswith(COOKIE))
+    assert "Secure" in login_cookie and "Secure" in session

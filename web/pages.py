@@ -19,7 +19,7 @@ from luoshi.outputs.formats import json_format
 from . import accounts, actions, audit
 from .accounts import Account
 from .api import XLSX, attachment
-from .auth import COOKIE, LOGIN_COOKIE, NOT_FOUND, address, check_csrf, portal, require, who
+from .auth import COOKIE, LOGIN_COOKIE, NOT_FOUND, address, check_csrf, portal, require, secure, who
 from .lights import LIGHTS, lights
 from .templating import environment
 
@@ -45,7 +45,7 @@ def _login_page(request: Request, status: int = 200, error: str | None = None,
     token = secrets.token_urlsafe(32)
     response = render(request, "login.html", status, login_csrf=token, error=error, name=name)
     response.set_cookie(LOGIN_COOKIE, portal(request).signer.sign(token).decode(), max_age=3600,
-                        httponly=True, samesite="strict", secure=portal(request).secure_cookies)
+                        httponly=True, samesite="strict", secure=secure(request))
     return response
 
 
@@ -84,7 +84,7 @@ async def login(request: Request) -> Response:
     response = _redirect("/")
     response.set_cookie(COOKIE, state.signer.sign(session_id).decode(),
                         max_age=accounts.SESSION_HOURS * 3600, httponly=True, samesite="strict",
-                        secure=state.secure_cookies)
+                        secure=secure(request))
     response.delete_cookie(LOGIN_COOKIE)
     return response
 
