@@ -130,3 +130,14 @@ def test_cookies_over_https_are_secure_without_a_flag(tmp_path):
     session = next(v for k, v in answer.headers.multi_items()
                    if k == "set-cookie" and v.startswith(COOKIE))
     assert "Secure" in login_cookie and "Secure" in session
+
+
+def test_refused_guesses_under_new_names_take_no_memory():
+    """Checking a name made an entry for it even when the address was already blocked: cheap
+    refused logins, each under a new name, grew the server's memory without bound."""
+    throttle = Throttle(limit=5, window=600, address_limit=3)
+    for number in range(3):
+        assert throttle.attempt(f"guess{number}", "10.0.0.9") == 0
+    for number in range(1000):
+        assert throttle.attempt(f"name{number}", "10.0.0.9") > 0
+    assert len(throttle.failures) == 4  # the three names tried and the address

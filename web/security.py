@@ -93,9 +93,13 @@ class Throttle:
         self.lock = threading.Lock()
 
     def _recent(self, key: str, moment: float) -> deque[float]:
-        times = self.failures[key]
+        """The failures of `key` within the window; a key with none is dropped (looking a name
+        up must not keep an entry for it: refused guesses under new names would fill memory)."""
+        times = self.failures.get(key, deque())
         while times and times[0] <= moment - self.window:
             times.popleft()
+        if not times:
+            self.failures.pop(key, None)
         return times
 
     def _waits(self, name: str, address: str | None, moment: float) -> int:
@@ -128,7 +132,8 @@ class Throttle:
         moment = time.monotonic()
         with self.lock:
             for key in (f"name:{name}", f"address:{address}"):
-                self._recent(key, moment).append(moment)
+                self._recent(key, moment)
+                self.failures[key].append(moment)
 
     def succeeded(self, name: str, address: str | None = None) -> None:
         """The name's failures are forgotten, and the address's count loses the attempt that
