@@ -24,12 +24,25 @@ from .security import clean_name
 MAX_FILES = 50
 
 
-class TooLarge(Exception):
-    """The request's body is past the portal's limit (413)."""
+# The largest id a database's integer holds: a larger one in a URL names nothing.
+MAX_ID = 2**63 - 1
 
 
-async def read_form(request: Request) -> FormData:
-    """The form of a request, refused (TooLarge) past the size limit, whether it says its
+class TooLarge(HTTPException):
+    """The request's body is past the portal's limit: 413 wherever it is not caught."""
+
+    def __init__(self) -> None:
+        super().__init__(413, "请求的内容超过大小上限，未存储任何数据")
+
+
+def whole_number(text: str) -> int | None:
+    """`text` as a whole number in ASCII digits, else None: "²".isdigit() is true, yet
+    int("²") fails."""
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
+async def read_body(request: Request) -> bytes:
+    """The body of a request, refused (TooLarge) past the size limit, whether it says its
     length or streams without one: nothing past the limit is held in memory."""
     limit = portal(request).max_upload
     declared = request.headers.get("content-length")
@@ -40,7 +53,12 @@ async def read_form(request: Request) -> FormData:
         body.extend(chunk)
         if len(body) > limit:
             raise TooLarge()
-    request._body = bytes(body)  # Starlette parses the form from the body it has kept
+    return bytes(body)
+
+
+async def read_form(request: Request) -> FormData:
+    """The form of a request, within the size limit (`read_body`)."""
+    request._body = await read_body(request)  # Starlette parses the form from the body it kept
     return await request.form(max_files=MAX_FILES, max_fields=20)
 
 
@@ -113,9 +131,10 @@ def year_of(request: Request, required: bool = False) -> int:
             raise HTTPException(422, "请给出 year（检查年度）")
         runs = portal(request).pipeline.runs()
         return runs[0].year if runs else dt.date.today().year
-    if not text.isdigit() or not 2000 <= int(text) <= 2100:
+    year = whole_number(text)
+    if year is None or not 2000 <= year <= 2100:
         raise HTTPException(422, f"year 应为 2000–2100 的年份，而不是 {text[:20]!r}")
-    return int(text)
+    return year
 
 
 def day_of(request: Request, year: int) -> dt.date:
@@ -138,9 +157,10 @@ def days_of(request: Request, default: int | None = None) -> int:
         if default is None:
             raise HTTPException(422, "请给出 days（天数）")
         return default
-    if not text.isdigit() or not 0 <= int(text) <= 366:
+    days = whole_number(text)
+    if days is None or days > 366:
         raise HTTPException(422, "days 应为 0–366 的整数")
-    return int(text)
+    return days
 
 
 async def record_run(request: Request, account: Account, year: int, as_of: dt.date) -> int:

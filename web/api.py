@@ -81,8 +81,8 @@ async def post_runs(request: Request) -> Response:
     account = require(request, office=True)
     check_csrf(request, None)
     try:
-        body = json.loads(await request.body() or b"{}")
-    except (ValueError, UnicodeDecodeError):
+        body = json.loads(await actions.read_body(request) or b"{}")
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: [[[[…
         raise HTTPException(422, "请求体应为 JSON：{\"year\": 2013, \"as_of\": \"2013-12-31\"}") from None
     year = body.get("year") if isinstance(body, dict) else None
     if not isinstance(year, int) or isinstance(year, bool) or not 2000 <= year <= 2100:

@@ -14,7 +14,7 @@ from itsdangerous import TimestampSigner
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
@@ -25,7 +25,7 @@ from luoshi.facts.problems import InputError, StoreError
 from . import accounts, api, pages
 from .auth import Portal
 from .pipeline import Pipeline
-from .security import SecurityHeaders, Throttle
+from .security import SecurityHeaders, Throttle, secured
 
 MAX_UPLOAD = 20 * 2**20  # bytes of one submission's request
 LIGHT_DAYS = 7
@@ -44,7 +44,8 @@ def create_app(db: str | None = None, config: str | None = None, *,
     static = StaticFiles(directory=Path(__file__).parent / "static")
     app = Starlette(routes=[*api.ROUTES, *pages.ROUTES, Mount("/static", static, name="static")],
                     exception_handlers={HTTPException: _error, InputError: _failed,  # type: ignore[dict-item]
-                                        StoreError: _failed, EngineError: _failed})
+                                        StoreError: _failed, EngineError: _failed,
+                                        Exception: _crashed})
     app.state.portal = state
     app.add_middleware(SecurityHeaders)
     return app
@@ -80,3 +81,18 @@ async def _failed(request: Request, error: Exception) -> Response:
     else:
         message, code = f"规则引擎出错：{error}（没有输出不完整的结果）", 500
     return await _error(request, HTTPException(code, message))
+
+
+CRASHED = "服务器内部错误（详情已记入服务器日志），请稍后再试；若一再出现，请联系惩防办"
+
+
+async def _crashed(request: Request, error: Exception) -> Response:
+    """An error nobody foresaw: one Chinese sentence, the traceback only in the server's log.
+    Starlette sends this answer outside every middleware, so it gets its security headers
+    here; it reads nothing (not even who is asking), for the store may be what failed."""
+    if _api(request):
+        response: Response = JSONResponse({"detail": CRASHED}, 500)
+    else:
+        response = PlainTextResponse(CRASHED, 500)
+    response.raw_headers = secured(response.raw_headers)
+    return response

@@ -44,6 +44,13 @@ def address(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
+def secure(request: Request) -> bool:
+    """Whether cookies get the Secure flag: with --secure-cookies, and always for a request
+    that came over HTTPS (behind the proxy, uvicorn takes the scheme from X-Forwarded-Proto),
+    so that a deployment that forgot the flag still never lets a session cookie go in clear."""
+    return portal(request).secure_cookies or request.url.scheme == "https"
+
+
 def who(request: Request) -> Account | None:
     """The account of a valid bearer token or session cookie; the session's CSRF token is kept
     in `request.state.csrf` (None for a token, which a browser never sends by itself)."""

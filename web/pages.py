@@ -19,7 +19,7 @@ from luoshi.outputs.formats import json_format
 from . import accounts, actions, audit
 from .accounts import Account
 from .api import XLSX, attachment
-from .auth import COOKIE, LOGIN_COOKIE, NOT_FOUND, address, check_csrf, portal, require, who
+from .auth import COOKIE, LOGIN_COOKIE, NOT_FOUND, address, check_csrf, portal, require, secure, who
 from .lights import LIGHTS, lights
 from .templating import environment
 
@@ -45,7 +45,7 @@ def _login_page(request: Request, status: int = 200, error: str | None = None,
     token = secrets.token_urlsafe(32)
     response = render(request, "login.html", status, login_csrf=token, error=error, name=name)
     response.set_cookie(LOGIN_COOKIE, portal(request).signer.sign(token).decode(), max_age=3600,
-                        httponly=True, samesite="strict", secure=portal(request).secure_cookies)
+                        httponly=True, samesite="strict", secure=secure(request))
     return response
 
 
@@ -68,24 +68,23 @@ async def login(request: Request) -> Response:
     name = str(form.get("name") or "").strip()[:64]
     password = str(form.get("password") or "")
     keys = (name, address(request))
-    wait = state.throttle.blocked(*keys)
+    wait = state.throttle.attempt(*keys)  # counted as failed until it succeeds
     if wait:
         audit.write(state.engine, "login_failed", "refused", who=name, address=address(request),
                     reason="throttled")
         return _login_page(request, 429, f"失败次数过多，请 {wait // 60 + 1} 分钟后再试", name)
     account = await run_in_threadpool(accounts.authenticate, state.engine, name, password)
     if account is None:
-        state.throttle.failed(*keys)
         audit.write(state.engine, "login_failed", "refused", who=name, address=address(request))
         return _login_page(request, 401, "用户名或密码不正确（或账号已停用）", name)
-    state.throttle.succeeded(name)
+    state.throttle.succeeded(*keys)
     _end_session(request)
     session_id, _ = accounts.start_session(state.engine, account)
     audit.write(state.engine, "login", who=account, address=address(request), unit=account.unit)
     response = _redirect("/")
     response.set_cookie(COOKIE, state.signer.sign(session_id).decode(),
                         max_age=accounts.SESSION_HOURS * 3600, httponly=True, samesite="strict",
-                        secure=state.secure_cookies)
+                        secure=secure(request))
     response.delete_cookie(LOGIN_COOKIE)
     return response
 
@@ -193,8 +192,9 @@ async def submit(request: Request) -> Response:
 async def submission(request: Request) -> Response:
     account = require(request)
     unit = None if account.office else account.unit
-    found = await run_in_threadpool(portal(request).pipeline.submissions, unit,
-                                    request.path_params["load"])
+    load_id = request.path_params["load"]
+    found = await run_in_threadpool(portal(request).pipeline.submissions, unit, load_id) \
+        if load_id <= actions.MAX_ID else None
     if not found:  # another unit's, or none: the same answer
         raise HTTPException(404, NOT_FOUND)
     return render(request, "submission.html", load=found[0])
@@ -228,10 +228,9 @@ async def run_check(request: Request) -> Response:
     account = require(request, office=True)
     form = await actions.read_form(request)
     check_csrf(request, form.get("csrf"))
-    year_text = str(form.get("year") or "")
-    if not year_text.isdigit() or not 2000 <= int(year_text) <= 2100:
+    year = actions.whole_number(str(form.get("year") or ""))
+    if year is None or not 2000 <= year <= 2100:
         raise HTTPException(422, "检查年度应为 2000–2100 的年份")
-    year = int(year_text)
     try:
         day = actions.as_of_date(str(form.get("as_of") or "") or None, year)
     except actions.InputError as error:
@@ -242,10 +241,10 @@ async def run_check(request: Request) -> Response:
 
 async def diff(request: Request) -> Response:
     require(request, office=True)
-    numbers = [request.query_params.get(key, "") for key in ("a", "b")]
-    if not all(text.isdigit() for text in numbers):
+    first, second = (actions.whole_number(request.query_params.get(key, "")) for key in "ab")
+    if first is None or second is None:
         raise HTTPException(422, "请选择要比较的两次检查")
-    older, newer = (actions.run_or_404(request, int(text)) for text in numbers)
+    older, newer = actions.run_or_404(request, first), actions.run_or_404(request, second)
     changes = portal(request).pipeline.diff(older, newer)
     return render(request, "diff.html", older=older, newer=newer, changes=changes)
 

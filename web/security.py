@@ -25,6 +25,18 @@ HEADERS = {
 }
 
 
+def secured(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """`headers` with the headers above, a CSP unless one is set, and no-store unless a
+    cache policy is."""
+    names = {k.decode().lower() for k, _ in headers}
+    added = [(name.encode(), value.encode()) for name, value in HEADERS.items()]
+    if "content-security-policy" not in names:
+        added.append((b"content-security-policy", CSP.encode()))
+    if "cache-control" not in names:
+        added.append((b"cache-control", b"no-store"))
+    return [*headers, *added]
+
+
 class SecurityHeaders:
     """ASGI middleware: the headers above on every response, a CSP unless the handler set
     its own, and no caching of anything but the style sheet (pages hold a unit's data)."""
@@ -39,15 +51,7 @@ class SecurityHeaders:
 
         async def with_headers(message: dict) -> None:
             if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", [])]
-                names = {k.decode().lower() for k, _ in headers}
-                for name, value in HEADERS.items():
-                    headers.append((name.encode(), value.encode()))
-                if "content-security-policy" not in names:
-                    headers.append((b"content-security-policy", CSP.encode()))
-                if "cache-control" not in names:
-                    headers.append((b"cache-control", b"no-store"))
-                message = {**message, "headers": headers}
+                message = {**message, "headers": secured(list(message.get("headers", [])))}
             await send(message)
 
         await self.app(scope, receive, with_headers)
@@ -89,29 +93,53 @@ class Throttle:
         self.lock = threading.Lock()
 
     def _recent(self, key: str, moment: float) -> deque[float]:
-        times = self.failures[key]
+        """The failures of `key` within the window; a key with none is dropped (looking a name
+        up must not keep an entry for it: refused guesses under new names would fill memory)."""
+        times = self.failures.get(key, deque())
         while times and times[0] <= moment - self.window:
             times.popleft()
+        if not times:
+            self.failures.pop(key, None)
         return times
+
+    def _waits(self, name: str, address: str | None, moment: float) -> int:
+        waits = []
+        for key, limit in ((f"name:{name}", self.limit), (f"address:{address}", self.address_limit)):
+            times = self._recent(key, moment)
+            if len(times) >= limit:
+                waits.append(int(times[-limit] + self.window - moment) + 1)
+        return max(waits, default=0)
 
     def blocked(self, name: str, address: str | None) -> int:
         """Seconds to wait before another attempt (0: none)."""
-        moment = time.monotonic()
-        waits = []
         with self.lock:
-            for key, limit in ((f"name:{name}", self.limit),
-                               (f"address:{address}", self.address_limit)):
-                times = self._recent(key, moment)
-                if len(times) >= limit:
-                    waits.append(int(times[-limit] + self.window - moment) + 1)
-        return max(waits, default=0)
+            return self._waits(name, address, time.monotonic())
+
+    def attempt(self, name: str, address: str | None) -> int:
+        """Seconds to wait (0: go ahead). An attempt let through counts as a failure at once,
+        in the same lock as the check: guesses sent together cannot all pass before the first
+        has failed (a password takes a worker thread a while to verify). `succeeded` takes it
+        back."""
+        moment = time.monotonic()
+        with self.lock:
+            wait = self._waits(name, address, moment)
+            if not wait:
+                for key in (f"name:{name}", f"address:{address}"):
+                    self.failures[key].append(moment)
+        return wait
 
     def failed(self, name: str, address: str | None) -> None:
         moment = time.monotonic()
         with self.lock:
             for key in (f"name:{name}", f"address:{address}"):
-                self._recent(key, moment).append(moment)
+                self._recent(key, moment)
+                self.failures[key].append(moment)
 
-    def succeeded(self, name: str) -> None:
+    def succeeded(self, name: str, address: str | None = None) -> None:
+        """The name's failures are forgotten, and the address's count loses the attempt that
+        succeeded (`attempt` counted it)."""
         with self.lock:
             self.failures.pop(f"name:{name}", None)
+            times = self.failures.get(f"address:{address}")
+            if times:
+                times.pop()

@@ -1,0 +1,143 @@
+"""The red team's findings against the portal: each test is an attack that once worked."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from luoshi.web.auth import COOKIE
+from luoshi.web.security import Throttle
+
+from .portal import CSRF, PASSWORD, app_for, login, make_store
+
+
+def test_concurrent_guesses_cannot_outrun_the_throttle(tmp_path):
+    """Thirty guesses sent at once all passed the check before the first had failed (the
+    password is verified in a worker thread): the limit of 5 let 30 through."""
+    app = app_for(make_store(tmp_path), throttle=Throttle(limit=5, window=600))
+
+    async def guesses() -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://portal") as client:
+            page = await client.get("/login")
+        token, cookies = CSRF.search(page.text)[1], dict(page.cookies)
+
+        async def guess(number: int) -> int:  # each its own client: one form, one cookie
+            async with httpx.AsyncClient(transport=transport, base_url="http://portal",
+                                         cookies=cookies) as client:
+                answer = await client.post("/login", data={
+                    "csrf": token, "name": "caizheng", "password": f"guess-{number}"})
+            return answer.status_code
+
+        return list(await asyncio.gather(*(guess(number) for number in range(30))))
+
+    codes = asyncio.run(guesses())
+    assert codes.count(401) == 5 and codes.count(429) == 25
+
+
+@pytest.fixture(scope="module")
+def portal(tmp_path_factory):
+    app = app_for(make_store(tmp_path_factory.mktemp("redteam")), max_upload=4096)
+    office, unit = login(app, "office1"), login(app, "caizheng")
+    for browser in (office, unit):  # answers, not exceptions, as a server gives them
+        browser.client = TestClient(app, raise_server_exceptions=False, follow_redirects=False,
+                                    cookies=browser.client.cookies)
+    return {"app": app, "office": office, "unit": unit}
+
+
+def _sound(answer) -> None:  # noqa: ANN001 (httpx's Response)
+    assert answer.status_code < 500, (answer.status_code, answer.text[:200])
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+
+
+# "²".isdigit() is true but int("²") raises; an id past 2**63 overflows the database's integer.
+@pytest.mark.parametrize("url", ["/?year=²", "/api/findings?year=²", "/api/upcoming?days=²",
+                                 "/checks/diff?a=²&b=1", "/submissions/99999999999999999999"])
+@pytest.mark.parametrize("role", ["office", "unit"])
+def test_odd_numbers_in_a_url_are_refused_not_a_crash(portal, url, role):
+    _sound(portal[role].get(url))
+
+
+def test_an_odd_year_in_the_check_form_is_refused_not_a_crash(portal):
+    office = portal["office"]
+    _sound(office.post("/checks", data={"csrf": office.csrf, "year": "２⁰¹³"}))
+
+
+def test_a_deeply_nested_run_request_is_refused_not_a_crash(portal):
+    office = portal["office"]
+    _sound(office.post("/api/runs", content=b"[" * 100_000, headers={"x-csrf-token": office.csrf}))
+
+
+@pytest.mark.parametrize("url", ["/logout", "/checks", "/users/gonghui/disable", "/api/runs"])
+def test_an_oversized_body_is_413_on_every_form(portal, url):
+    office = portal["office"]
+    answer = office.post(url, content=b"csrf=" + b"x" * 8192, headers={
+        "content-type": "application/x-www-form-urlencoded", "x-csrf-token": office.csrf})
+    _sound(answer)
+    assert answer.status_code == 413
+
+
+def test_an_unforeseen_error_is_a_chinese_answer_with_the_security_headers(portal, monkeypatch):
+    """Starlette answers an exception no handler expects outside every middleware: a bare
+    "Internal Server Error" without nosniff, CSP or frame-ancestors."""
+    from luoshi.web.pipeline import Pipeline
+
+    def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise RuntimeError("/srv/luoshi/secret/path.py: something nobody foresaw")
+
+    monkeypatch.setattr(Pipeline, "submissions", broken)
+    for url in ("/submit", "/api/submissions"):
+        answer = portal["office"].get(url)
+        assert answer.status_code == 500
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["x-frame-options"] == "DENY"
+        assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+        assert answer.headers["cache-control"] == "no-store"
+        assert "服务器内部错误" in answer.text and "/srv/" not in answer.text
+
+
+def test_a_unit_code_is_url_encoded_in_its_notice_link(tmp_path):
+    """A unit code is data: in a link's path it was written raw, so `#`, `?` or a space in it
+    cut or redirected the link (autoescaping makes it safe HTML, not a safe URL)."""
+    from .conftest import EXAMPLE
+
+    text = EXAMPLE.read_text(encoding="utf-8").replace("cb-wj", "cb wj?#1")
+    app = app_for(make_store(tmp_path, text))
+    office = login(app, "office1")
+    office.post("/api/runs", json={"year": 2013}, headers={"x-csrf-token": office.csrf})
+    page = office.get("/notices").text
+    assert "/notices/cb%20wj%3F%231\"" in page and "/notices/cb wj" not in page
+    link = page.split("/notices/cb%20wj%3F%231")[0].rsplit('href="', 1)[1] + "/notices/cb%20wj%3F%231"
+    answer = office.get(link)
+    assert answer.status_code == 200 and answer.content.startswith(b"PK")
+
+
+def test_cookies_over_https_are_secure_without_a_flag(tmp_path):
+    """deploy/luoshi.service runs the portal behind nginx's TLS without --secure-cookies, so
+    the session cookie lacked Secure: a browser then sends it in clear to port 80 (nginx's
+    redirect to HTTPS) whenever someone types http://. A request that came over HTTPS (as the
+    proxy tells, X-Forwarded-Proto) now always gets Secure cookies."""
+    app = app_for(make_store(tmp_path))  # secure_cookies=False, the default
+    client = TestClient(app, base_url="https://portal.example", follow_redirects=False)
+    page = client.get("/login")
+    login_cookie = page.headers["set-cookie"]
+    answer = client.post("/login", data={"csrf": CSRF.search(page.text)[1], "name": "office1",
+                                         "password": PASSWORD["office1"]})
+    session = next(v for k, v in answer.headers.multi_items()
+                   if k == "set-cookie" and v.startswith(COOKIE))
+    assert "Secure" in login_cookie and "Secure" in session
+
+
+def test_refused_guesses_under_new_names_take_no_memory():
+    """Checking a name made an entry for it even when the address was already blocked: cheap
+    refused logins, each under a new name, grew the server's memory without bound."""
+    throttle = Throttle(limit=5, window=600, address_limit=3)
+    for number in range(3):
+        assert throttle.attempt(f"guess{number}", "10.0.0.9") == 0
+    for number in range(1000):
+        assert throttle.attempt(f"name{number}", "10.0.0.9") > 0
+    assert len(throttle.failures) == 4  # the three names tried and the address
