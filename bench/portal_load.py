@@ -64,6 +64,9 @@ CSRF = re.compile(r'name="(?:csrf|login_csrf)" value="([^"]*)"')
 YEAR = 2013
 KINDS_ORDER = ["POST /api/submissions", "GET /api/submissions", "GET /api/findings",
                "GET / (单位首页)", "GET /submit (报送)", "GET / (惩防办首页)"]
+# The p99 target holds for a unit's pages and reads. The office's 首页 is the whole city's check
+# (and its reminders) at every load: reported, not held to it (docs/performance.md).
+TARGETED = set(KINDS_ORDER[1:5])
 
 
 @dataclass
@@ -309,9 +312,9 @@ def summary(tally: Tally, wall: float, server_cpu: float, client_cpu: float,
         if values:
             kinds.append({"kind": kind, "requests": len(values), "rate": len(values) / wall,
                           "p50": percentile(values, 0.50), "p95": percentile(values, 0.95),
-                          "p99": percentile(values, 0.99), "max": max(values)})
-    reads = [v for kind, values in tally.latencies.items() if kind.startswith("GET")
-             for v in values]
+                          "p99": percentile(values, 0.99), "max": max(values),
+                          "targeted": kind in TARGETED})
+    reads = [v for kind, values in tally.latencies.items() if kind in TARGETED for v in values]
     writes = tally.latencies.get(KINDS_ORDER[0], [])
     return {"clients": args.clients, "units": args.units, "seconds": args.seconds,
             "pause": args.pause, "wall": wall, "server_cpu": server_cpu, "client_cpu": client_cpu,
@@ -319,6 +322,7 @@ def summary(tally: Tally, wall: float, server_cpu: float, client_cpu: float,
             "reads_p99": percentile(reads, 0.99) if reads else None,
             "submissions_p99": percentile(writes, 0.99) if writes else None,
             "accepted": sum(len(got) for got in tally.accepted.values()),
+            "accepted_units": sum(bool(got) for got in tally.accepted.values()),
             "errors": tally.errors[:50], "error_count": len(tally.errors),
             "lost": problems}
 
@@ -331,8 +335,9 @@ def table(result: dict[str, Any]) -> str:
              f"客户端 CPU {result['client_cpu']:.1f} 秒",
              f"{'端点':<24}{'请求':>7}{'每秒':>8}{'p50':>8}{'p95':>8}{'p99':>8}{'最大':>8}"]
     for kind in result["kinds"]:
+        mark = "" if kind["targeted"] else "（不计入 p99 目标）"
         lines.append(f"{kind['kind']:<24}{kind['requests']:>7}{kind['rate']:>8.1f}"
-                     f"{kind['p50']:>8.3f}{kind['p95']:>8.3f}{kind['p99']:>8.3f}{kind['max']:>8.3f}")
+                     f"{kind['p50']:>8.3f}{kind['p95']:>8.3f}{kind['p99']:>8.3f}{kind['max']:>8.3f}{mark}")
     lines.append(f"共 {result['requests']} 个请求，{result['requests'] / result['wall']:.1f} 个/秒；"
                  f"接受报送 {result['accepted']} 次；错误 {result['error_count']} 个；"
                  f"丢失或重复 {len(result['lost'])} 处")
@@ -347,10 +352,10 @@ def missed(result: dict[str, Any], limit: float) -> list[str]:
         out.append(f"{result['error_count']} 个错误")
     if result["lost"]:
         out.append(f"{len(result['lost'])} 处丢失或重复")
-    if not result["accepted"]:
-        out.append("没有一次报送被接受")
+    if result["accepted_units"] < result["clients"]:
+        out.append(f"只有 {result['accepted_units']} 个客户端的报送被接受过")
     for kind in result["kinds"]:
-        if kind["kind"].startswith("GET") and kind["p99"] > limit:
+        if kind["targeted"] and kind["p99"] > limit:
             out.append(f"{kind['kind']} 的 p99 {kind['p99']:.3f} 秒超过 {limit:g} 秒")
     return out
 
@@ -411,8 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     if failed:
         print("未达标：" + "；".join(failed), file=sys.stderr)
         return 1
-    print("达标：无错误，无丢失，页面与读取的 p99 不超过 "
-          f"{args.p99:g} 秒")
+    print(f"达标：无错误，无丢失，单位的页面与读取的 p99 不超过 {args.p99:g} 秒")
     return 0
 
 
