@@ -86,9 +86,10 @@ def free_port() -> int:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU of process `pid` so far (Linux /proc)."""
+    """User + system CPU of process `pid` and of its children that ended (Linux /proc): every
+    check runs in a forked worker (`engine.runtime.forked`)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def luoshi_command() -> list[str]:
@@ -139,9 +140,15 @@ async def timed(tally: Tally, kind: str, call: Any, expect: int) -> httpx.Respon
         return None
     tally.latencies[kind].append(time.perf_counter() - start)
     if response.status_code != expect:
-        tally.errors.append(f"{kind}: HTTP {response.status_code} {response.text[:300]}")
+        tally.errors.append(f"{kind}: HTTP {response.status_code} {said(response)}")
         return None
     return response
+
+
+def said(response: httpx.Response) -> str:
+    """What an error answer says: the sentence of an error page, else the body's start."""
+    found = re.search(r'<section class="card narrow">.*?<p>(.*?)</p>', response.text, re.S)
+    return (found[1] if found else response.text)[:500].strip()
 
 
 async def log_in(client: httpx.AsyncClient, name: str, password: str) -> None:
