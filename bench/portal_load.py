@@ -162,6 +162,12 @@ async def log_in(client: httpx.AsyncClient, name: str, password: str) -> None:
         raise RuntimeError(f"{name} 登录失败：HTTP {answer.status_code}")
 
 
+async def paused(pause: float, rng: random.Random, deadline: float) -> bool:
+    """A user's pause (0 to 2 × `pause`, `pause` on average); whether time is left after it."""
+    await asyncio.sleep(pause * rng.random() * 2)
+    return time.perf_counter() < deadline
+
+
 async def unit_client(base: str, unit: str, token: str, password: str | None,
                       records: dict[str, list[dict[str, Any]]], deadline: float, pause: float,
                       tally: Tally, rng: random.Random) -> None:
@@ -172,6 +178,9 @@ async def unit_client(base: str, unit: str, token: str, password: str | None,
     try:
         if browser is not None and password is not None:
             await log_in(browser, f"load-{unit}", password)
+        # Independent users do not all start on the same instant: each begins within about two
+        # rounds (a round: 3 to 5 requests, a pause after each).
+        await asyncio.sleep(pause * rng.random() * 10)
         round_ = 0
         while time.perf_counter() < deadline:
             round_ += 1
@@ -186,7 +195,8 @@ async def unit_client(base: str, unit: str, token: str, password: str | None,
                 if body["unit"] != unit:
                     tally.errors.append(f"submission {load_id} of {unit} answered unit {body['unit']}")
                 tally.accepted[unit].append((load_id, body["counts"], text))
-            await asyncio.sleep(pause * rng.random() * 2)
+            if not await paused(pause, rng, deadline):
+                break
             listed = await timed(tally, KINDS_ORDER[1], api.get("/api/submissions"), 200)
             if listed is not None:
                 loads = listed.json()
@@ -194,18 +204,22 @@ async def unit_client(base: str, unit: str, token: str, password: str | None,
                     tally.errors.append(f"{unit} was listed another unit's submission")
                 if load_id is not None and load_id not in {load["id"] for load in loads}:
                     tally.errors.append(f"{unit}'s accepted submission {load_id} is not listed")
-            await asyncio.sleep(pause * rng.random() * 2)
+            if not await paused(pause, rng, deadline):
+                break
             found = await timed(tally, KINDS_ORDER[2],
                                 api.get("/api/findings", params={"year": YEAR}), 200)
             if found is not None and any(f["unit"] not in (unit, None)
                                          for f in found.json()["findings"]):
                 tally.errors.append(f"{unit} was shown another unit's findings")
             if browser is not None:
-                await asyncio.sleep(pause * rng.random() * 2)
+                if not await paused(pause, rng, deadline):
+                    break
                 await timed(tally, KINDS_ORDER[3], browser.get("/"), 200)
-                await asyncio.sleep(pause * rng.random() * 2)
+                if not await paused(pause, rng, deadline):
+                    break
                 await timed(tally, KINDS_ORDER[4], browser.get("/submit"), 200)
-            await asyncio.sleep(pause * rng.random() * 2)
+            if not await paused(pause, rng, deadline):
+                break
     finally:
         await api.aclose()
         if browser is not None:
