@@ -41,6 +41,7 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -168,16 +169,10 @@ async def paused(pause: float, rng: random.Random, deadline: float) -> bool:
     return time.perf_counter() < deadline
 
 
-async def unit_client(base: str, unit: str, token: str, password: str | None,
+async def unit_client(api: httpx.AsyncClient, browser: httpx.AsyncClient | None, unit: str,
                       records: dict[str, list[dict[str, Any]]], deadline: float, pause: float,
                       tally: Tally, rng: random.Random) -> None:
-    timeout = httpx.Timeout(120.0)
-    api = httpx.AsyncClient(base_url=base, timeout=timeout,
-                            headers={"authorization": f"Bearer {token}"})
-    browser = httpx.AsyncClient(base_url=base, timeout=timeout) if password else None
     try:
-        if browser is not None and password is not None:
-            await log_in(browser, f"load-{unit}", password)
         # Independent users do not all start on the same instant: each begins within about two
         # rounds (a round: 3 to 5 requests, a pause after each).
         await asyncio.sleep(pause * rng.random() * 10)
@@ -226,25 +221,43 @@ async def unit_client(base: str, unit: str, token: str, password: str | None,
             await browser.aclose()
 
 
-async def office_client(base: str, password: str, deadline: float, pause: float,
+async def office_client(browser: httpx.AsyncClient, deadline: float, pause: float,
                         tally: Tally) -> None:
-    async with httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(120.0)) as browser:
-        await log_in(browser, "load-office", password)
+    try:
         while time.perf_counter() < deadline:
             await timed(tally, KINDS_ORDER[5], browser.get("/"), 200)
             await asyncio.sleep(max(pause, 1.0))  # the office reads its overview now and then
+    finally:
+        await browser.aclose()
 
 
 async def run_clients(base: str, clients: list[tuple[str, str, str | None]],
                       records: dict[str, dict[str, list[dict[str, Any]]]], seconds: float,
-                      pause: float, office_password: str | None, seed: int) -> Tally:
+                      pause: float, office_password: str | None, seed: int,
+                      started: Callable[[], None]) -> Tally:
     tally = Tally()
+    timeout = httpx.Timeout(120.0)
+    apis = [httpx.AsyncClient(base_url=base, timeout=timeout,
+                              headers={"authorization": f"Bearer {token}"})
+            for _, token, _ in clients]
+    browsers = [httpx.AsyncClient(base_url=base, timeout=timeout) if password else None
+                for _, _, password in clients]
+    office = httpx.AsyncClient(base_url=base, timeout=timeout) if office_password else None
+    # Everyone logs in before the clock starts (a login is a slow password hash, on purpose).
+    logins = [log_in(browser, f"load-{unit}", password)
+              for (unit, _, password), browser in zip(clients, browsers, strict=True)
+              if browser is not None and password is not None]
+    if office is not None and office_password:
+        logins.append(log_in(office, "load-office", office_password))
+    await asyncio.gather(*logins)
+    started()
     deadline = time.perf_counter() + seconds
-    tasks = [unit_client(base, unit, token, password, records[unit], deadline, pause, tally,
+    tasks = [unit_client(api, browser, unit, records[unit], deadline, pause, tally,
                          random.Random(seed + n))
-             for n, (unit, token, password) in enumerate(clients)]
-    if office_password:
-        tasks.append(office_client(base, office_password, deadline, pause, tally))
+             for n, ((unit, _, _), api, browser) in enumerate(zip(clients, apis, browsers,
+                                                                  strict=True))]
+    if office is not None:
+        tasks.append(office_client(office, deadline, pause, tally))
     await asyncio.gather(*tasks)
     return tally
 
@@ -414,13 +427,18 @@ def main(argv: list[str] | None = None) -> int:
             port = free_port()
             server = start_server(db, port, folder)
             try:
-                spent, clock = cpu_seconds(server.pid), time.perf_counter()
-                mine = time.process_time()
+                at: dict[str, float] = {}
+
+                def started() -> None:  # after the logins: what the figures cover
+                    at.update(cpu=cpu_seconds(server.pid), wall=time.perf_counter(),
+                              mine=time.process_time())
+
                 tally = asyncio.run(run_clients(f"http://127.0.0.1:{port}", clients, records,
-                                                args.seconds, args.pause, office, args.seed))
-                wall = time.perf_counter() - clock
-                server_cpu = cpu_seconds(server.pid) - spent
-                client_cpu = time.process_time() - mine
+                                                args.seconds, args.pause, office, args.seed,
+                                                started))
+                wall = time.perf_counter() - at["wall"]
+                server_cpu = cpu_seconds(server.pid) - at["cpu"]
+                client_cpu = time.process_time() - at["mine"]
             finally:
                 server.terminate()
                 server.wait(30)
