@@ -20,7 +20,9 @@ Then, with the server stopped: nothing lost, nothing twice — the loads `luoshi
 and each unit's records in the store are those of its last accepted submission. The database is
 dropped at the end. It prints a table (requests, rate, p50/p95/p99 by endpoint kind, errors, the
 server's CPU beside wall) and exits 1 when a target is missed: any error, anything lost, a p99
-over `--p99` seconds.
+of a unit's pages and reads over `--p99` seconds (submissions and the office's 首页 are reported,
+not held to it). Clients pause `--pause` seconds on average after each request (0: none) and
+start at different moments, as independent users do; logins happen before the clock starts.
 
     python bench/portal_load.py [--clients 50] [--seconds 60] [--units 200] [--pause 0]
 """
@@ -188,7 +190,7 @@ async def unit_client(api: httpx.AsyncClient, browser: httpx.AsyncClient | None,
                 body = answer.json()
                 load_id = body["id"]
                 if body["unit"] != unit:
-                    tally.errors.append(f"submission {load_id} of {unit} answered unit {body['unit']}")
+                    tally.errors.append(f"{unit} 的报送 {load_id} 应答的单位是 {body['unit']}")
                 tally.accepted[unit].append((load_id, body["counts"], text))
             if not await paused(pause, rng, deadline):
                 break
@@ -196,16 +198,16 @@ async def unit_client(api: httpx.AsyncClient, browser: httpx.AsyncClient | None,
             if listed is not None:
                 loads = listed.json()
                 if any(load["unit"] != unit for load in loads):
-                    tally.errors.append(f"{unit} was listed another unit's submission")
+                    tally.errors.append(f"{unit} 的报送列表中有其他单位的报送")
                 if load_id is not None and load_id not in {load["id"] for load in loads}:
-                    tally.errors.append(f"{unit}'s accepted submission {load_id} is not listed")
+                    tally.errors.append(f"{unit} 被接受的报送 {load_id} 不在其报送列表中")
             if not await paused(pause, rng, deadline):
                 break
             found = await timed(tally, KINDS_ORDER[2],
                                 api.get("/api/findings", params={"year": YEAR}), 200)
             if found is not None and any(f["unit"] not in (unit, None)
                                          for f in found.json()["findings"]):
-                tally.errors.append(f"{unit} was shown another unit's findings")
+                tally.errors.append(f"{unit} 看到了其他单位的问题")
             if browser is not None:
                 if not await paused(pause, rng, deadline):
                     break
