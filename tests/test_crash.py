@@ -92,3 +92,36 @@ def test_two_loads_at_once_end_in_one_consistent_state(big_file, db_url):
     counts = [c if isinstance(c, dict) else __import__("json").loads(c) for c in counts]
     assert len(counts) == 2 and units == 1501  # one copy of every record
     assert counts[0]["units"]["added"] == 1501 and counts[1]["units"]["unchanged"] == 1501
+
+
+def _doubled_twice(number: int) -> list[int]:
+    from luoshi.engine.runtime import forked
+
+    return forked.run(lambda n: n * 2, [number, number], 2)  # a worker forking again
+
+
+def test_workers_forked_from_many_threads_at_once():
+    """The portal runs checks in a thread pool, each forking its workers: one thread's fork
+    must not reap another's worker (which then failed a good check with exit code None, 2 of
+    ~500 requests under load), and a worker forks its own workers without deadlock."""
+    import threading
+
+    from luoshi.engine.errors import EngineError
+    from luoshi.engine.runtime import forked
+
+    failures: list[str] = []
+
+    def work() -> None:
+        for number in range(60):
+            try:
+                assert forked.run(lambda n: n + 1, [number, number], 2) == [number + 1] * 2
+            except EngineError as error:
+                failures.append(str(error))
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert forked.run(_doubled_twice, [1, 2], 2) == [[2, 2], [4, 4]]

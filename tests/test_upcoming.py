@@ -198,3 +198,25 @@ def test_the_function_the_portal_calls(deadline_facts):
     assert [f["due_on"] for f in data["upcoming"]] == ["2013-06-13"]
     assert upcoming(rows, program, 2013, dt.date(2013, 6, 10), 7, units=["u-2"])["upcoming"] == []
     json.dumps(data)  # plain JSON values only
+
+
+def test_a_units_reminders_check_only_that_unit(deadline_facts, monkeypatch):
+    """A unit's reminders (its 首页 in the portal) spare the other units' work in every check
+    they run, the bisection's included: at a few hundred units checking the whole city for one
+    unit's page made its p99 several seconds under load (docs/performance.md)."""
+    from luoshi.engine.runtime import run
+
+    rows = rows_of(read_facts([str(deadline_facts)])[0])
+    program = compile_catalog(load_catalog())
+    whole = upcoming(rows, program, 2013, dt.date(2013, 6, 10), 7)
+    asked: list[object] = []
+    real_check = run.check
+
+    def check(*args, **kwargs):
+        asked.append(kwargs.get("units"))
+        return real_check(*args, **kwargs)
+
+    monkeypatch.setattr(run, "check", check)
+    mine = upcoming(rows, program, 2013, dt.date(2013, 6, 10), 7, units=["u-1"])
+    assert len(asked) >= 3 and all(units == ["u-1"] for units in asked)  # now, later, bisection
+    assert mine["upcoming"] == [f for f in whole["upcoming"] if f["unit"] == "u-1"] != []

@@ -4,9 +4,11 @@ handlers in `pages.py` and `api.py` only present the outcome (HTML or JSON)."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
@@ -22,6 +24,10 @@ from .auth import NOT_FOUND, address, check_csrf, portal
 from .security import clean_name
 
 MAX_FILES = 50
+# Loads into one database take turns (a lock in the store): submissions waiting for their turn
+# wait here, each holding no thread of the shared pool, so that pages and reads are not queued
+# behind them (docs/performance.md, the portal under load). Two: one validates while one loads.
+LOADS_AT_ONCE = 2
 
 
 # The largest id a database's integer holds: a larger one in a URL names nothing.
@@ -105,8 +111,8 @@ async def submit(request: Request, account: Account, form: FormData) -> Submitte
     if not files:
         raise HTTPException(422, "请选择要报送的文件（YAML、JSON、CSV 或 XLSX）")
     try:
-        outcome.result = await run_in_threadpool(state.pipeline.submit, files, unit, replace,
-                                                 account.name)
+        call = functools.partial(state.pipeline.submit, files, unit, replace, account.name)
+        outcome.result = await anyio.to_thread.run_sync(call, limiter=_loads(request))
     except InputError as error:
         outcome.problems = sorted(error.problems, key=lambda p: p.where.sort_key())
     except StoreError as error:
@@ -121,6 +127,14 @@ async def submit(request: Request, account: Account, form: FormData) -> Submitte
         audit.write(state.engine, "submission", "refused", who=account, address=address(request),
                     unit=unit, files=outcome.files, problems=len(outcome.problems))
     return outcome
+
+
+def _loads(request: Request) -> anyio.CapacityLimiter:
+    """The app's own limiter of submissions (made in its event loop, on first use)."""
+    state = request.app.state
+    if getattr(state, "loads", None) is None:
+        state.loads = anyio.CapacityLimiter(LOADS_AT_ONCE)
+    return state.loads
 
 
 def year_of(request: Request, required: bool = False) -> int:

@@ -5,6 +5,11 @@ Processes are forked from the calling thread (no pool: a pool's helper threads m
 unsafe), at most `processes` at a time; each hands its result back through a pipe. An
 exception in a worker is raised again in the caller. Work running in a worker that forks
 again does so one process at a time (`nested`): the cores are already busy.
+
+Threads (the portal's checks run in a thread pool) take turns to fork and to reap: otherwise
+one thread's `Process.start()`, which polls every child of the process, could reap another
+thread's worker while it waits for it, which then saw exit code None and failed a good check;
+and a worker forked meanwhile would inherit the other's pipe.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.connection
 import os
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, cast
 
@@ -21,6 +27,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 nested = False  # True inside a worker
+_turns = threading.Lock()  # forking and reaping, one thread at a time
 
 
 def processes(wanted: int | None = None) -> int:
@@ -38,11 +45,12 @@ def run(function: Callable[[T], R], items: Sequence[T], at_once: int) -> list[R]
         while pending or running:
             while pending and len(running) < max(1, at_once):
                 number, item = pending.pop(0)
-                receive, send = context.Pipe(duplex=False)
-                # Not a daemon: a daemon may not fork, and workers of workers do.
-                process = context.Process(target=_worker, args=(function, item, send))
-                process.start()
-                send.close()
+                with _turns:
+                    receive, send = context.Pipe(duplex=False)
+                    # Not a daemon: a daemon may not fork, and workers of workers do.
+                    process = context.Process(target=_worker, args=(function, item, send))
+                    process.start()
+                    send.close()
                 running[receive] = (number, process)
             for ready in multiprocessing.connection.wait(list(running)):
                 number, process = running.pop(ready)
@@ -53,9 +61,11 @@ def run(function: Callable[[T], R], items: Sequence[T], at_once: int) -> list[R]
                 except EOFError:
                     outcome = None
                 receive.close()
-                process.join()
-                if outcome is None or process.exitcode != 0:
-                    raise EngineError(f"规则引擎的工作进程异常退出（退出码 {process.exitcode}）")
+                with _turns:
+                    process.join()
+                    code = process.exitcode
+                if outcome is None or code != 0:
+                    raise EngineError(f"规则引擎的工作进程异常退出（退出码 {code}）")
                 failed, value = outcome
                 if failed:
                     raise value
@@ -63,14 +73,16 @@ def run(function: Callable[[T], R], items: Sequence[T], at_once: int) -> list[R]
     finally:
         for receive, (_, process) in running.items():  # after a failure: stop the others
             receive.close()
-            process.kill()
-            process.join()
+            with _turns:
+                process.kill()
+                process.join()
     return [results[number] for number in range(len(items))]
 
 
 def _worker(function: Callable[[Any], Any], item: Any, send: Any) -> None:
-    global nested
+    global nested, _turns
     nested = True
+    _turns = threading.Lock()  # forked while the parent's thread held it
     try:
         outcome: tuple[bool, Any] = (False, function(item))
     except Exception as error:  # raised again in the caller

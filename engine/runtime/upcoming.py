@@ -61,14 +61,17 @@ def find(facts_rows: FactSet | Rows, program: Program, year: int, as_of: dt.date
          waivers: list[Any] | None = None, *, units: list[str] | None = None) -> Upcoming:
     """As `upcoming`, with the findings and the check as of D+N kept for rendering."""
     until = window_end(year, as_of, days)
-    now = run.narrow(run.check(facts_rows, program, year, as_of, waivers=waivers), units=units)
-    later = run.narrow(run.check(facts_rows, program, year, until, waivers=waivers), units=units)
+    now = run.narrow(run.check(facts_rows, program, year, as_of, waivers=waivers,
+                               units=units), units=units)
+    later = run.narrow(run.check(facts_rows, program, year, until, waivers=waivers,
+                                 units=units), units=units)
     before = {finding.id for finding in now.findings}
     raised = {trigger.key() for trigger in now.triggers}
     findings = [finding for finding in later.findings if finding.id not in before]
     triggers = [trigger for trigger in later.triggers if trigger.key() not in raised]
     dated = [f for f in findings if _decided_by_date(program.rules[f.rule])]
-    last_day = _last_days_unreported(facts_rows, program, year, as_of, until, dated, waivers)
+    last_day = _last_days_unreported(facts_rows, program, year, as_of, until, dated, waivers,
+                                     units)
     expiring = {waiver.key(): waiver.expires for waiver, _ in waivers or []
                 if as_of <= waiver.expires < until}
     due_on: dict[str, dt.date | None] = {}
@@ -99,9 +102,11 @@ def window_end(year: int, as_of: dt.date, days: int) -> dt.date:
 
 def _last_days_unreported(facts: FactSet | Rows, program: Program, year: int, start: dt.date,
                           end: dt.date, findings: list[Finding],
-                          waivers: list[Any] | None) -> dict[str, dt.date]:
+                          waivers: list[Any] | None,
+                          units: list[str] | None = None) -> dict[str, dt.date]:
     """For each finding (absent as of `start`, present as of `end`), the day before the first
-    check day that reports it, by bisection over (start, end]."""
+    check day that reports it, by bisection over (start, end]; with `units`, each check spares
+    the other units' work (the findings are theirs)."""
     if not findings:
         return {}
     concerned = _with_producers(program, {finding.rule for finding in findings})
@@ -115,7 +120,8 @@ def _last_days_unreported(facts: FactSet | Rows, program: Program, year: int, st
             found.update(dict.fromkeys(ids, low))
             return
         middle = low + (high - low) // 2
-        present = {f.id for f in run.check(facts, part, year, middle, waivers=waivers).findings}
+        present = {f.id for f in run.check(facts, part, year, middle, waivers=waivers,
+                                           units=units).findings}
         if ids & present:
             split(low, middle, ids & present)
         if ids - present:
