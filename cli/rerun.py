@@ -143,14 +143,8 @@ def _print(result: dict[str, Any]) -> None:
                    f"{len(findings['missing'])} 条、{len(findings['changed'])} 条内容不同；问责触发新出现 "
                    f"{len(triggers['new'])} 条、少了 {len(triggers['missing'])} 条。"))
     for key, label in (("new", "复算新出现的问题"), ("missing", "记录中有、复算没有的问题")):
-        if findings[key]:
-            table = Table(title=f"{label}（{len(findings[key])}）", title_justify="left")
-            for column in ("编号", "规则", "单位", "对象", "问题"):
-                table.add_column(column, overflow="fold")
-            for finding in findings[key]:
-                table.add_row(*(Text(str(finding.get(name) or "")) for name in
-                                ("id", "rule", "unit", "subject", "message")))
-            out.print(table)
+        _listing(label, findings[key], {"编号": "id", "规则": "rule", "单位": "unit",
+                                        "对象": "subject", "问题": "message"})
     if findings["changed"]:
         table = Table(title=f"内容不同的问题（{len(findings['changed'])}）", title_justify="left")
         for column in ("编号", "规则", "记录的", "复算的"):
@@ -160,11 +154,17 @@ def _print(result: dict[str, Any]) -> None:
                           Text(item["recorded"].get("message", "")), Text(item["rerun"].get("message", "")))
         out.print(table)
     for key, label in (("new", "复算新出现的问责触发"), ("missing", "记录中有、复算没有的问责触发")):
-        if triggers[key]:
-            table = Table(title=f"{label}（{len(triggers[key])}）", title_justify="left")
-            for column in ("规则", "类型", "依据", "对象单位", "期限"):
-                table.add_column(column, overflow="fold")
-            for trigger in triggers[key]:
-                table.add_row(*(Text(str(trigger.get(name) or "")) for name in
-                                ("rule", "type", "basis", "target_unit", "due")))
-            out.print(table)
+        _listing(label, triggers[key], {"规则": "rule", "类型": "type", "依据": "basis",
+                                        "对象单位": "target_unit", "期限": "due"})
+
+
+def _listing(label: str, items: list[dict[str, Any]], columns: dict[str, str]) -> None:
+    """A titled table of findings or triggers (column title -> field), if there are any."""
+    if not items:
+        return
+    table = Table(title=f"{label}（{len(items)}）", title_justify="left")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for item in items:
+        table.add_row(*(Text(str(item.get(name) or "")) for name in columns.values()))
+    out.print(table)
