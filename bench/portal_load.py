@@ -103,7 +103,7 @@ def projected(rows: dict[str, list[dict[str, Any]]], unit: str) -> dict[str, lis
     """`unit`'s own records (by each kind's OWNER path), as comparable sorted JSON lines."""
     out: dict[str, list[str]] = {}
     for kind, kind_rows in rows.items():
-        if KINDS[kind].OWNER is None:
+        if kind not in KINDS or KINDS[kind].OWNER is None:  # not the store's history kinds
             continue
         mine = [line({name: row.get(name) for name in KINDS[kind].model_fields})
                 for row in kind_rows if owner_of(kind, row, rows) == unit]
@@ -120,7 +120,7 @@ def unit_records(rows: dict[str, list[dict[str, Any]]], unit: str) -> dict[str, 
     """`unit`'s own records as it submits them (tests/test_versions.py `submission_of`)."""
     data = {kind: [{name: row[name] for name in KINDS[kind].model_fields} for row in kind_rows
                    if owner_of(kind, row, rows) == unit]
-            for kind, kind_rows in rows.items() if KINDS[kind].OWNER is not None}
+            for kind, kind_rows in rows.items() if kind in KINDS and KINDS[kind].OWNER is not None}
     return {kind: records for kind, records in data.items() if records}
 
 
