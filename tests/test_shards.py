@@ -37,22 +37,24 @@ def test_shard_needs_the_database_and_a_valid_spec(minimal_path):
     assert runner.invoke(app, ["check", "--year", "2013", "--shard", "3/2"]).exit_code == 2
 
 
-@pytest.mark.parametrize("shards", [2, 5])
-def test_split_evaluation_on_a_generated_city(tmp_path, shards, monkeypatch):
-    """Many units, many rules firing: each shard reads and evaluates only what can be charged
-    to its units, and the shards together give exactly the whole run."""
+def generated_city(tmp_path, seed: int) -> str:
+    """A 60-unit city of `luoshi demo`, loaded into a fresh SQLite database (its URL)."""
     import yaml
 
-    from luoshi.engine.runtime import run
     from luoshi.facts.demo import generate
 
-    from .checking import comparable, program
-
     path = tmp_path / "city.yaml"
-    path.write_text(yaml.safe_dump(generate(60, seed=shards), allow_unicode=True), encoding="utf-8")
-    placed: list[int] = []  # facts placed in engine sessions
+    path.write_text(yaml.safe_dump(generate(60, seed=seed), allow_unicode=True), encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 'city.db'}"
+    assert runner.invoke(app, ["load", str(path), "--db", db]).exit_code == 0
+    return db
+
+
+def count_placed(monkeypatch) -> list[int]:
+    """Per enrichment from now on, how many facts it placed in engine sessions."""
     from luoshi.engine.runtime import enrich
 
+    placed: list[int] = []
     build = enrich.build
 
     def counting_build(view, program_, queries, in_shard=None):
@@ -61,11 +63,22 @@ def test_split_evaluation_on_a_generated_city(tmp_path, shards, monkeypatch):
         return plan
 
     monkeypatch.setattr(enrich, "build", counting_build)
+    return placed
+
+
+@pytest.mark.parametrize("shards", [2, 5])
+def test_split_evaluation_on_a_generated_city(tmp_path, shards, monkeypatch):
+    """Many units, many rules firing: each shard reads and evaluates only what can be charged
+    to its units, and the shards together give exactly the whole run."""
+
+    from luoshi.engine.runtime import run
+
+    from .checking import comparable, program
+
+    db = generated_city(tmp_path, seed=shards)
+    placed = count_placed(monkeypatch)
 
     from luoshi.facts.inputs import read_input
-
-    db = f"sqlite:///{tmp_path / 'city.db'}"
-    assert runner.invoke(app, ["load", str(path), "--db", db]).exit_code == 0
 
     def evaluated(shard=None):  # as `check --db … --shard K/N` reads and checks
         placed.clear()
@@ -139,27 +152,14 @@ def test_a_units_recheck_gives_exactly_its_share_of_the_whole_run(tmp_path, monk
     evaluates only what can be charged to U (its sessions; for a rule partitioned by
     institution or person, the sessions holding U's records), and gives exactly the whole
     run's findings and triggers of U."""
-    import yaml
 
-    from luoshi.engine.runtime import enrich, run
-    from luoshi.facts.demo import generate
+    from luoshi.engine.runtime import run
     from luoshi.facts.inputs import read_input
 
     from .checking import comparable, program
 
-    path = tmp_path / "city.yaml"
-    path.write_text(yaml.safe_dump(generate(60, seed=7), allow_unicode=True), encoding="utf-8")
-    db = f"sqlite:///{tmp_path / 'city.db'}"
-    assert runner.invoke(app, ["load", str(path), "--db", db]).exit_code == 0
-    placed: list[int] = []
-    build = enrich.build
-
-    def counting_build(view, program_, queries, in_shard=None):
-        plan = build(view, program_, queries, in_shard)
-        placed.append(sum(len(facts_) for facts_ in plan.sessions.values()))
-        return plan
-
-    monkeypatch.setattr(enrich, "build", counting_build)
+    db = generated_city(tmp_path, seed=7)
+    placed = count_placed(monkeypatch)
     whole = run.check(read_input(None, db, program=program()), program(), 2013)
     whole_work = sum(placed)
     charged = sorted({f.unit for f in whole.findings if f.unit} | {

@@ -132,16 +132,13 @@ def build(view: FactView, program: Program, queries: list[Query],
             spots = placed.setdefault(pattern.token, {})
             for row, element in facts.each(pattern.token):
                 value = partition(row, element)
-                if value is None or isinstance(value, list):
-                    session = _session(view, query, value, row)
-                    session = session if relevant is None or session is None \
-                        or relevant(session) else None
+                if value is None or isinstance(value, list):  # not shared by other facts
+                    session = _session_in_scope(view, query, value, row, relevant)
                 elif value in session_of:
                     session = session_of[value]
                 else:
-                    session = _session(view, query, value, row)
-                    session = session_of[value] = session if relevant is None \
-                        or session is None or relevant(session) else None
+                    session = session_of[value] = _session_in_scope(view, query, value, row,
+                                                                    relevant)
                 if session is not None:
                     for get in subpartitions:
                         session += f"|{_hashable(get(row, element))}"
@@ -370,6 +367,13 @@ def _session(view: FactView, query: Query, value: Any, row: dict[str, Any]) -> s
         return f"v:{value}"
     home = str(home_unit(view, kind, value) or "")
     return UNIT_SESSION + home if kind == "units" else f"{UNIT_SESSION}{home}/{kind}:{value}"
+
+
+def _session_in_scope(view: FactView, query: Query, value: Any, row: dict[str, Any],
+                      relevant: Callable[[str], bool] | None) -> str | None:
+    """The fact's session, or None when it has none or the scope does not need it."""
+    session = _session(view, query, value, row)
+    return None if session is None or (relevant and not relevant(session)) else session
 
 
 def _session_unit(session: str | None) -> str | None:
