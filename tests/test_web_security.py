@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from luoshi.facts import store
-from luoshi.facts.tables import ApiToken, User, WebSession
+from luoshi.facts.tables import API_TOKENS, USERS, WEB_SESSIONS
 from luoshi.web import accounts
 from luoshi.web.auth import COOKIE
 from luoshi.web.security import Throttle, clean_name
@@ -108,7 +108,7 @@ def test_an_expired_session_is_over(tmp_path):
     assert browser.get("/").status_code == 200
     engine = store.connect(db)
     with engine.begin() as connection:
-        connection.execute(sa.update(WebSession).values(
+        connection.execute(sa.update(WEB_SESSIONS).values(
             expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
     assert browser.get("/").headers["location"] == "/login"
     assert browser.get("/api/submissions").status_code == 401
@@ -152,9 +152,9 @@ def test_passwords_and_tokens_are_stored_hashed_only(portal):
     engine = store.connect(portal["db"])
     token = accounts.new_token(engine, "gonghui")
     with engine.connect() as connection:
-        users = connection.execute(sa.select(User.name, User.password_hash)).all()
-        tokens = connection.execute(sa.select(ApiToken.token_sha256)).scalars().all()
-        sessions = connection.execute(sa.select(WebSession.session_sha256)).scalars().all()
+        users = connection.execute(sa.select(USERS.c.name, USERS.c.password_hash)).all()
+        tokens = connection.execute(sa.select(API_TOKENS.c.token_sha256)).scalars().all()
+        sessions = connection.execute(sa.select(WEB_SESSIONS.c.session_sha256)).scalars().all()
     for name, hashed in users:
         assert hashed.startswith("$argon2id$") and PASSWORD[name] not in hashed
     assert token not in tokens and accounts.sha256(token) in tokens

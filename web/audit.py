@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from luoshi.facts.tables import AuditEntry
+from luoshi.facts.tables import AUDIT_LOG
 
 from .accounts import Account, now
 
@@ -30,25 +30,25 @@ def write(engine: sa.Engine, action: str, outcome: str = "ok", *, who: Account |
     assert action in ACTIONS and outcome in OUTCOMES
     name = who.name if isinstance(who, Account) else who
     with engine.begin() as connection:
-        connection.execute(sa.insert(AuditEntry).values(
+        connection.execute(sa.insert(AUDIT_LOG).values(
             at=now(), user_name=name, unit=unit, action=action, outcome=outcome,
             address=address, detail=detail))
 
 
-def entries(engine: sa.Engine, limit: int = 500) -> list[AuditEntry]:
+def entries(engine: sa.Engine, limit: int = 500) -> list[sa.Row[Any]]:
     """The newest entries first."""
     with engine.connect() as connection:
-        return [AuditEntry(**row._mapping) for row in connection.execute(
-            sa.select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit))]
+        return list(connection.execute(
+            sa.select(AUDIT_LOG).order_by(AUDIT_LOG.c.id.desc()).limit(limit)))
 
 
 def submission_states(engine: sa.Engine, unit: str | None = None) -> dict[str, tuple[str, Any]]:
     """Per unit, the outcome (`ok` or `refused`) and time of its latest submission through
     the portal; with `unit`, that unit's only (in the query)."""
-    statement = sa.select(AuditEntry.unit, AuditEntry.outcome, AuditEntry.at).where(
-        AuditEntry.action == "submission", AuditEntry.unit.is_not(None),
-        AuditEntry.outcome.in_(("ok", "refused"))).order_by(AuditEntry.id)
+    statement = sa.select(AUDIT_LOG.c.unit, AUDIT_LOG.c.outcome, AUDIT_LOG.c.at).where(
+        AUDIT_LOG.c.action == "submission", AUDIT_LOG.c.unit.is_not(None),
+        AUDIT_LOG.c.outcome.in_(("ok", "refused"))).order_by(AUDIT_LOG.c.id)
     if unit is not None:
-        statement = statement.where(AuditEntry.unit == unit)
+        statement = statement.where(AUDIT_LOG.c.unit == unit)
     with engine.connect() as connection:
         return {row.unit: (row.outcome, row.at) for row in connection.execute(statement)}

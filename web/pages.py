@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+import sqlalchemy as sa
 from itsdangerous import BadSignature
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -13,7 +14,6 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from luoshi.facts.tables import Run
 from luoshi.outputs.formats import json_format
 
 from . import accounts, actions, audit
@@ -210,7 +210,7 @@ async def template(request: Request) -> Response:
 
 # -- 检查 ---------------------------------------------------------------------------------
 
-def _summary(run: Run) -> dict[str, Any]:
+def _summary(run: sa.Row[Any]) -> dict[str, Any]:
     errors = sum(f["severity"] == "error" for f in run.findings)
     return {"run": run, "errors": errors, "warnings": len(run.findings) - errors,
             "triggers": len(run.triggers)}

@@ -16,6 +16,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
 from luoshi.engine.language.policy import Catalog
 from luoshi.engine.plan.compile import Program
 from luoshi.engine.program import load_program
@@ -25,7 +27,6 @@ from luoshi.engine.settings import Settings, load_settings
 from luoshi.facts import history, store
 from luoshi.facts.factset import Rows, facts_sha256
 from luoshi.facts.inputs import read_input
-from luoshi.facts.tables import Load, Run
 from luoshi.facts.validate import read_uploads
 from luoshi.outputs import appraisal, documents, notices, ranking
 from luoshi.outputs.formats import json_format
@@ -60,7 +61,7 @@ class Pipeline:
         facts, inputs = read_uploads(files, stored=stored)
         return store.load(facts, inputs, self.db, submission=submission)
 
-    def submissions(self, unit: str | None, load_id: int | None = None) -> list[Load]:
+    def submissions(self, unit: str | None, load_id: int | None = None) -> list[sa.Row[Any]]:
         """Loads, newest first: a unit's own only (in the query), or one of them."""
         if not self.has_data():
             return []
@@ -113,22 +114,22 @@ class Pipeline:
         report = run.check(rows, self.program, year, as_of)
         return recording.record(self.db, report, self.catalog, [], facts_sha256(rows), load_id)
 
-    def runs(self) -> list[Run]:
+    def runs(self) -> list[sa.Row[Any]]:
         return history.runs(self.db)
 
-    def run(self, run_id: int) -> Run | None:
+    def run(self, run_id: int) -> sa.Row[Any] | None:
         return next((found for found in self.runs() if found.id == run_id), None)
 
-    def diff(self, older: Run, newer: Run) -> dict[str, list[dict[str, Any]]]:
+    def diff(self, older: sa.Row[Any], newer: sa.Row[Any]) -> dict[str, list[dict[str, Any]]]:
         return history.reasons(older, newer)
 
     # -- documents and the appraisal ------------------------------------------------------
 
-    def _recorded(self, recorded: Run) -> Report:
+    def _recorded(self, recorded: sa.Row[Any]) -> Report:
         report = run.check(self.rows(), self.program, recorded.year, recorded.as_of)
         return recording.as_recorded(report, recorded)
 
-    def notice(self, recorded: Run, unit: str) -> tuple[str, bytes] | None:
+    def notice(self, recorded: sa.Row[Any], unit: str) -> tuple[str, bytes] | None:
         """`unit`'s 整改通知书 of a recorded run as DOCX (file name, bytes), if it has one."""
         report = run.narrow(self._recorded(recorded), units=[unit])
         days = self.settings.notices.get("reply_days", notices.DEFAULT_REPLY_DAYS)
@@ -138,21 +139,21 @@ class Pipeline:
                 return f"{document.file_stem}.docx", documents.render(document, "docx")
         return None
 
-    def notice_units(self, recorded: Run) -> list[str]:
+    def notice_units(self, recorded: sa.Row[Any]) -> list[str]:
         """The units that have a 整改通知书 in a recorded run (as `notices.build` picks them)."""
         for_organ = {t["finding"] for t in recorded.triggers if t["type"] == "re_accountability"}
         return sorted({f["unit"] for f in recorded.findings if f["unit"] and f["id"] not in for_organ})
 
-    def _scores(self, recorded: Run) -> tuple[Report, list[Any], dict[str, float]]:
+    def _scores(self, recorded: sa.Row[Any]) -> tuple[Report, list[Any], dict[str, float]]:
         report = self._recorded(recorded)
         weights = {**ranking.DEFAULT_WEIGHTS, **self.settings.weights}
         return report, ranking.rank(report, weights), weights
 
-    def report_html(self, recorded: Run) -> str:
+    def report_html(self, recorded: sa.Row[Any]) -> str:
         report, scores, weights = self._scores(recorded)
         return appraisal.html(report, scores, weights, self.catalog, self.settings.bands)
 
-    def report_xlsx(self, recorded: Run) -> bytes:
+    def report_xlsx(self, recorded: sa.Row[Any]) -> bytes:
         report, scores, weights = self._scores(recorded)
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "report.xlsx"
