@@ -5,9 +5,10 @@ generated city of `--units` units (stored once with `store.load`): the unit's ow
 misconduct withdrawn with the records naming it, so that every run adds nothing, ends a few
 versions and leaves the rest unchanged. Each run gets a fresh copy of the database (the copy is
 not timed). Interleaved with a bare `python -c "import typer"`, the least any typer command
-costs, and `luoshi --version`, so a slow minute of this shared machine slows all alike; then the
-store's share, `store.load` of the same submission in this process. Medians of `--repeat` runs,
-wall time beside CPU time (user + system of the command).
+costs, `luoshi --version` and the bare import of the libraries a load needs, so that a slow
+minute of this shared machine slows all alike; then the store's share, `store.load` of the same
+submission in this process. Medians of `--repeat` runs, wall time beside CPU time (user +
+system of the command).
 
     python bench/resubmit_bench.py [--units 3000] [--repeat 7] [--keep DIR]
 """
@@ -93,6 +94,9 @@ def main() -> None:
         commands = {
             'python -c "import typer"': [sys.executable, "-c", "import typer"],
             "luoshi --version": [LUOSHI, "--version"],
+            # the libraries a load cannot do without, imported and nothing done
+            "its libraries alone": [sys.executable, "-c",
+                                    "import typer, pydantic, sqlalchemy, yaml, rich.console"],
             "luoshi load --unit": [LUOSHI, "load", str(unit_file), "--unit", unit, "--db", str(copy)],
         }
         runs: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
