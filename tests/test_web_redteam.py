@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import httpx
 import pytest
@@ -141,3 +142,71 @@ def test_refused_guesses_under_new_names_take_no_memory():
     for number in range(1000):
         assert throttle.attempt(f"name{number}", "10.0.0.9") > 0
     assert len(throttle.failures) == 4  # the three names tried and the address
+
+
+# -- The second pass -------------------------------------------------------------------------
+
+_ENGLISH = ("Not Found", "Method Not Allowed", "Bad Request", "Internal Server Error",
+            "Too many", "multipart", "Missing boundary")
+
+
+def _chinese_page(answer, status: int) -> None:  # noqa: ANN001
+    assert answer.status_code == status
+    assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+    assert answer.headers["content-type"].startswith("text/html")
+    assert '<html lang="zh-CN">' in answer.text and '<section class="card narrow">' in answer.text
+    assert not any(text in answer.text for text in _ENGLISH), answer.text[:300]
+
+
+def _chinese_json(answer, status: int) -> None:  # noqa: ANN001
+    assert answer.status_code == status
+    assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+    detail = answer.json()["detail"]
+    assert re.search(r"[\u4e00-\u9fff]", detail) and not any(t in detail for t in _ENGLISH), detail
+
+
+@pytest.mark.parametrize("role", ["office", "unit", "anonymous"])
+def test_unknown_paths_and_wrong_methods_answer_in_chinese(portal, role):
+    """Starlette's router answered an unknown path with "Not Found" and a wrong method with
+    "Method Not Allowed", in pages and in the API's JSON alike."""
+    client = portal[role].client if role != "anonymous" else TestClient(
+        portal["app"], raise_server_exceptions=False, follow_redirects=False)
+    _chinese_page(client.get("/no/such/page"), 404)
+    _chinese_page(client.get("/static/no-such.css"), 404)
+    _chinese_json(client.get("/api/no-such-thing"), 404)
+    _chinese_json(client.get("/api/runs/abc"), 404)
+    wrong = client.get("/logout")
+    _chinese_page(wrong, 405)
+    assert wrong.headers["allow"] == "POST"
+    _chinese_page(client.delete("/checks"), 405)
+    _chinese_json(client.put("/api/runs"), 405)
+    _chinese_json(client.delete("/api/submissions"), 405)
+
+
+@pytest.mark.parametrize("body", [b"--x\r\nnot a part", b""])
+def test_a_broken_multipart_form_answers_in_chinese(portal, body):
+    """The multipart parser's refusals ("Missing boundary in multipart.", "Too many files...")
+    reached the user as they were."""
+    office = portal["office"]
+    headers = {"content-type": "multipart/form-data", "x-csrf-token": office.csrf}
+    _chinese_page(office.post("/submit", content=body, headers=headers), 400)
+    _chinese_json(office.post("/api/submissions", content=body, headers=headers), 400)
+
+
+def test_too_many_files_are_refused_in_chinese(tmp_path):
+    office = login(app_for(make_store(tmp_path)), "office1")
+    files = [("files", (f"f{number}.csv", b"a\n")) for number in range(51)]
+    answer = office.post("/api/submissions", files=files, headers={"x-csrf-token": office.csrf})
+    _chinese_json(answer, 400)
+    assert "50 个文件" in answer.json()["detail"]
+
+
+def test_the_crash_page_is_the_portals_error_page(portal, monkeypatch):
+    """A person met a crash as bare text; now it is the portal's Chinese error page."""
+    from luoshi.web.pipeline import Pipeline
+
+    def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise RuntimeError("something nobody foresaw")
+
+    monkeypatch.setattr(Pipeline, "submissions", broken)
+    _chinese_page(portal["unit"].get("/submit"), 500)

@@ -62,10 +62,21 @@ async def read_body(request: Request) -> bytes:
     return bytes(body)
 
 
+# Starlette's multipart parser refuses in English; what each refusal means, in Chinese.
+_FORM_ERRORS = {"Too many files": f"一次最多上传 {MAX_FILES} 个文件，请分几次报送",
+                "Too many fields": "表单的字段过多",
+                "exceeded maximum size": "表单中文件以外的某一项超过 1 MB"}
+
+
 async def read_form(request: Request) -> FormData:
     """The form of a request, within the size limit (`read_body`)."""
     request._body = await read_body(request)  # Starlette parses the form from the body it kept
-    return await request.form(max_files=MAX_FILES, max_fields=20)
+    try:
+        return await request.form(max_files=MAX_FILES, max_fields=20)
+    except HTTPException as error:  # 400 with the parser's English message
+        why = next((text for key, text in _FORM_ERRORS.items() if key in str(error.detail)),
+                   "表单无法解析（上传的数据格式不正确）")
+        raise HTTPException(400, f"{why}；未存储任何数据") from None
 
 
 def problem_data(problem: Problem) -> dict[str, Any]:

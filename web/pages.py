@@ -28,9 +28,16 @@ STATUS = {"none": "未报送", "refused": "被退回", "ok": "已报送"}
 
 def render(request: Request, template: str, code: int = 200, /, **context: Any) -> HTMLResponse:
     account = who(request)
+    return render_as(request, template, code, account, getattr(request.state, "csrf", None) or "",
+                     **context)
+
+
+def render_as(request: Request, template: str, code: int, account: Account | None, csrf: str,
+              /, **context: Any) -> HTMLResponse:
+    """A page for `account` (None: read nothing of the store, not even who is asking, as the
+    crash page must: the store may be what failed)."""
     text = environment().get_template(template).render(
-        account=account, csrf=getattr(request.state, "csrf", None) or "",
-        path=request.url.path, **context)
+        account=account, csrf=csrf, path=request.url.path, **context)
     return HTMLResponse(text, code)
 
 
