@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import re
+import zipfile
 
 import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from luoshi.facts import store
+from luoshi.web import audit
 from luoshi.web.auth import COOKIE
-from luoshi.web.security import Throttle
+from luoshi.web.security import Throttle, unpacked_size
 
 from .portal import CSRF, PASSWORD, app_for, login, make_store
 
@@ -210,3 +214,76 @@ def test_the_crash_page_is_the_portals_error_page(portal, monkeypatch):
 
     monkeypatch.setattr(Pipeline, "submissions", broken)
     _chinese_page(portal["unit"].get("/submit"), 500)
+
+
+def _thin_workbook(inflated: int) -> bytes:
+    """A "workbook" whose sheet inflates from a few KB to `inflated` bytes: below every cap of
+    one workbook (192 MB, and no 200-fold part above 8 MB)."""
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/worksheets/sheet1.xml", b"\0" * inflated)
+    return data.getvalue()
+
+
+def test_many_workbooks_cannot_unpack_past_the_total_cap_together(tmp_path, monkeypatch):
+    """Each workbook was checked alone: forty of 7.5 MB each (a few KB on the wire) passed the
+    request's 20 MB and every workbook's cap, then were inflated one by one, 300 MB together.
+    Now the declared sizes are added up before any file is read."""
+    from luoshi.web import pipeline
+
+    db = make_store(tmp_path)
+    unit = login(app_for(db), "caizheng")  # the default cap, 256 MB
+    before = len(store.submissions(db))
+    files = [("files", (f"第{number:02}批.xlsx", _thin_workbook(7_500_000)))
+             for number in range(1, 41)]
+    assert sum(len(content) for _, (_, content) in files) < 2**20
+
+    def never(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("a file was read")
+
+    monkeypatch.setattr(pipeline, "read_uploads", never)
+    answer = unit.post("/api/submissions", files=files, headers={"x-csrf-token": unit.csrf})
+    assert answer.status_code == 422, answer.text
+    (problem,) = answer.json()["problems"]
+    assert problem["code"] == "E107" and problem["path"] == "第36批.xlsx"  # 36 × 7.5 > 256 MB
+    assert "256 MB" in problem["message"] and "分几次报送" in problem["message"]
+    page = unit.post("/submit", data={"csrf": unit.csrf}, files=files)
+    assert page.status_code == 422 and "第36批.xlsx" in page.text and "256 MB" in page.text
+    assert len(store.submissions(db)) == before
+    entry = audit.entries(store.connect(db), 1)[0]
+    assert (entry.action, entry.outcome, entry.detail["problems"]) == ("submission", "refused", 1)
+
+
+def test_the_total_cap_is_a_setting_and_counts_plain_files_too(tmp_path):
+    db = make_store(tmp_path)
+    unit = login(app_for(db, max_unpacked=3 * 2**20), "caizheng")
+    workbook = unit.get("/template.xlsx").content
+    assert unpacked_size(workbook) > len(workbook)
+    headers = {"x-csrf-token": unit.csrf}
+    answer = unit.post("/api/submissions", headers=headers, files=[
+        ("files", ("a.xlsx", workbook)), ("files", ("b.csv", b"#" * (3 * 2**20)))])
+    assert answer.json()["problems"][0]["path"] == "b.csv"
+    assert unit.post("/api/submissions", headers=headers,
+                     files=[("files", ("a.xlsx", workbook))]).status_code == 201
+
+
+def test_the_unpacked_size_is_read_from_the_directory_not_by_inflating():
+    bomb = _thin_workbook(50 * 2**20)
+    assert unpacked_size(bomb) == 50 * 2**20 + len("<Types/>")
+    assert unpacked_size(b"PK\x03\x04 but no archive") == 19
+    assert unpacked_size(b"units: []\n") == 10
+
+
+@pytest.mark.parametrize(("given", "limit"), [([], 256 * 2**20), (["--max-unpacked-mb", "8"], 8 * 2**20)])
+def test_luoshi_serve_takes_the_total_cap(tmp_path, monkeypatch, given, limit):
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from luoshi.cli.main import app as cli
+
+    started = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: started.append(app))
+    result = CliRunner().invoke(cli, ["serve", "--db", make_store(tmp_path), *given])
+    assert result.exit_code == 0, result.output
+    assert started[0].state.portal.max_unpacked == limit

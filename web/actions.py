@@ -15,13 +15,13 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from luoshi.engine.runtime.run import as_of_date
-from luoshi.facts.problems import InputError, Problem, StoreError
+from luoshi.facts.problems import InputError, Location, Problem, StoreError
 from luoshi.facts.store import LoadResult
 
 from . import audit
 from .accounts import Account
 from .auth import NOT_FOUND, address, check_csrf, portal
-from .security import clean_name
+from .security import clean_name, past_unpacked_limit
 
 MAX_FILES = 50
 # Loads into one database take turns (a lock in the store): submissions waiting for their turn
@@ -121,7 +121,10 @@ async def submit(request: Request, account: Account, form: FormData) -> Submitte
     state = portal(request)
     if not files:
         raise HTTPException(422, "请选择要报送的文件（YAML、JSON、CSV 或 XLSX）")
+    too_large = past_unpacked_limit(files, state.max_unpacked)
     try:
+        if too_large:
+            raise InputError([Problem(Location(too_large[0]), "E107", too_large[1])])
         call = functools.partial(state.pipeline.submit, files, unit, replace, account.name)
         outcome.result = await anyio.to_thread.run_sync(call, limiter=_loads(request))
     except InputError as error:

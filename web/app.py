@@ -29,19 +29,23 @@ from .pipeline import Pipeline
 from .security import SecurityHeaders, Throttle, secured
 
 MAX_UPLOAD = 20 * 2**20  # bytes of one submission's request
+# Bytes all files of one submission may unpack to (workbooks are zip archives): above one
+# workbook's own cap (192 MB, E107), below what a 2-core, few-GB server reads at once.
+MAX_UNPACKED = 256 * 2**20
 LIGHT_DAYS = 7
 
 
 def create_app(db: str | None = None, config: str | None = None, *,
                max_upload: int = MAX_UPLOAD, light_days: int = LIGHT_DAYS,
-               secure_cookies: bool = False, throttle: Throttle | None = None) -> Starlette:
+               secure_cookies: bool = False, throttle: Throttle | None = None,
+               max_unpacked: int = MAX_UNPACKED) -> Starlette:
     """The portal over store `db` (migrated here), with the policies and settings of `config`
     (default ./luoshi.toml, if any)."""
     engine = store.connect(db)
     store.migrate(engine)
     key = os.environ.get("LUOSHI_SECRET_KEY") or accounts.signing_key(engine)
     state = Portal(engine, Pipeline.start(db, config), TimestampSigner(key, salt="luoshi-session"),
-                   throttle or Throttle(), max_upload, light_days, secure_cookies)
+                   throttle or Throttle(), max_upload, light_days, secure_cookies, max_unpacked)
     static = StaticFiles(directory=Path(__file__).parent / "static")
     app = Starlette(routes=[*api.ROUTES, *pages.ROUTES, Mount("/static", static, name="static")],
                     exception_handlers={HTTPException: _error, InputError: _failed,  # type: ignore[dict-item]

@@ -3,9 +3,11 @@ names, and the throttle on failed logins."""
 
 from __future__ import annotations
 
+import io
 import re
 import threading
 import time
+import zipfile
 from collections import defaultdict, deque
 from pathlib import PurePosixPath
 from typing import Any
@@ -77,6 +79,33 @@ def clean_name(name: str | None, taken: set[str]) -> str:
         number += 1
     taken.add(candidate)
     return candidate
+
+
+def unpacked_size(data: bytes) -> int:
+    """How many bytes a file becomes when read: a zip archive (a workbook) its members' sizes
+    as its central directory declares them (zipfile never inflates a member past its declared
+    size, so they bound what reading takes; nothing is inflated here), any other file itself."""
+    if not data.startswith(b"PK"):
+        return len(data)
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return max(len(data), sum(member.file_size for member in archive.infolist()))
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return len(data)  # not an archive after all: the reader reports the damage
+
+
+def past_unpacked_limit(files: list[tuple[str, bytes]], limit: int) -> tuple[str, str] | None:
+    """The file with which a submission's files would together unpack past `limit` bytes, and
+    why, before any is read; else None. Each workbook is within its own cap (E107), yet a batch
+    of them inside the request's size could still take gigabytes."""
+    total = 0
+    for name, data in files:
+        total += unpacked_size(data)
+        if total > limit:
+            mb = 2**20
+            return name, (f"这次报送的文件解压后共超过 {limit // mb} MB 的上限（加上本文件后已有 "
+                          f"{total / mb:,.0f} MB）：没有读取任何文件；请分几次报送")
+    return None
 
 
 class Throttle:
