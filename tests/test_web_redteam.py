@@ -287,3 +287,65 @@ def test_luoshi_serve_takes_the_total_cap(tmp_path, monkeypatch, given, limit):
     result = CliRunner().invoke(cli, ["serve", "--db", make_store(tmp_path), *given])
     assert result.exit_code == 0, result.output
     assert started[0].state.portal.max_unpacked == limit
+
+
+def _login_failures(db: str) -> list:  # noqa: ANN001
+    return [e for e in audit.entries(store.connect(db)) if e.action == "login_failed"]
+
+
+def _guess(app, name: str, count: int) -> list[int]:  # noqa: ANN001
+    """`count` wrong passwords through the login form (`name` with `{}`: a new name each)."""
+    client = TestClient(app)
+    page = client.get("/login")
+    codes = []
+    for number in range(count):
+        page = client.post("/login", data={"csrf": CSRF.search(page.text)[1],
+                                           "name": name.format(number), "password": "wrong"})
+        codes.append(page.status_code)
+    return codes
+
+
+def test_throttled_logins_leave_one_audit_row_with_their_count(tmp_path):
+    """Every refused login wrote its own row, throttled or not: a script looping on the login
+    form filled the audit log (and buried what else happened) at the speed of the server."""
+    db = make_store(tmp_path)
+    app = app_for(db, throttle=Throttle(limit=2, window=600))
+    codes = _guess(app, "caizheng", 52)
+    assert codes[:2] == [401, 401] and set(codes[2:]) == {429}
+    rows = _login_failures(db)
+    assert len(rows) == 3  # the two wrong passwords, then one for the 50 refused
+    throttled = rows[0]
+    assert (throttled.user_name, throttled.address, throttled.outcome) == \
+        ("caizheng", "testclient", "refused")
+    assert throttled.detail["reason"] == "throttled" and throttled.detail["count"] == 50
+    assert throttled.detail["names"] == ["caizheng"]
+    page = login(app, "office1").get("/audit").text
+    assert "尝试过多，暂时锁定；次数：50；最后一次：" in page
+
+
+def test_a_throttled_address_trying_new_names_leaves_one_row(tmp_path):
+    db = make_store(tmp_path)
+    app = app_for(db, throttle=Throttle(limit=5, window=600, address_limit=3))
+    codes = _guess(app, "guess{}", 40)
+    assert codes.count(401) == 3 and codes.count(429) == 37
+    rows = _login_failures(db)
+    assert len(rows) == 4
+    assert rows[0].detail["count"] == 37 and rows[0].address == "testclient"
+    assert rows[0].detail["names"] == [f"guess{number}" for number in range(3, 13)]  # the first 10
+
+
+def test_refusals_start_a_new_row_in_each_window(monkeypatch):
+    from luoshi.web import security
+
+    clock = [1000.0]
+    monkeypatch.setattr(security.time, "monotonic", lambda: clock[0])
+    throttle = Throttle(limit=1, window=600)
+    throttle.failed("x", "10.0.0.1")
+    first = throttle.refused("x", "10.0.0.1")
+    clock[0] += 300
+    assert throttle.refused("x", "10.0.0.2") is first and first.count == 2
+    assert first.addresses == ["10.0.0.1", "10.0.0.2"]
+    throttle.failed("x", "10.0.0.1")  # still guessing, so still throttled
+    clock[0] += 301
+    second = throttle.refused("x", "10.0.0.1")
+    assert second is not first and second.count == 1 and list(throttle.refusals) == ["name:x"]

@@ -77,8 +77,7 @@ async def login(request: Request) -> Response:
     keys = (name, address(request))
     wait = state.throttle.attempt(*keys)  # counted as failed until it succeeds
     if wait:
-        audit.write(state.engine, "login_failed", "refused", who=name, address=address(request),
-                    reason="throttled")
+        audit.throttled(state.engine, state.throttle.refused(*keys))
         return _login_page(request, 429, f"失败次数过多，请 {wait // 60 + 1} 分钟后再试", name)
     account = await run_in_threadpool(accounts.authenticate, state.engine, name, password)
     if account is None:

@@ -9,6 +9,7 @@ import threading
 import time
 import zipfile
 from collections import defaultdict, deque
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -108,6 +109,29 @@ def past_unpacked_limit(files: list[tuple[str, bytes]], limit: int) -> tuple[str
     return None
 
 
+@dataclass
+class Refusals:
+    """The attempts refused while one account name or address (`key`) was throttled, within
+    one window from the first: the audit log keeps one row for them (`row`, once written) with
+    their count, not one per attempt, so a script cannot flood it. `names` and `addresses`:
+    those tried, the first few."""
+
+    key: str
+    started: float
+    count: int = 0
+    names: list[str] = field(default_factory=list)
+    addresses: list[str] = field(default_factory=list)
+    row: int | None = None
+
+    SHOWN = 10  # names or addresses kept (a script may try thousands)
+
+    def add(self, name: str, address: str | None) -> None:
+        self.count += 1
+        for seen, value in ((self.names, name), (self.addresses, address)):
+            if value is not None and value not in seen and len(seen) < self.SHOWN:
+                seen.append(value)
+
+
 class Throttle:
     """Failed logins per account name (`limit`) and per address (`address_limit`, higher: many
     clerks may share one address behind a NAT) within `window` seconds; past either, further
@@ -119,6 +143,7 @@ class Throttle:
         self.limit, self.window = limit, window
         self.address_limit = address_limit or limit * 4
         self.failures: dict[str, deque[float]] = defaultdict(deque)
+        self.refusals: dict[str, Refusals] = {}
         self.lock = threading.Lock()
 
     def _recent(self, key: str, moment: float) -> deque[float]:
@@ -131,18 +156,19 @@ class Throttle:
             self.failures.pop(key, None)
         return times
 
-    def _waits(self, name: str, address: str | None, moment: float) -> int:
-        waits = []
+    def _waits(self, name: str, address: str | None, moment: float) -> tuple[int, str]:
+        """Seconds to wait, and the key (name or address) that makes it longest."""
+        waits = [(0, f"name:{name}")]
         for key, limit in ((f"name:{name}", self.limit), (f"address:{address}", self.address_limit)):
             times = self._recent(key, moment)
             if len(times) >= limit:
-                waits.append(int(times[-limit] + self.window - moment) + 1)
-        return max(waits, default=0)
+                waits.append((int(times[-limit] + self.window - moment) + 1, key))
+        return max(waits)
 
     def blocked(self, name: str, address: str | None) -> int:
         """Seconds to wait before another attempt (0: none)."""
         with self.lock:
-            return self._waits(name, address, time.monotonic())
+            return self._waits(name, address, time.monotonic())[0]
 
     def attempt(self, name: str, address: str | None) -> int:
         """Seconds to wait (0: go ahead). An attempt let through counts as a failure at once,
@@ -151,11 +177,25 @@ class Throttle:
         back."""
         moment = time.monotonic()
         with self.lock:
-            wait = self._waits(name, address, moment)
+            wait = self._waits(name, address, moment)[0]
             if not wait:
                 for key in (f"name:{name}", f"address:{address}"):
                     self.failures[key].append(moment)
         return wait
+
+    def refused(self, name: str, address: str | None) -> Refusals:
+        """A refused attempt counted in the refusals of the name or address that throttles it
+        (a new window of them once the last has passed; passed ones are forgotten then)."""
+        moment = time.monotonic()
+        with self.lock:
+            key = self._waits(name, address, moment)[1]
+            refusals = self.refusals.get(key)
+            if refusals is None or moment >= refusals.started + self.window:
+                self.refusals = {k: r for k, r in self.refusals.items()
+                                 if moment < r.started + self.window}
+                refusals = self.refusals[key] = Refusals(key, moment)
+            refusals.add(name, address)
+            return refusals
 
     def failed(self, name: str, address: str | None) -> None:
         moment = time.monotonic()

@@ -18,10 +18,13 @@ SEVERITY = {"error": "问题", "warning": "提醒"}
 SCOPES = {"merge": "新增或修改", "unit": "单位报送", "replace": "替换全部"}
 
 
-def local_time(moment: dt.datetime | None) -> str:
-    """A stored UTC time in the server's local time."""
+def local_time(moment: dt.datetime | str | None) -> str:
+    """A stored UTC time (or its ISO text, as an audit entry's detail keeps it) in the server's
+    local time."""
     if moment is None:
         return ""
+    if isinstance(moment, str):
+        moment = dt.datetime.fromisoformat(moment)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     return moment.astimezone().strftime("%Y-%m-%d %H:%M")
