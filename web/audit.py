@@ -48,8 +48,8 @@ def throttled(engine: sa.Engine, refusals: Refusals) -> None:
         if refusals.row is None:
             refusals.row = connection.execute(sa.insert(AuditEntry).values(
                 at=now(), user_name=refusals.names[0], unit=None, action="login_failed",
-                outcome="refused", address=(refusals.addresses or [None])[0],
-                detail=detail)).inserted_primary_key[0]
+                outcome="refused", address=refusals.addresses[0] if refusals.addresses else None,
+                detail=detail).returning(AuditEntry.id)).scalar_one()
         else:
             connection.execute(sa.update(AuditEntry).where(AuditEntry.id == refusals.row)
                                .values(detail=detail))
