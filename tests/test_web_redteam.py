@@ -349,3 +349,59 @@ def test_refusals_start_a_new_row_in_each_window(monkeypatch):
     clock[0] += 301
     second = throttle.refused("x", "10.0.0.1")
     assert second is not first and second.count == 1 and list(throttle.refusals) == ["name:x"]
+
+
+def _text(content: bytes) -> str:
+    """An answer as text, a DOCX's or XLSX's parts unpacked."""
+    if content.startswith(b"PK"):
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            content = b"".join(archive.read(name) for name in archive.namelist())
+    return content.decode("utf-8", "replace")
+
+
+def test_no_portal_answer_shows_the_servers_folders(tmp_path):
+    """Records loaded with `luoshi load /srv/…/facts.yaml` keep that path as their source: the
+    JSON API, the submissions listed, a refused upload's problems citing a stored record, and
+    the notices downloaded showed the server's folders (only the home page cut them off)."""
+    folder = str(tmp_path)  # make_store loads tmp_path/facts.yaml by its absolute path
+    db = make_store(tmp_path)
+    app = app_for(db)
+    office, unit = login(app, "office1"), login(app, "caizheng")
+    run = office.post("/api/runs", json={"year": 2013}, headers={"x-csrf-token": office.csrf})
+    assert folder in str(store.submissions(db)[0].files)  # what is stored keeps it
+    assert run.status_code == 201 and folder not in run.text
+    number = run.json()["id"]
+    urls = ["/", "/submit", "/notices", "/api/findings?year=2013", "/api/submissions",
+            "/api/upcoming?days=30&year=2013&as_of=2013-12-31", f"/api/runs/{number}/notices/cb-cz"]
+    office_urls = ["/checks", "/report", "/audit", "/submissions/1", f"/api/runs/{number}",
+                   f"/api/runs/{number}/notices/cb-gh", f"/api/runs/{number}/report.html",
+                   f"/api/runs/{number}/report.xlsx", f"/checks/diff?a={number}&b={number}"]
+    for browser, listed in ((office, urls + office_urls), (unit, urls)):
+        for url in listed:
+            answer = browser.get(url)
+            assert answer.status_code == 200, url
+            assert folder not in _text(answer.content), url
+    assert "facts.yaml:" in _text(office.get(f"/api/runs/{number}/notices/cb-gh").content)
+
+    # cb-cz's submission without its records withdraws cb-ins04, which a stored record names.
+    withdrawn = [("files", ("空.yaml", b"units: []\n"))]
+    api = unit.post("/api/submissions", files=withdrawn, headers={"x-csrf-token": unit.csrf})
+    page = unit.post("/submit", data={"csrf": unit.csrf}, files=withdrawn)
+    assert api.status_code == page.status_code == 422
+    stored = [p for p in api.json()["problems"] if p["code"] == "E501"]
+    assert stored and all(p["path"] == "facts.yaml" for p in stored)
+    assert re.fullmatch(r"facts\.yaml:\d+:\d+", stored[0]["where"])
+    assert folder not in api.text and folder not in page.text and "facts.yaml" in page.text
+
+
+@pytest.mark.parametrize(("source", "path", "line", "col", "sheet"), [
+    ("/srv/luoshi/incoming/2013/facts.yaml:153:5", "facts.yaml", 153, 5, None),
+    ("/srv/报送/财政局.xlsx:学习教育!C12", "财政局.xlsx", 12, None, "学习教育"),
+    ("C:\\报送\\a.csv:7", "a.csv", 7, None, None),
+    ("/srv/luoshi/whole-file.yaml", "whole-file.yaml", None, None, None)])
+def test_a_stored_records_place_is_read_back_by_file_name(source, path, line, col, sheet):
+    from luoshi.facts.problems import Location, Problem
+    from luoshi.web.sources import plain_problem
+
+    where = plain_problem(Problem(Location(source), "E501", "…")).where
+    assert (where.path, where.line, where.col, where.sheet) == (path, line, col, sheet)

@@ -22,6 +22,7 @@ from . import audit
 from .accounts import Account
 from .auth import NOT_FOUND, address, check_csrf, portal
 from .security import clean_name, past_unpacked_limit
+from .sources import plain_problem
 
 MAX_FILES = 50
 # Loads into one database take turns (a lock in the store): submissions waiting for their turn
@@ -128,7 +129,7 @@ async def submit(request: Request, account: Account, form: FormData) -> Submitte
         call = functools.partial(state.pipeline.submit, files, unit, replace, account.name)
         outcome.result = await anyio.to_thread.run_sync(call, limiter=_loads(request))
     except InputError as error:
-        outcome.problems = sorted(error.problems, key=lambda p: p.where.sort_key())
+        outcome.problems = sorted(map(plain_problem, error.problems), key=lambda p: p.where.sort_key())
     except StoreError as error:
         audit.write(state.engine, "submission", "failed", who=account, address=address(request),
                     unit=unit, files=outcome.files, error=str(error))
@@ -196,8 +197,10 @@ async def record_run(request: Request, account: Account, year: int, as_of: dt.da
     try:
         run_id = await run_in_threadpool(state.pipeline.record, year, as_of)
     except (InputError, StoreError) as error:
-        why = "；".join(str(p) for p in error.problems[:5]) if isinstance(error, InputError) \
-            else str(error)
+        if isinstance(error, InputError):
+            why = "；".join(str(plain_problem(p)) for p in error.problems[:5])
+        else:
+            why = str(error)
         audit.write(state.engine, "check", "failed", who=account, address=address(request),
                     year=year, as_of=as_of.isoformat(), error=why)
         raise HTTPException(409, f"无法检查：{why}") from None

@@ -27,6 +27,7 @@ from . import accounts, api, pages
 from .auth import NOT_FOUND, Portal
 from .pipeline import Pipeline
 from .security import SecurityHeaders, Throttle, secured
+from .sources import plain_problem
 
 MAX_UPLOAD = 20 * 2**20  # bytes of one submission's request
 # Bytes all files of one submission may unpack to (workbooks are zip archives): above one
@@ -111,7 +112,7 @@ async def _failed(request: Request, error: Exception) -> Response:
     """What the pipeline could not do (a damaged record, an unreachable database, the engine):
     a Chinese sentence, never a traceback."""
     if isinstance(error, InputError):
-        message = "；".join(str(problem) for problem in error.problems[:5])
+        message = "；".join(str(plain_problem(problem)) for problem in error.problems[:5])
         code = 409
     elif isinstance(error, StoreError):
         message, code = f"数据库无法访问：{error}", 503
