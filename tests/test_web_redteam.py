@@ -391,7 +391,7 @@ def test_no_portal_answer_shows_the_servers_folders(tmp_path):
     stored = [p for p in api.json()["problems"] if p["code"] == "E501"]
     assert stored and all(p["path"] == "facts.yaml" for p in stored)
     assert re.fullmatch(r"facts\.yaml:\d+:\d+", stored[0]["where"])
-    assert folder not in api.text and folder not in page.text and "facts.yaml" in page.text
+    assert folder not in api.text and folder not in page.text and "已存的记录（facts.yaml）" in page.text
 
 
 @pytest.mark.parametrize(("source", "path", "line", "col", "sheet"), [

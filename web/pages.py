@@ -177,8 +177,11 @@ async def submit_form(request: Request, outcome: actions.Submitted | None = None
     loads = await run_in_threadpool(pipeline.submissions, unit)
     units = await run_in_threadpool(_units, request) if account.office else []
     groups: dict[str, list[dict[str, Any]]] = {}
+    uploaded = set(outcome.files) if outcome else set()
     for problem in outcome.problems if outcome else []:
-        groups.setdefault(problem.where.path, []).append(actions.problem_data(problem))
+        path = problem.where.path  # an uploaded file, else a stored record cited (E501)
+        heading = path if path in uploaded else f"已存的记录（{path}）"
+        groups.setdefault(heading, []).append(actions.problem_data(problem))
     return render(request, "submit.html", status, loads=loads[:20], units=units, outcome=outcome,
                   groups=groups, error=error)
 
