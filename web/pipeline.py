@@ -31,6 +31,8 @@ from luoshi.facts.validate import read_uploads
 from luoshi.outputs import appraisal, documents, notices, ranking
 from luoshi.outputs.formats import json_format
 
+from .sources import plain_report
+
 
 @dataclass
 class Pipeline:
@@ -126,8 +128,9 @@ class Pipeline:
     # -- documents and the appraisal ------------------------------------------------------
 
     def _recorded(self, recorded: sa.Row[Any]) -> Report:
+        """The recorded run as documents show it: its records' files by name (`sources`)."""
         report = run.check(self.rows(), self.program, recorded.year, recorded.as_of)
-        return recording.as_recorded(report, recorded)
+        return plain_report(recording.as_recorded(report, recorded))
 
     def notice(self, recorded: sa.Row[Any], unit: str) -> tuple[str, bytes] | None:
         """`unit`'s 整改通知书 of a recorded run as DOCX (file name, bytes), if it has one."""
