@@ -405,3 +405,45 @@ def test_a_stored_records_place_is_read_back_by_file_name(source, path, line, co
 
     where = plain_problem(Problem(Location(source), "E501", "…")).where
     assert (where.path, where.line, where.col, where.sheet) == (path, line, col, sheet)
+
+
+# -- The third pass --------------------------------------------------------------------------
+
+def _reference(text: str) -> str:
+    found = re.search(r"参考编号 ([0-9A-F]{8})", text)
+    assert found, text[:400]
+    return found[1]
+
+
+def test_a_lost_database_shows_a_reference_not_its_path(tmp_path, caplog):
+    """The database's folder gone (a disk unmounted, a wrong LUOSHI_DB): a submission answered
+    "数据库无法写入：数据库文件 /srv/…/luoshi.db 不存在" and a page "数据库无法访问：数据库
+    sqlite:////srv/… 无法连接或写入：unable to open database file", the driver's words and the
+    server's folders for any unit to read. Now a Chinese sentence and a reference; the log has
+    the reference with the whole error, and the audit row the reference only."""
+    data = tmp_path / "data"
+    data.mkdir()
+    db = make_store(data)
+    app = app_for(db)
+    office, unit = login(app, "office1"), login(app, "caizheng")
+    workbook = unit.get("/template.xlsx").content
+    upload = [("files", ("报送.xlsx", workbook))]
+    data.rename(tmp_path / "moved")  # the sessions' open connection still reads the old file
+    answers = [unit.post("/api/submissions", files=upload, headers={"x-csrf-token": unit.csrf}),
+               unit.post("/submit", data={"csrf": unit.csrf}, files=upload),
+               office.get("/?year=2013"), office.get("/api/findings?year=2013"),
+               office.post("/api/runs", json={"year": 2013}, headers={"x-csrf-token": office.csrf}),
+               office.post("/checks", data={"csrf": office.csrf, "year": "2013", "as_of": ""})]
+    for answer in answers:
+        assert answer.status_code == 503, answer.text[:300]
+        assert "数据库暂时无法使用" in answer.text
+        for leak in (str(tmp_path), "sqlite", "portal.db", "unable to open", "不存在"):
+            assert leak not in answer.text, (leak, answer.text[:300])
+        reference = _reference(answer.text)
+        logged = [line for line in caplog.messages if reference in line]
+        assert logged and str(data) in logged[0], caplog.messages  # the path is in the log
+    (tmp_path / "moved").rename(data)
+    failures = [e for e in audit.entries(store.connect(db)) if e.outcome == "failed"]
+    assert [e.action for e in failures] == ["check", "check", "submission", "submission"]
+    assert all(set(e.detail) >= {"reference"} and "error" not in e.detail for e in failures)
+    assert _reference(f"参考编号 {failures[-1].detail['reference']}") in answers[0].text
