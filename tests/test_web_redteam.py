@@ -550,3 +550,15 @@ def test_an_engine_failure_shows_a_reference_not_pythons_words(tmp_path, monkeyp
         assert "KeyError" not in answer.text and "/srv/" not in answer.text
         reference = _reference(answer.text)
         assert any(reference in line and "/srv/luoshi/venv" in line for line in caplog.messages)
+
+
+def test_a_number_too_long_is_refused_in_chinese_not_pythons_words(tmp_path):
+    """A JSON number of 4,400 digits: the problem was Python's "Exceeds the limit (4300 digits)
+    for integer string conversion …; use sys.set_int_max_str_digits() to increase the limit"."""
+    unit = login(app_for(make_store(tmp_path)), "caizheng")
+    answer = unit.post("/api/submissions", files=[("files", ("a.json", b"[" + b"9" * 4400 + b"]"))],
+                       headers={"x-csrf-token": unit.csrf})
+    assert answer.status_code == 422
+    [problem] = answer.json()["problems"]
+    assert problem["code"] == "E102" and "4400 位的整数" in problem["message"]
+    assert "sys." not in answer.text and "Exceeds" not in answer.text
