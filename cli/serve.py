@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 import typer
@@ -32,6 +33,11 @@ def serve(
     with exit_on_errors():
         app = create_app(db, config, secure_cookies=secure_cookies,
                          max_unpacked=max_unpacked_mb * 2**20 if max_unpacked_mb else MAX_UNPACKED)
+    # The portal's own log (luoshi.web: each failure a user was shown by its reference) on
+    # standard error beside uvicorn's, which systemd keeps in the journal.
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger("luoshi").addHandler(handler)
     err.print(f"门户已启动：http://{host}:{port}/（Ctrl+C 停止）", markup=False)
     uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=True,
                 server_header=False)

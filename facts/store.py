@@ -383,11 +383,15 @@ def _stored_values(connection: sa.Connection, kind: str, field: str,
     return found
 
 
-def stored_ids(db: str | None, wanted: dict[str, set[str]]) -> dict[str, set[str]]:
+def stored_ids(db: str | None, wanted: dict[str, set[str]],
+               absent_ok: bool = True) -> dict[str, set[str]]:
     """Of the ids `wanted` by kind, those the current state holds: a submission's references
-    may name records stored before. An absent database holds none."""
+    may name records stored before. An absent database holds none, unless not `absent_ok`
+    (the portal's, made at its start: gone, it must not refuse every reference as unknown)."""
     url = sa.engine.make_url(database_url(db))
     if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+        if not absent_ok:
+            raise StoreError(f"数据库文件 {url.database} 不存在（门户启动后被移走或删除？）")
         return {kind: set() for kind in wanted}
     engine = connect(db)
     try:

@@ -405,3 +405,160 @@ def test_a_stored_records_place_is_read_back_by_file_name(source, path, line, co
 
     where = plain_problem(Problem(Location(source), "E501", "…")).where
     assert (where.path, where.line, where.col, where.sheet) == (path, line, col, sheet)
+
+
+# -- The third pass --------------------------------------------------------------------------
+
+def _reference(text: str) -> str:
+    found = re.search(r"参考编号 ([0-9A-F]{8})", text)
+    assert found, text[:400]
+    return found[1]
+
+
+def test_a_lost_database_shows_a_reference_not_its_path(tmp_path, caplog):
+    """The database's folder gone (a disk unmounted, a wrong LUOSHI_DB): a submission answered
+    "数据库无法写入：数据库文件 /srv/…/luoshi.db 不存在" and a page "数据库无法访问：数据库
+    sqlite:////srv/… 无法连接或写入：unable to open database file", the driver's words and the
+    server's folders for any unit to read. Now a Chinese sentence and a reference; the log has
+    the reference with the whole error, and the audit row the reference only."""
+    data = tmp_path / "data"
+    data.mkdir()
+    db = make_store(data)
+    app = app_for(db)
+    office, unit = login(app, "office1"), login(app, "caizheng")
+    workbook = unit.get("/template.xlsx").content
+    upload = [("files", ("报送.xlsx", workbook))]
+    data.rename(tmp_path / "moved")  # the sessions' open connection still reads the old file
+    answers = [unit.post("/api/submissions", files=upload, headers={"x-csrf-token": unit.csrf}),
+               unit.post("/submit", data={"csrf": unit.csrf}, files=upload),
+               office.get("/?year=2013"), office.get("/api/findings?year=2013"),
+               office.post("/api/runs", json={"year": 2013}, headers={"x-csrf-token": office.csrf}),
+               office.post("/checks", data={"csrf": office.csrf, "year": "2013", "as_of": ""})]
+    for answer in answers:
+        assert answer.status_code == 503, answer.text[:300]
+        assert "数据库暂时无法使用" in answer.text
+        for leak in (str(tmp_path), "sqlite", "portal.db", "unable to open", "不存在"):
+            assert leak not in answer.text, (leak, answer.text[:300])
+        reference = _reference(answer.text)
+        logged = [line for line in caplog.messages if reference in line]
+        assert logged and str(data) in logged[0], caplog.messages  # the path is in the log
+    (tmp_path / "moved").rename(data)
+    failures = [e for e in audit.entries(store.connect(db)) if e.outcome == "failed"]
+    assert [e.action for e in failures] == ["check", "check", "submission", "submission"]
+    assert all(set(e.detail) >= {"reference"} and "error" not in e.detail for e in failures)
+    assert _reference(f"参考编号 {failures[-1].detail['reference']}") in answers[0].text
+
+
+def test_luoshi_serve_logs_the_reference_with_the_error(tmp_path):
+    """What IT staff read (luoshi serve's standard error, systemd's journal) names the
+    reference a user was shown, with the database's path and the driver's words."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from luoshi.web import accounts
+
+    data = tmp_path / "data"
+    data.mkdir()
+    db = make_store(data)
+    token = accounts.new_token(store.connect(db), "office1")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-c", "from luoshi.cli.main import run; run()", "serve", "--db", db,
+         "--port", str(port)], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True)
+    api = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60,
+                       headers={"authorization": f"Bearer {token}"})
+    try:
+        for _ in range(300):
+            try:
+                assert api.get("/api/submissions").status_code == 200  # opens the pool
+                break
+            except httpx.TransportError:
+                assert server.poll() is None
+                time.sleep(0.1)
+        data.rename(tmp_path / "moved")
+        answer = api.get("/api/findings", params={"year": 2013})
+    finally:
+        server.terminate()
+        log = server.communicate(timeout=30)[1]
+    assert answer.status_code == 503 and str(tmp_path) not in answer.text
+    reference = _reference(answer.json()["detail"])
+    line = next(line for line in log.splitlines() if reference in line)
+    assert "ERROR luoshi.web" in line and str(data) in line and "GET /api/findings" in line, log
+
+
+@pytest.mark.parametrize(("damage", "sentence", "logged"), [
+    ("UPDATE inspections SET date = 'not a date'", "存储的数据或设置有误", "C003"),
+    ("UPDATE runs SET findings = '{\"x\": 1}'", "服务器内部错误", "TypeError")])
+def test_a_damaged_store_shows_a_reference_not_the_drivers_words(tmp_path, caplog, damage,
+                                                                 sentence, logged):
+    """A stored value the driver cannot convert: the pages and the API answered 409 with
+    "sqlite:///…/portal.db: C003 数据库中的数据已损坏，无法读取（ValueError: Invalid isoformat
+    string: 'not a date'）", the database's name and Python's message. A damaged check record
+    is a crash (the command line names it, the portal does not read it so closely): one
+    sentence too, the traceback in the log."""
+    import sqlalchemy as sa
+
+    db = make_store(tmp_path)
+    app = app_for(db)
+    office = login(app, "office1")
+    assert office.post("/api/runs", json={"year": 2013},
+                       headers={"x-csrf-token": office.csrf}).status_code == 201
+    engine = sa.create_engine(db)
+    with engine.begin() as connection:
+        connection.execute(sa.text(damage))
+    engine.dispose()
+    app = app_for(db)  # the state kept between requests was read before the damage
+    office = login(app, "office1")
+    cookies = office.client.cookies
+    office.client = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+    office.client.cookies = cookies
+    answers = [office.get("/?year=2013"), office.get("/api/findings?year=2013"),
+               office.get("/checks"), office.get("/api/runs/1")]
+    failed = [answer for answer in answers if answer.status_code != 200]
+    assert failed
+    for answer in failed:
+        assert answer.status_code == 500 and sentence in answer.text, answer.text[:300]
+        for leak in ("sqlite", "portal.db", "Error", "isoformat", "C003", str(tmp_path)):
+            assert leak not in answer.text, (leak, answer.text[:400])
+        reference = _reference(answer.text)
+        assert any(reference in line and logged in line for line in caplog.messages)
+
+
+def test_an_engine_failure_shows_a_reference_not_pythons_words(tmp_path, monkeypatch, caplog):
+    """The rule engine's errors carry Python's words (a worker's "KeyError: …", durable_rules'
+    own messages): pages and the API showed them as "规则引擎出错：…"; a recorded check let
+    them through uncaught."""
+    from luoshi.engine.errors import EngineError
+    from luoshi.engine.runtime import run
+
+    def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise EngineError("KeyError: '/srv/luoshi/venv/lib/python3.11/site-packages/x.py'")
+
+    app = app_for(make_store(tmp_path))
+    office, unit = login(app, "office1"), login(app, "caizheng")
+    monkeypatch.setattr(run, "check", broken)
+    answers = [office.get("/?year=2013"), unit.get("/api/findings?year=2013"),
+               office.post("/api/runs", json={"year": 2013}, headers={"x-csrf-token": office.csrf}),
+               office.post("/checks", data={"csrf": office.csrf, "year": "2013", "as_of": ""})]
+    for answer in answers:
+        assert answer.status_code == 500 and "规则引擎出错" in answer.text, answer.text[:300]
+        assert "KeyError" not in answer.text and "/srv/" not in answer.text
+        reference = _reference(answer.text)
+        assert any(reference in line and "/srv/luoshi/venv" in line for line in caplog.messages)
+
+
+def test_a_number_too_long_is_refused_in_chinese_not_pythons_words(tmp_path):
+    """A JSON number of 4,400 digits: the problem was Python's "Exceeds the limit (4300 digits)
+    for integer string conversion …; use sys.set_int_max_str_digits() to increase the limit"."""
+    unit = login(app_for(make_store(tmp_path)), "caizheng")
+    answer = unit.post("/api/submissions", files=[("files", ("a.json", b"[" + b"9" * 4400 + b"]"))],
+                       headers={"x-csrf-token": unit.csrf})
+    assert answer.status_code == 422
+    [problem] = answer.json()["problems"]
+    assert problem["code"] == "E102" and "4400 位的整数" in problem["message"]
+    assert "sys." not in answer.text and "Exceeds" not in answer.text

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import zipfile
 
 import pytest
@@ -298,7 +299,7 @@ def test_pages_hold_no_script_and_no_outside_address(portal):
     assert "url(" not in css and "@import" not in css
 
 
-def test_a_pipeline_failure_is_a_sentence_not_a_traceback(tmp_path, monkeypatch):
+def test_a_pipeline_failure_is_a_sentence_not_a_traceback(tmp_path, monkeypatch, caplog):
     from luoshi.facts.problems import StoreError
     from luoshi.web.pipeline import Pipeline
 
@@ -311,6 +312,10 @@ def test_a_pipeline_failure_is_a_sentence_not_a_traceback(tmp_path, monkeypatch)
     monkeypatch.setattr(Pipeline, "rows", unreachable)
     monkeypatch.setattr(Pipeline, "findings", unreachable)
     page = office.get("/?year=2013")
-    assert page.status_code == 503 and "数据库无法访问" in page.text and "Traceback" not in page.text
+    assert page.status_code == 503 and "数据库暂时无法使用" in page.text and "Traceback" not in page.text
     api = office.get("/api/findings?year=2013")
-    assert api.status_code == 503 and "无法连接" in api.json()["detail"]
+    assert api.status_code == 503 and "数据库暂时无法使用" in api.json()["detail"]
+    assert "127.0.0.1" not in page.text + api.text  # the error itself is in the server's log
+    reference = re.search(r"参考编号 (\w+)", api.json()["detail"])[1]
+    assert any(reference in line and "无法连接 127.0.0.1:5432" in line
+               for line in caplog.messages), caplog.messages

@@ -9,16 +9,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
+from luoshi.engine.errors import EngineError
 from luoshi.engine.runtime.run import as_of_date
 from luoshi.facts.problems import InputError, Location, Problem, StoreError
 from luoshi.facts.store import LoadResult
 
-from . import audit
+from . import audit, incidents
 from .accounts import Account
 from .auth import NOT_FOUND, address, check_csrf, portal
 from .security import clean_name, past_unpacked_limit
@@ -131,9 +133,10 @@ async def submit(request: Request, account: Account, form: FormData) -> Submitte
     except InputError as error:
         outcome.problems = sorted(map(plain_problem, error.problems), key=lambda p: p.where.sort_key())
     except StoreError as error:
-        audit.write(state.engine, "submission", "failed", who=account, address=address(request),
-                    unit=unit, files=outcome.files, error=str(error))
-        raise HTTPException(503, f"数据库无法写入：{error}") from None
+        message, reference = incidents.reported(error, f"{account.name} 的报送")
+        failed(state.engine, "submission", who=account, address=address(request), unit=unit,
+               files=outcome.files, reference=reference)
+        raise HTTPException(503, message) from None
     if outcome.result is not None:
         audit.write(state.engine, "submission", who=account, address=address(request), unit=unit,
                     files=outcome.files, load=outcome.result.load_id,
@@ -142,6 +145,17 @@ async def submit(request: Request, account: Account, form: FormData) -> Submitte
         audit.write(state.engine, "submission", "refused", who=account, address=address(request),
                     unit=unit, files=outcome.files, problems=len(outcome.problems))
     return outcome
+
+
+def failed(engine: Any, action: str, **entry: Any) -> None:
+    """The audit row of a failed action: its reference, not the error (the office reads the
+    log in the portal). The database may be what failed: then the row is lost, and the server's
+    log has the reference twice."""
+    try:
+        audit.write(engine, action, "failed", **entry)
+    except SQLAlchemyError as error:
+        incidents.log.error("参考编号 %s：审计记录无法写入（%s）", entry.get("reference"),
+                            incidents.detail_of(error).splitlines()[0])
 
 
 def _loads(request: Request) -> anyio.CapacityLimiter:
@@ -196,14 +210,12 @@ async def record_run(request: Request, account: Account, year: int, as_of: dt.da
     state = portal(request)
     try:
         run_id = await run_in_threadpool(state.pipeline.record, year, as_of)
-    except (InputError, StoreError) as error:
-        if isinstance(error, InputError):
-            why = "；".join(str(plain_problem(p)) for p in error.problems[:5])
-        else:
-            why = str(error)
-        audit.write(state.engine, "check", "failed", who=account, address=address(request),
-                    year=year, as_of=as_of.isoformat(), error=why)
-        raise HTTPException(409, f"无法检查：{why}") from None
+    except (InputError, StoreError, EngineError) as error:
+        message, reference = incidents.reported(error, f"{account.name} 的检查")
+        failed(state.engine, "check", who=account, address=address(request), year=year,
+               as_of=as_of.isoformat(), reference=reference)
+        raise HTTPException(503 if isinstance(error, StoreError) else 500,
+                            f"无法检查：{message}") from None
     audit.write(state.engine, "check", who=account, address=address(request), year=year,
                 as_of=as_of.isoformat(), run=run_id)
     return run_id

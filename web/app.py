@@ -23,11 +23,10 @@ from luoshi.engine.errors import EngineError
 from luoshi.facts import store
 from luoshi.facts.problems import InputError, StoreError
 
-from . import accounts, api, pages
+from . import accounts, api, incidents, pages
 from .auth import NOT_FOUND, Portal
 from .pipeline import Pipeline
 from .security import SecurityHeaders, Throttle, secured
-from .sources import plain_problem
 
 MAX_UPLOAD = 20 * 2**20  # bytes of one submission's request
 # Bytes all files of one submission may unpack to (workbooks are zip archives): above one
@@ -77,7 +76,7 @@ STATUS_MESSAGES = {
     413: "请求的内容超过大小上限，未存储任何数据",
     422: "请求的内容不正确",
     429: "请求过于频繁，请稍后再试",
-    500: "服务器内部错误（详情已记入服务器日志），请稍后再试；若一再出现，请联系惩防办",
+    500: incidents.CRASH,
     503: "服务暂时不可用，请稍后再试",
 }
 _CHINESE = re.compile(r"[\u4e00-\u9fff]")
@@ -109,29 +108,24 @@ async def _error(request: Request, error: HTTPException) -> Response:
 
 
 async def _failed(request: Request, error: Exception) -> Response:
-    """What the pipeline could not do (a damaged record, an unreachable database, the engine):
-    a Chinese sentence, never a traceback."""
-    if isinstance(error, InputError):
-        message = "；".join(str(plain_problem(problem)) for problem in error.problems[:5])
-        code = 409
-    elif isinstance(error, StoreError):
-        message, code = f"数据库无法访问：{error}", 503
-    else:
-        message, code = f"规则引擎出错：{error}（没有输出不完整的结果）", 500
-    return await _error(request, HTTPException(code, message))
-
-
-CRASHED = STATUS_MESSAGES[500]
+    """What the pipeline could not do (an unreachable database, a damaged stored record, the
+    engine): a Chinese sentence and a reference, the error itself only in the server's log."""
+    message, _ = incidents.reported(error, f"{request.method} {request.url.path}")
+    return await _error(request, HTTPException(503 if isinstance(error, StoreError) else 500,
+                                               message))
 
 
 async def _crashed(request: Request, error: Exception) -> Response:
-    """An error nobody foresaw: one Chinese sentence, the traceback only in the server's log.
-    Starlette sends this answer outside every middleware, so it gets its security headers
-    here; it reads nothing (not even who is asking), for the store may be what failed."""
+    """An error nobody foresaw: one Chinese sentence and a reference, the traceback only in the
+    server's log (uvicorn writes it right after the reference). Starlette sends this answer
+    outside every middleware, so it gets its security headers here; it reads nothing (not even
+    who is asking), for the store may be what failed."""
+    message, _ = incidents.reported(error, f"{request.method} {request.url.path}，调用栈见下一条")
+    code = 503 if incidents.sentence_of(error) == incidents.DATABASE else 500
     if _api(request):
-        response: Response = JSONResponse({"detail": CRASHED}, 500)
+        response: Response = JSONResponse({"detail": message}, code)
     else:
-        response = pages.render_as(request, "error.html", 500, None, "", status=500,
-                                   message=CRASHED)
+        response = pages.render_as(request, "error.html", code, None, "", status=code,
+                                   message=message)
     response.raw_headers = secured(response.raw_headers)
     return response

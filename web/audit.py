@@ -19,7 +19,8 @@ OUTCOMES = {"ok": "成功", "refused": "拒绝", "failed": "失败"}
 DETAIL_NAMES = {"year": "年度", "as_of": "检查日", "run": "检查编号", "files": "文件", "load": "导入编号",
                 "scope": "范围", "problems": "问题数", "what": "内容", "change": "变更", "user": "账号",
                 "role": "角色", "unit": "单位", "tokens": "令牌数", "reason": "原因", "error": "错误",
-                "count": "次数", "last": "最后一次", "names": "所用账号", "addresses": "来源地址"}
+                "count": "次数", "last": "最后一次", "names": "所用账号", "addresses": "来源地址",
+                "reference": "参考编号（服务器日志）"}
 DETAIL_VALUES = {"unit": "单位报送", "replace": "替换全部", "merge": "新增或修改",
                  "template": "报送模板", "notice": "整改通知书", "report.html": "考核报告（网页）",
                  "report.xlsx": "考核报告（Excel）", "add": "新建", "disable": "停用",

@@ -59,7 +59,7 @@ class Pipeline:
         the stored state; raises `InputError` with every problem, storing nothing."""
         submission = store.Submission(scope="unit" if unit else "replace" if replace else "merge",
                                       unit=unit, by=by, note="门户报送")
-        stored = None if replace else (lambda wanted: store.stored_ids(self.db, wanted))
+        stored = None if replace else (lambda wanted: store.stored_ids(self.db, wanted, False))
         facts, inputs = read_uploads(files, stored=stored)
         return store.load(facts, inputs, self.db, submission=submission)
 
@@ -70,7 +70,10 @@ class Pipeline:
         return store.submissions(self.db, unit, load_id)
 
     def has_data(self) -> bool:
-        return store.readable(self.db)
+        """Whether the store can be read; `StoreError` if it cannot: the portal's store was made
+        at its start, so one that cannot be read is lost or unreachable, not empty (the pages
+        said there was no data yet)."""
+        return bool(store.reading(self.db, lambda connection: True))
 
     def rows(self) -> Rows:
         """The current state (for a unit too: its re-check picks what it needs)."""
