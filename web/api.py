@@ -73,8 +73,7 @@ async def upcoming(request: Request) -> Response:
     day = actions.day_of(request, year)
     unit = None if account.office else account.unit
     pipeline = portal(request).pipeline
-    rows = await run_in_threadpool(pipeline.rows)
-    return JSONResponse(await run_in_threadpool(pipeline.upcoming, rows, year, day, days, unit))
+    return JSONResponse(await run_in_threadpool(pipeline.upcoming, year, day, days, unit))
 
 
 async def post_runs(request: Request) -> Response:
