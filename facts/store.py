@@ -463,7 +463,14 @@ def read_newer(db: str | None, rows: Rows, since: int, seen: dict[str, int]) -> 
         if newest == since:
             return rows
         result = dict(rows)
+        # Only the kinds the loads since wrote to (their counts say which): two queries for a
+        # unit's typical submission instead of two per kind.
+        written = {kind for counts in connection.scalars(sa.select(Load.counts).where(Load.id > since))
+                   for kind, count in counts.items()
+                   if count.get("added") or count.get("changed") or count.get("removed")}
         for kind, model in KINDS.items():
+            if kind not in written:
+                continue
             table = FACT_TABLES[kind]
             ended = set(connection.scalars(sa.select(table.c.record_key).where(
                 table.c.load_id <= since, table.c.ended_by > since)))
@@ -475,7 +482,8 @@ def read_newer(db: str | None, rows: Rows, since: int, seen: dict[str, int]) -> 
                 kept = [row for row in rows.get(kind, ()) if row["__key__"] not in ended]
                 result[kind] = sorted(kept + brought, key=lambda row: row["__key__"])
         # The history grows with every load; it is a few rows per rectification, read whole.
-        result["rectification_versions"] = _rectification_versions(connection, None)
+        if "rectifications" in written:
+            result["rectification_versions"] = _rectification_versions(connection, None)
         return result
 
     return reading(db, read)
