@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import chain
 from .problems import InputError, Location, Problem
-from .store import LOAD_LOCK, StoreError, connect, describe_error, migrate, reading
+from .store import LOAD_LOCK, StoreError, describe_error, migrate, reading, shared_engine
 from .tables import POLICY_TEXTS, RUNS
 from .version import tool_version
 
@@ -28,7 +28,7 @@ def record(db: str | None, *, year: int, as_of: dt.date, inputs_sha256: str,
     """Store a run, linked into the hash chain; `load_id`: the newest load of the state it
     read; `policies`: the policy files it used as (folder, name, bytes), kept by sha256 so
     that `rerun` can rebuild them; `narrowing`: the --select/--ignore/--unit/--shard it had."""
-    engine = connect(db)
+    engine = shared_engine(db)
     try:
         migrate(engine)
         with engine.begin() as connection:
@@ -52,8 +52,6 @@ def record(db: str | None, *, year: int, as_of: dt.date, inputs_sha256: str,
             return run_id
     except SQLAlchemyError as error:
         raise StoreError(describe_error(error, engine)) from None
-    finally:
-        engine.dispose()
 
 
 def _keep_text(connection: sa.Connection, data: bytes) -> str:
@@ -81,7 +79,7 @@ def policy_texts(db: str | None, run: sa.Row[Any]) -> list[tuple[str, str, bytes
 
 def runs(db: str | None) -> list[sa.Row[Any]]:
     """Every recorded run, newest first."""
-    engine = connect(db)
+    engine = shared_engine(db)
     try:
         with engine.connect() as connection:
             if not sa.inspect(connection).has_table("runs"):
@@ -89,8 +87,6 @@ def runs(db: str | None) -> list[sa.Row[Any]]:
             return list(connection.execute(sa.select(RUNS).order_by(RUNS.c.id.desc())))
     except SQLAlchemyError as error:
         raise StoreError(describe_error(error, engine)) from None
-    finally:
-        engine.dispose()
 
 
 def pick(all_runs: list[sa.Row[Any]], first: int | None, second: int | None) -> tuple[sa.Row[Any], sa.Row[Any]]:

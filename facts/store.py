@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -46,10 +47,17 @@ def database_url(db: str | None = None) -> str:
     return value if "://" in value else f"sqlite:///{value}"
 
 
-def connect(db: str | None = None) -> sa.Engine:
+def connect(db: str | None = None, *, pooled: bool = False) -> sa.Engine:
+    """A new engine for `db` (the caller disposes of it). `pooled`: PostgreSQL connections are
+    kept for reuse and checked before each use; SQLite's are opened per use (cheap, and no
+    file is held open)."""
     url = database_url(db)
+    options: dict[str, Any] = {}
+    if pooled:
+        options = {"poolclass": sa.pool.NullPool} if url.startswith("sqlite") else \
+            {"pool_pre_ping": True}
     try:
-        engine = sa.create_engine(url)
+        engine = sa.create_engine(url, **options)
     except (SQLAlchemyError, ImportError, ValueError) as error:
         raise StoreError(f"数据库地址无效：{url}（{error}）") from None
     if engine.dialect.name == "sqlite":
@@ -58,6 +66,21 @@ def connect(db: str | None = None) -> sa.Engine:
         # reading and then deadlocking on the upgrade to a write lock; a snapshot only reads.
         sa.event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+_engines: dict[str, sa.Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def shared_engine(db: str | None = None) -> sa.Engine:
+    """This process's engine for `db`, made once and never disposed: a new engine and
+    connection per call cost 20–30 ms on PostgreSQL, more than most of the portal's reads
+    (docs/performance.md, the portal under load)."""
+    url = database_url(db)
+    with _engines_lock:
+        if url not in _engines:
+            _engines[url] = connect(db, pooled=True)
+        return _engines[url]
 
 
 def _sqlite_begin(connection: sa.Connection) -> None:
@@ -130,15 +153,14 @@ def load(facts: FactSet, inputs: list[InputFile], db: str | None = None,
     """Store `facts` as new versions in one transaction; raise `StoreError` or `InputError`
     (and store nothing) on failure. Concurrent loads into one database take turns; `waiting`
     hears when this one must wait."""
-    engine = connect(db)
+    engine = shared_engine(db)
     try:
         migrate(engine)
         with engine.begin() as connection, cyclic_gc_paused():
             return _load(connection, facts, inputs, progress, waiting, submission)
     except SQLAlchemyError as error:
         raise StoreError(describe_error(error, engine)) from None
-    finally:
-        engine.dispose()
+
 
 
 def _load(connection: sa.Connection, facts: FactSet, inputs: list[InputFile],
@@ -227,7 +249,7 @@ def _plan(connection: sa.Connection, kind: str, records: list[Record],
         in_scope: set[str] = set()  # refuse_foreign let no record of this kind through
     elif submission.scope == "unit":
         in_scope = set(connection.scalars(sa.select(table.c.record_key).where(
-            _open(table), _owned_by(kind, submission.unit))))
+            _open(table), _owned_by(connection, kind, submission.unit))))
     else:
         in_scope = set()
     stored = _open_versions(connection, table, fields, submitted.keys() | in_scope,
@@ -302,9 +324,11 @@ def _open(table: sa.Table) -> sa.ColumnElement[bool]:
     return table.c.ended_by.is_(None)
 
 
-def _owned_by(kind: str, unit: str | None) -> sa.ColumnElement[bool]:
+def _owned_by(connection: sa.Connection, kind: str, unit: str | None) -> sa.ColumnElement[bool]:
     """The condition that a stored record of `kind` belongs to `unit` (its OWNER path read
-    through the current state)."""
+    through the current state). The records an owner is reached through are looked up first:
+    as a subquery, PostgreSQL planned a nested loop over every record while the tables had no
+    statistics yet (0.2 s a query in the first minute after a city's load)."""
     table = FACT_TABLES[kind]
     path = KINDS[kind].OWNER
     assert path is not None
@@ -312,7 +336,9 @@ def _owned_by(kind: str, unit: str | None) -> sa.ColumnElement[bool]:
     if not second:
         return table.c[first] == unit
     target = FACT_TABLES[references(kind)[first][0]]
-    return table.c[first].in_(sa.select(target.c.id).where(_open(target), target.c[second] == unit))
+    through = connection.scalars(sa.select(target.c.id).where(_open(target),
+                                                              target.c[second] == unit)).all()
+    return table.c[first].in_(sorted(through))
 
 
 def _open_versions(connection: sa.Connection, table: sa.Table, fields: list[str],
@@ -393,15 +419,13 @@ def stored_ids(db: str | None, wanted: dict[str, set[str]],
         if not absent_ok:
             raise StoreError(f"数据库文件 {url.database} 不存在（门户启动后被移走或删除？）")
         return {kind: set() for kind in wanted}
-    engine = connect(db)
+    engine = shared_engine(db)
     try:
         with engine.connect() as connection:
             return {kind: set(_stored_values(connection, kind, "id", ids))
                     for kind, ids in wanted.items()}
     except SQLAlchemyError as error:
         raise StoreError(describe_error(error, engine)) from None
-    finally:
-        engine.dispose()
 
 
 def describe_error(error: SQLAlchemyError, engine: sa.Engine) -> str:
@@ -445,7 +469,14 @@ def read_newer(db: str | None, rows: Rows, since: int, seen: dict[str, int]) -> 
         if newest == since:
             return rows
         result = dict(rows)
+        # Only the kinds the loads since wrote to (their counts say which): two queries for a
+        # unit's typical submission instead of two per kind.
+        written = {kind for counts in connection.scalars(sa.select(LOADS.c.counts).where(LOADS.c.id > since))
+                   for kind, count in counts.items()
+                   if count.get("added") or count.get("changed") or count.get("removed")}
         for kind, model in KINDS.items():
+            if kind not in written:
+                continue
             table = FACT_TABLES[kind]
             ended = set(connection.scalars(sa.select(table.c.record_key).where(
                 table.c.load_id <= since, table.c.ended_by > since)))
@@ -457,7 +488,8 @@ def read_newer(db: str | None, rows: Rows, since: int, seen: dict[str, int]) -> 
                 kept = [row for row in rows.get(kind, ()) if row["__key__"] not in ended]
                 result[kind] = sorted(kept + brought, key=lambda row: row["__key__"])
         # The history grows with every load; it is a few rows per rectification, read whole.
-        result["rectification_versions"] = _rectification_versions(connection, None)
+        if "rectifications" in written:
+            result["rectification_versions"] = _rectification_versions(connection, None)
         return result
 
     return reading(db, read)
@@ -469,7 +501,7 @@ def reading(db: str | None, read: Callable[[sa.Connection], Any]) -> Any:
     if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
         # Reading must not leave an empty database file behind.
         raise StoreError(f"数据库文件 {url.database} 不存在（先运行 luoshi load 导入数据）")
-    engine = connect(db)
+    engine = shared_engine(db)
     try:
         with snapshot(engine) as connection, cyclic_gc_paused():
             if not sa.inspect(connection).has_table("loads"):
@@ -481,8 +513,6 @@ def reading(db: str | None, read: Callable[[sa.Connection], Any]) -> Any:
             return read(connection)
     except SQLAlchemyError as error:
         raise StoreError(describe_error(error, engine)) from None
-    finally:
-        engine.dispose()
 
 
 def readable(db: str | None) -> bool:

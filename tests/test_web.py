@@ -392,7 +392,7 @@ def test_upcoming_gives_what_falls_due_with_its_day(portal):
     from luoshi.web.pipeline import Pipeline
 
     pipeline = Pipeline.start(portal["db"])
-    data = pipeline.upcoming(pipeline.rows(), 2013, dt.date(2013, 9, 25), 10, None)
+    data = pipeline.upcoming(2013, dt.date(2013, 9, 25), 10, None)
     overdue = [item for item in data["upcoming"] if item["rule"] == "F403"]
     # cb-rect03: its deadline, the last day it is in time (docs/upcoming.md)
     assert [item["due_on"] for item in overdue] == ["2013-09-30"]

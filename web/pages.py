@@ -128,10 +128,9 @@ def _overview(request: Request, account: Account, year: int, day: Any,
     unit = None if account.office else account.unit
     if not pipeline.has_data():
         return {"empty": True}
-    rows = pipeline.rows()
-    report = pipeline.check(rows, year, day, unit)
+    report = pipeline.report(year, day, unit)
     found = json_format.as_data(report)
-    coming = pipeline.upcoming(rows, year, day, state.light_days, unit)
+    coming = pipeline.upcoming(year, day, state.light_days, unit)
     units = [unit] if unit else report.units
     colours = lights(found, coming, units, day)
     states = audit.submission_states(state.engine, unit)

@@ -11,15 +11,17 @@ import datetime as dt
 import os
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
 from luoshi.engine.language.policy import Catalog
 from luoshi.engine.plan.compile import Program
+from luoshi.engine.plan.locality import local_kinds
 from luoshi.engine.program import load_program
 from luoshi.engine.runtime import recording, run
 from luoshi.engine.runtime.results import Report
@@ -31,7 +33,22 @@ from luoshi.facts.validate import read_uploads
 from luoshi.outputs import appraisal, documents, notices, ranking
 from luoshi.outputs.formats import json_format
 
+from .kept import Changes, Kept, lean, updated_report, updated_upcoming
 from .sources import plain_report
+
+T = TypeVar("T")
+# The whole city's results are brought up to date unit by unit while at most 1/8 of the units
+# changed since they were kept; past that, one whole check is cheaper.
+REBUILD_SHARE = 8
+
+
+@dataclass(frozen=True)
+class State:
+    """The state after load `load_id`, and which loads last changed what checks read."""
+
+    load_id: int
+    rows: Rows
+    changes: Changes
 
 
 @dataclass
@@ -42,9 +59,10 @@ class Pipeline:
     settings: Settings
     catalog: Catalog
     program: Program
-    # (load id, the state right after it): what `rows` read last, for the next read
-    _state: tuple[int, Rows] | None = field(default=None, repr=False)
+    # what `state` read last, for the next read
+    _state: State | None = field(default=None, repr=False)
     _state_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _kept: Kept = field(default_factory=Kept, repr=False)  # check results (web/kept.py)
 
     @classmethod
     def start(cls, db: str | None, config: str | None = None) -> Pipeline:
@@ -77,20 +95,24 @@ class Pipeline:
 
     def rows(self) -> Rows:
         """The current state (for a unit too: its re-check picks what it needs)."""
-        return self.state()[1]
+        return self.state().rows
 
-    def state(self) -> tuple[int, Rows]:
+    def state(self) -> State:
         """The newest load and the state right after it, kept between requests: after a load,
         only the versions it brought or ended are read (`store.read_newer`), not the whole
         city. Rows are never changed by a check."""
         with self._state_lock:
+            seen: dict[str, int] = {}
             if self._state is None:
-                seen: dict[str, int] = {}
                 rows = read_input(None, self.db, seen=seen)
+                self._state = State(seen["load_id"], rows, Changes.first(seen["load_id"]))
             else:
-                seen = {}
-                rows = store.read_newer(self.db, self._state[1], self._state[0], seen)
-            self._state = (seen["load_id"], rows)
+                old = self._state
+                rows = store.read_newer(self.db, old.rows, old.load_id, seen)
+                if seen["load_id"] != old.load_id:
+                    changes = old.changes.after(seen["load_id"], old.rows, rows,
+                                                local_kinds(self.program))
+                    self._state = State(seen["load_id"], rows, changes)
             return self._state
 
     # -- checking -----------------------------------------------------------------------
@@ -102,22 +124,69 @@ class Pipeline:
             return run.check(rows, self.program, year, as_of)
         return run.narrow(run.check(rows, self.program, year, as_of, units=[unit]), units=[unit])
 
+    def report(self, year: int, as_of: dt.date, unit: str | None) -> Report:
+        """The current state's check (a unit's narrowed to it), kept until what it read changes
+        (`web/kept.py`); without the view it read."""
+        return self._report(self.state(), year, as_of, unit)
+
+    def _report(self, state: State, year: int, as_of: dt.date, unit: str | None) -> Report:
+        def compute(rows: Rows, units: set[str] | None) -> Report:
+            if units is None:
+                return lean(run.check(rows, self.program, year, as_of), None)
+            return lean(run.narrow(run.check(rows, self.program, year, as_of, units=units),
+                                   units=sorted(units)), unit)
+
+        key = ("check", year, as_of, unit)
+        if unit is not None:
+            return self._kept.fetch(key, state.changes.of(unit),
+                                    lambda: compute(state.rows, {unit}))
+        return self._whole(key, state, compute, updated_report)
+
     def findings(self, year: int, as_of: dt.date, unit: str | None) -> dict[str, Any]:
         """The JSON of `check --format json`."""
-        return json_format.as_data(self.check(self.rows(), year, as_of, unit))
+        return json_format.as_data(self.report(year, as_of, unit))
 
-    def upcoming(self, rows: Rows, year: int, as_of: dt.date, days: int,
-                 unit: str | None) -> dict[str, Any]:
-        """The JSON of `luoshi upcoming`, narrowed to `unit` if given."""
+    def upcoming(self, year: int, as_of: dt.date, days: int, unit: str | None) -> dict[str, Any]:
+        """The JSON of `luoshi upcoming`, narrowed to `unit` if given; kept as `report` is."""
         from luoshi.engine.runtime.upcoming import upcoming
 
-        return upcoming(rows, self.program, year, as_of, days, units=[unit] if unit else None)
+        state = self.state()
+
+        def compute(rows: Rows, units: set[str] | None) -> dict[str, Any]:
+            # The check as of the day is kept already when it has the same scope.
+            now = self._report(state, year, as_of, unit) if units in (None, {unit}) else None
+            return upcoming(rows, self.program, year, as_of, days,
+                            units=sorted(units) if units is not None else None, now=now)
+
+        key = ("upcoming", year, as_of, days, unit)
+        if unit is not None:
+            return self._kept.fetch(key, state.changes.of(unit),
+                                    lambda: compute(state.rows, {unit}))
+        return self._whole(key, state, compute, updated_upcoming)
+
+    def _whole(self, key: tuple[Any, ...], state: State, compute: Callable[[Rows, set[str] | None], T],
+               update: Callable[[T, T, set[str]], T]) -> T:
+        """The whole city's result: kept for the newest load; after loads that changed only a
+        few units' local records, the kept one with theirs re-checked (`compute(rows, units)`:
+        narrowed to those units; `compute(rows, None)`: the whole city)."""
+        found = self._kept.latest(key)
+        if found is not None and found[0].newest == state.load_id:
+            return found[1]
+        changed = state.changes.units_since(found[0]) if found is not None else None
+        if found is not None and changed is not None and \
+                len(changed) <= max(1, len(state.rows["units"]) // REBUILD_SHARE):
+            value = update(found[1], compute(state.rows, changed), changed) if changed \
+                else found[1]
+        else:
+            value = compute(state.rows, None)
+        return self._kept.put(key, state.changes, value)
 
     def record(self, year: int, as_of: dt.date) -> int:
         """`check --record` of the current state: the run's id."""
-        load_id, rows = self.state()
-        report = run.check(rows, self.program, year, as_of)
-        return recording.record(self.db, report, self.catalog, [], facts_sha256(rows), load_id)
+        state = self.state()
+        report = run.check(state.rows, self.program, year, as_of)
+        return recording.record(self.db, report, self.catalog, [], facts_sha256(state.rows),
+                                state.load_id)
 
     def runs(self) -> list[sa.Row[Any]]:
         return history.runs(self.db)

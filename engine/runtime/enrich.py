@@ -120,11 +120,14 @@ def build(view: FactView, program: Program, queries: list[Query],
             plan.derived_fields[token] = sorted(wanted)
     facts = _Facts(view, program, plan, needed, columns)
     placed: dict[str, dict[tuple[int, Any], set[str]]] = {}  # token -> fact -> sessions
+    # (partition kind, value) -> its session, the same in every query: a few thousand values,
+    # so each session is named (and its unit looked up) once, not once per fact or per query
+    named: dict[tuple[str | None, Any], str | None] = {}
+    charged = _charged_to_scope(in_shard) if in_shard else None
     for query in queries:
-        relevant = _relevant(view, program, query, facts, in_shard) if in_shard else None
-        # value -> its session, or None when out of the shard: a few thousand values, so each
-        # session is named (and its unit looked up) once, not once per fact
-        session_of: dict[Any, str | None] = {}
+        relevant = charged if query.by_session else \
+            _relevant(view, program, query, facts, in_shard) if in_shard else None
+        kind = query.partition.kind
         for pattern in query.patterns:
             partition = facts.getter(pattern.token, pattern.partition_field)
             subpartitions = [facts.getter(pattern.token, name)
@@ -134,11 +137,12 @@ def build(view: FactView, program: Program, queries: list[Query],
                 value = partition(row, element)
                 if value is None or isinstance(value, list):  # not shared by other facts
                     session = _session_in_scope(view, query, value, row, relevant)
-                elif value in session_of:
-                    session = session_of[value]
                 else:
-                    session = session_of[value] = _session_in_scope(view, query, value, row,
-                                                                    relevant)
+                    session = named.get((kind, value), _UNNAMED)
+                    if session is _UNNAMED:
+                        session = named[(kind, value)] = _session(view, query, value, row)
+                    if session is not None and relevant is not None and not relevant(session):
+                        continue
                 if session is not None:
                     for get in subpartitions:
                         session += f"|{_hashable(get(row, element))}"
@@ -152,16 +156,30 @@ def build(view: FactView, program: Program, queries: list[Query],
     return plan
 
 
+_UNNAMED = "?"  # no session is named so
+
+
+def _charged_to_scope(in_shard: Callable[[str | None], bool]) -> Callable[[str], bool]:
+    """Whether a session's results, all charged to its unit, are wanted (a query charged by
+    session, `Query.by_session`): asked for every fact, so answered once per session."""
+    answers: dict[str, bool] = {}
+
+    def charged(session: str) -> bool:
+        found = answers.get(session)
+        if found is None:
+            found = answers[session] = in_shard(_session_unit(session))
+        return found
+    return charged
+
+
 def _relevant(view: FactView, program: Program, query: Query, facts: _Facts,
               in_shard: Callable[[str | None], bool]) -> Callable[[str], bool] | None:
-    """For a shard or a unit's re-check, the sessions of `query` that can give a result charged
-    to a unit wanted (a finding's unit or a trigger's target): those of the wanted units when
-    results are charged by session; else those holding a record of the one positive pattern
+    """For a shard or a unit's re-check, the sessions of `query`, a query not charged by session
+    (those are `_charged_to_scope`), that can give a result charged to a unit wanted (a
+    finding's unit or a trigger's target): those holding a record of the one positive pattern
     whose record alone decides every such unit, with a unit wanted (a unit's re-check thus
     spares the city's other sessions of a query partitioned by institution or person). None:
     every session. A session left out could only have given results `run.narrow` drops."""
-    if query.by_session:
-        return lambda session: in_shard(_session_unit(session))
     rule = program.rules[query.rule]
     aliases = {pattern.alias for pattern in query.patterns}
     charged = [expr.parse(text) for text in

@@ -50,19 +50,23 @@ class Upcoming:
 
 
 def upcoming(facts_rows: FactSet | Rows, program: Program, year: int, as_of: dt.date, days: int,
-             waivers: list[Any] | None = None, *, units: list[str] | None = None) -> dict[str, Any]:
+             waivers: list[Any] | None = None, *, units: list[str] | None = None,
+             now: Report | None = None) -> dict[str, Any]:
     """The JSON of `luoshi upcoming`: `{"as_of", "until", "upcoming": [finding + "due_on"],
     "triggers": [...]}`. `waivers`: (Waiver, Location) pairs as for `run.check`; `units`: only
-    what is charged to these units (a unit's own reminders)."""
-    return find(facts_rows, program, year, as_of, days, waivers, units=units).as_data()
+    what is charged to these units (a unit's own reminders); `now`: the check as of D, narrowed
+    to `units`, if it is at hand (the portal keeps it)."""
+    return find(facts_rows, program, year, as_of, days, waivers, units=units, now=now).as_data()
 
 
 def find(facts_rows: FactSet | Rows, program: Program, year: int, as_of: dt.date, days: int,
-         waivers: list[Any] | None = None, *, units: list[str] | None = None) -> Upcoming:
+         waivers: list[Any] | None = None, *, units: list[str] | None = None,
+         now: Report | None = None) -> Upcoming:
     """As `upcoming`, with the findings and the check as of D+N kept for rendering."""
     until = window_end(year, as_of, days)
-    now = run.narrow(run.check(facts_rows, program, year, as_of, waivers=waivers,
-                               units=units), units=units)
+    if now is None:
+        now = run.narrow(run.check(facts_rows, program, year, as_of, waivers=waivers,
+                                   units=units), units=units)
     later = run.narrow(run.check(facts_rows, program, year, until, waivers=waivers,
                                  units=units), units=units)
     before = {finding.id for finding in now.findings}
