@@ -100,13 +100,16 @@ def check(
         # Bars on stderr, on a terminal, for large inputs only: never in machine formats' stdout.
         with progress_bars(total_size(paths) if paths else PROGRESS_BYTES) as progress:
             seen: dict[str, int] = {}
-            facts = read_input(paths, db, progress, program, shard_spec, known_at, seen)
+            # From the database, `--unit` (without `--shard`) reads and evaluates only what can
+            # be charged to those units, as a shard does; `rerun` reads the same scope again.
+            scope = id_list(unit) if unit and not paths and not shard_spec else None
+            facts = read_input(paths, db, progress, program, shard_spec, known_at, seen, scope)
             inputs_sha256 = facts_sha256(facts) if record else None
             # A shard reads only its own units: ids of other shards' units are not errors there.
             units = id_list(unit) if shard_spec else known_units(facts, id_list(unit))
             year_in_data(facts, year)
             report = run.check(facts, program, year, day, progress=progress, waivers=waiver_list,
-                               shard=shard_spec)
+                               shard=shard_spec, units=scope)
         report = run.narrow(report, id_list(select), id_list(ignore), units, shard_spec)
         report.config = settings.file
         if record:

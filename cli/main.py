@@ -8,6 +8,7 @@ traceback. See docs/errors.md.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Sequence
@@ -28,6 +29,10 @@ INTERNAL_ERROR = 2
 
 
 class LuoshiCommand(TyperCommand):
+    def invoke(self, ctx: Any) -> Any:
+        gc.enable()  # paused by `run` for the start-up
+        return super().invoke(ctx)
+
     def get_help(self, ctx: Any) -> str:
         return help_text(super().get_help(ctx))
 
@@ -145,6 +150,10 @@ LazyGroup.command_cls, LazyGroup.group_cls = LuoshiCommand, LuoshiSubgroup
 
 
 def run() -> None:
+    # Start-up (importing the command's libraries, parsing its options) allocates hundreds of
+    # thousands of objects in no cycles, and each burst set off a collection walking all of
+    # them: pausing the cyclic collector until the command runs saves a tenth of the start-up.
+    gc.disable()
     app()
 
 

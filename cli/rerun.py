@@ -35,8 +35,9 @@ def rerun(
     from luoshi.engine.plan.compile import compile_catalog
     from luoshi.engine.runtime import run as engine_run
     from luoshi.engine.runtime.waivers import Waiver
-    from luoshi.facts import history, store
+    from luoshi.facts import history
     from luoshi.facts.factset import facts_sha256
+    from luoshi.facts.inputs import read_input
     from luoshi.outputs.formats import json_format
 
     from .history import _checked
@@ -57,14 +58,18 @@ def rerun(
         with tempfile.TemporaryDirectory(prefix="luoshi-rerun-") as folder:
             catalog = _recorded_catalog(db, recorded, Path(folder))
             program = compile_catalog(catalog, recorded.params)
-        rows = store.read_rows(db, known_at=recorded.load_id)
+        narrowing = recorded.narrowing or {}
+        shard = tuple(narrowing["shard"]) if narrowing.get("shard") else None
+        # The scope the run read: a shard's units, or --unit's (as `check` reads them).
+        scope = narrowing.get("unit") if not shard else None
+        rows = read_input(None, db, program=program, shard=shard, known_at=recorded.load_id,
+                          units=scope)
         waivers = [(Waiver.model_validate(item), Location(f"检查记录 {run_id} 的豁免"))
                    for item in recorded.waivers]
-        report = engine_run.check(rows, program, recorded.year, recorded.as_of, waivers=waivers)
-        narrowing = recorded.narrowing or {}
-        shard = narrowing.get("shard")
+        report = engine_run.check(rows, program, recorded.year, recorded.as_of, waivers=waivers,
+                                  shard=shard, units=scope)
         report = engine_run.narrow(report, narrowing.get("select"), narrowing.get("ignore"),
-                                   narrowing.get("unit"), tuple(shard) if shard else None)
+                                   narrowing.get("unit"), shard)
         data = json_format.as_data(report)
         result = differences(recorded, data["findings"], data["triggers"])
         result["inputs_identical"] = facts_sha256(rows) == recorded.inputs_sha256

@@ -28,7 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from .kinds import KINDS
-from .tables import FACT_TABLES, Load, LoadFile, PolicyText, Run
+from .tables import FACT_TABLES, LOAD_FILES, LOADS, POLICY_TEXTS, RUNS
 
 GENESIS = "0" * 64
 # A load's content, in the chain (its id, the chain's own columns and nothing else left out).
@@ -122,10 +122,10 @@ def run_content(row: Any) -> dict[str, Any]:
 def head(connection: sa.Connection) -> tuple[int, str]:
     """The newest link's sequence number and hash (0 and the genesis hash in a new store)."""
     best: tuple[int, str] = (0, GENESIS)
-    for table in (Load, Run):
-        row = connection.execute(sa.select(table.chain_seq, table.chain_hash)
-                                 .where(table.chain_seq.is_not(None))
-                                 .order_by(table.chain_seq.desc()).limit(1)).first()
+    for table in (LOADS, RUNS):
+        row = connection.execute(sa.select(table.c.chain_seq, table.c.chain_hash)
+                                 .where(table.c.chain_seq.is_not(None))
+                                 .order_by(table.c.chain_seq.desc()).limit(1)).first()
         if row is not None and row[0] is not None and row[0] > best[0]:
             best = (row[0], row[1] or GENESIS)
     return best
@@ -157,7 +157,7 @@ class Verdict:
 
 def verify(connection: sa.Connection) -> Verdict:
     verdict = Verdict()
-    loads = {row.id: row for row in connection.execute(sa.select(Load.__table__))}
+    loads = {row.id: row for row in connection.execute(sa.select(LOADS))}
     digests = {load_id: RecordsDigest() for load_id in loads}
     versions: dict[tuple[int, str, str], int] = {}  # (load, kind, "brought"/"ended") -> count
     named: set[tuple[str, str, int]] = set()  # versions named as inserted already
@@ -175,7 +175,7 @@ def verify(connection: sa.Connection) -> Verdict:
                 decompress(load.manifest).decode() != "\n".join(sorted(manifest_lines(digests[load_id].lines))):
             verdict.problems.append(f"导入 {load_id}：其版本清单在 luoshi 之外被改动")
     _verify_files(connection, loads, verdict)
-    runs = list(connection.execute(sa.select(Run.__table__)))
+    runs = list(connection.execute(sa.select(RUNS)))
     _verify_policy_texts(connection, runs, verdict)
     links: list[tuple[int, str, Any]] = []
     for load in loads.values():
@@ -284,7 +284,7 @@ def _verify_versions(connection: sa.Connection, kind: str, fields: list[str],
 def _verify_policy_texts(connection: sa.Connection, runs: list[Any], verdict: Verdict) -> None:
     """Each kept policy text gives its sha256; each run's policy files are kept."""
     kept = set()
-    for row in connection.execute(sa.select(PolicyText.__table__)):
+    for row in connection.execute(sa.select(POLICY_TEXTS)):
         kept.add(row.sha256)
         try:
             data = decompress(row.content)
@@ -302,7 +302,7 @@ def _verify_policy_texts(connection: sa.Connection, runs: list[Any], verdict: Ve
 def _verify_files(connection: sa.Connection, loads: dict[int, Any], verdict: Verdict) -> None:
     """The kept bytes of each load's files give the sha256 its log recorded."""
     kept: dict[int, dict[int, Any]] = {}
-    for row in connection.execute(sa.select(LoadFile.__table__)):
+    for row in connection.execute(sa.select(LOAD_FILES)):
         kept.setdefault(row.load_id, {})[row.position] = row
     for load_id, load in loads.items():
         files = kept.get(load_id, {})

@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from . import chain
 from .problems import InputError, Location, Problem
 from .store import LOAD_LOCK, StoreError, describe_error, migrate, reading, shared_engine
-from .tables import PolicyText, Run
+from .tables import POLICY_TEXTS, RUNS
 from .version import tool_version
 
 
@@ -36,17 +36,17 @@ def record(db: str | None, *, year: int, as_of: dt.date, inputs_sha256: str,
                 connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOAD_LOCK})
             listing = [{"folder": folder, "name": name, "sha256": _keep_text(connection, data)}
                        for folder, name, data in policies or []]
-            run_id = connection.execute(sa.insert(Run).values(
+            run_id = connection.execute(sa.insert(RUNS).values(
                 created_at=dt.datetime.now(dt.UTC), tool_version=tool_version(), year=year,
                 as_of=as_of, inputs_sha256=inputs_sha256, policies_sha256=policies_sha256,
                 params=params, waivers=waivers, findings=findings, triggers=triggers,
                 load_id=load_id, policy_files=listing if policies is not None else None,
                 narrowing=narrowing,
-            ).returning(Run.id)).scalar_one()
+            ).returning(RUNS.c.id)).scalar_one()
             # Hashed as read back, which is what `verify` reads.
-            stored = connection.execute(sa.select(Run.__table__).where(Run.id == run_id)).one()
+            stored = connection.execute(sa.select(RUNS).where(RUNS.c.id == run_id)).one()
             seq, previous = chain.head(connection)
-            connection.execute(sa.update(Run).where(Run.id == run_id).values(
+            connection.execute(sa.update(RUNS).where(RUNS.c.id == run_id).values(
                 chain_seq=seq + 1,
                 chain_hash=chain.link_hash("run", seq + 1, previous, chain.run_content(stored))))
             return run_id
@@ -56,18 +56,18 @@ def record(db: str | None, *, year: int, as_of: dt.date, inputs_sha256: str,
 
 def _keep_text(connection: sa.Connection, data: bytes) -> str:
     digest = hashlib.sha256(data).hexdigest()
-    if connection.scalar(sa.select(PolicyText.sha256).where(PolicyText.sha256 == digest)) is None:
-        connection.execute(sa.insert(PolicyText).values(sha256=digest, content=chain.compress(data)))
+    if connection.scalar(sa.select(POLICY_TEXTS.c.sha256).where(POLICY_TEXTS.c.sha256 == digest)) is None:
+        connection.execute(sa.insert(POLICY_TEXTS).values(sha256=digest, content=chain.compress(data)))
     return digest
 
 
-def policy_texts(db: str | None, run: Run) -> list[tuple[str, str, bytes]]:
+def policy_texts(db: str | None, run: sa.Row[Any]) -> list[tuple[str, str, bytes]]:
     """The policy files run `run` used, as (folder, name, bytes)."""
     def read(connection: sa.Connection) -> list[tuple[str, str, bytes]]:
         result = []
         for item in run.policy_files or []:
-            content = connection.scalar(sa.select(PolicyText.content)
-                                        .where(PolicyText.sha256 == item["sha256"]))
+            content = connection.scalar(sa.select(POLICY_TEXTS.c.content)
+                                        .where(POLICY_TEXTS.c.sha256 == item["sha256"]))
             if content is None:
                 raise StoreError(f"检查记录 {run.id} 所用的策略文件 {item['name']} 的原文已从数据库中删除"
                                  "（luoshi verify 查看）")
@@ -77,20 +77,19 @@ def policy_texts(db: str | None, run: Run) -> list[tuple[str, str, bytes]]:
     return reading(db, read)
 
 
-def runs(db: str | None) -> list[Run]:
+def runs(db: str | None) -> list[sa.Row[Any]]:
     """Every recorded run, newest first."""
     engine = shared_engine(db)
     try:
         with engine.connect() as connection:
             if not sa.inspect(connection).has_table("runs"):
                 return []
-            rows = connection.execute(sa.select(Run).order_by(Run.id.desc())).all()
-            return [Run(**row._mapping) for row in rows]
+            return list(connection.execute(sa.select(RUNS).order_by(RUNS.c.id.desc())))
     except SQLAlchemyError as error:
         raise StoreError(describe_error(error, engine)) from None
 
 
-def pick(all_runs: list[Run], first: int | None, second: int | None) -> tuple[Run, Run]:
+def pick(all_runs: list[sa.Row[Any]], first: int | None, second: int | None) -> tuple[sa.Row[Any], sa.Row[Any]]:
     """The runs to compare: both given, or the two newest of the newest run's year."""
     by_id = {run.id: run for run in all_runs}
     if first is not None and second is not None:
@@ -109,7 +108,7 @@ def pick(all_runs: list[Run], first: int | None, second: int | None) -> tuple[Ru
     return same_year[1], same_year[0]
 
 
-def compare(older: Run, newer: Run) -> dict[str, list[dict[str, Any]]]:
+def compare(older: sa.Row[Any], newer: sa.Row[Any]) -> dict[str, list[dict[str, Any]]]:
     before = {finding["id"]: finding for finding in older.findings}
     after = {finding["id"]: finding for finding in newer.findings}
     return {

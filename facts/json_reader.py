@@ -10,6 +10,7 @@ import bisect
 import json
 import json.decoder
 import json.scanner
+import re
 from typing import Any
 
 from .problems import Location
@@ -84,7 +85,10 @@ def read_json(path: str, text: str, reading: Reading) -> None:
     except RecursionError:
         reading.problem(Location(path, 1), "E105", "嵌套层次过深，不像是事实数据文件")
         return
-    except ValueError as error:  # e.g. a number with more digits than Python converts
-        reading.problem(Location(path, 1), "E102", f"JSON 内容无法读取：{error}")
+    except ValueError as error:  # a number with more digits than Python converts (4,300)
+        # Python's own words would tell a clerk to call sys.set_int_max_str_digits().
+        digits = re.search(r"value has (\d+) digits", str(error))
+        reading.problem(Location(path, 1), "E102", f"JSON 中有一个 {digits[1]} 位的整数，位数过多，"
+                        "不像是事实数据" if digits else "JSON 内容无法读取：含无法转换的数值")
         return
     records_from_document(document, path, reading)

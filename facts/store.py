@@ -31,7 +31,7 @@ from .gc_pause import cyclic_gc_paused
 from .kinds import KINDS, references
 from .problems import InputError, Location, Problem, Progress, StoreError
 from .readers import InputFile
-from .tables import FACT_TABLES, Load, LoadFile
+from .tables import FACT_TABLES, LOAD_FILES, LOADS
 from .version import tool_version
 
 DEFAULT_DB = "luoshi.db"
@@ -182,14 +182,14 @@ def _load(connection: sa.Connection, facts: FactSet, inputs: list[InputFile],
     if submission.scope == "unit":
         refuse_dangling(connection, facts, plans)
     now = dt.datetime.now(dt.UTC)
-    load_id = connection.execute(sa.insert(Load).values(
+    load_id = connection.execute(sa.insert(LOADS).values(
         loaded_at=now, tool_version=tool_version(),
         files=[{"path": item.path, "sha256": item.sha256, "size": item.size} for item in inputs],
         counts={}, received_at=(submission.received or now).astimezone(dt.UTC), submitted_by=submission.by,
         note=submission.note, scope=submission.scope, scope_unit=submission.unit,
-    ).returning(Load.id)).scalar_one()
+    ).returning(LOADS.c.id)).scalar_one()
     for position, item in enumerate(inputs):
-        connection.execute(sa.insert(LoadFile).values(load_id=load_id, position=position,
+        connection.execute(sa.insert(LOAD_FILES).values(load_id=load_id, position=position,
                                                       path=item.path,
                                                       content=chain.compress(item.data)))
     counts: dict[str, dict[str, int]] = {}
@@ -219,12 +219,12 @@ def _load(connection: sa.Connection, facts: FactSet, inputs: list[InputFile],
             progress("写入", done, total)
         counts[kind] = plan.counts
     # Hashed as read back, which is what `verify` reads (times as the database keeps them).
-    stored = connection.execute(sa.select(Load.__table__).where(Load.id == load_id)).one()
+    stored = connection.execute(sa.select(LOADS).where(LOADS.c.id == load_id)).one()
     content = {**chain.load_content(stored), "counts": counts}
     seq, previous = chain.head(connection)
     records = digest.hexdigest()
     link = chain.link_hash("load", seq + 1, previous, content, records)
-    connection.execute(sa.update(Load).where(Load.id == load_id).values(
+    connection.execute(sa.update(LOADS).where(LOADS.c.id == load_id).values(
         counts=counts, records_sha256=records, manifest=digest.manifest(), chain_seq=seq + 1,
         chain_hash=link))
     return LoadResult(load_id, counts)
@@ -344,6 +344,8 @@ def _owned_by(connection: sa.Connection, kind: str, unit: str | None) -> sa.Colu
 def _open_versions(connection: sa.Connection, table: sa.Table, fields: list[str],
                    wanted: set[str], everything: bool) -> dict[str, dict[str, Any]]:
     """The open versions of the keys `wanted` (or of every key), by key."""
+    if not everything and not wanted:  # a kind the set leaves alone: no statement to compile
+        return {}
     columns = [table.c.version_id, table.c.record_key, table.c.load_id, table.c.row_hash,
                *(table.c[name] for name in fields)]
     names = ["version_id", "record_key", "load_id", "row_hash", *fields]
@@ -407,11 +409,15 @@ def _stored_values(connection: sa.Connection, kind: str, field: str,
     return found
 
 
-def stored_ids(db: str | None, wanted: dict[str, set[str]]) -> dict[str, set[str]]:
+def stored_ids(db: str | None, wanted: dict[str, set[str]],
+               absent_ok: bool = True) -> dict[str, set[str]]:
     """Of the ids `wanted` by kind, those the current state holds: a submission's references
-    may name records stored before. An absent database holds none."""
+    may name records stored before. An absent database holds none, unless not `absent_ok`
+    (the portal's, made at its start: gone, it must not refuse every reference as unknown)."""
     url = sa.engine.make_url(database_url(db))
     if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+        if not absent_ok:
+            raise StoreError(f"数据库文件 {url.database} 不存在（门户启动后被移走或删除？）")
         return {kind: set() for kind in wanted}
     engine = shared_engine(db)
     try:
@@ -446,7 +452,7 @@ def read_rows(db: str | None = None, local: dict[str, str] | None = None,
     def read(connection: sa.Connection) -> Rows:
         rows = _read_rows(connection, local, unit_wanted, known_at)
         if seen is not None:
-            seen["load_id"] = known_at or connection.scalar(sa.select(sa.func.max(Load.id))) or 0
+            seen["load_id"] = known_at or connection.scalar(sa.select(sa.func.max(LOADS.c.id))) or 0
         return rows
 
     return reading(db, read)
@@ -458,14 +464,15 @@ def read_newer(db: str | None, rows: Rows, since: int, seen: dict[str, int]) -> 
     and, after a unit's submission, reads its few dozen records instead of the whole city).
     `rows` is left as it is; `seen["load_id"]` is set as by `read_rows`."""
     def read(connection: sa.Connection) -> Rows:
-        newest = connection.scalar(sa.select(sa.func.max(Load.id))) or 0
+        newest = connection.scalar(sa.select(sa.func.max(LOADS.c.id))) or 0
         seen["load_id"] = newest
         if newest == since:
             return rows
         result = dict(rows)
         # Only the kinds the loads since wrote to (their counts say which): two queries for a
         # unit's typical submission instead of two per kind.
-        written = {kind for counts in connection.scalars(sa.select(Load.counts).where(Load.id > since))
+        written = {kind for counts in connection.scalars(sa.select(LOADS.c.counts)
+                                                         .where(LOADS.c.id > since))
                    for kind, count in counts.items()
                    if count.get("added") or count.get("changed") or count.get("removed")}
         for kind, model in KINDS.items():
@@ -522,7 +529,7 @@ def states(db: str | None, first: int | None, second: int | None) -> tuple[int, 
     `first` and `second` (default: before and after the newest load; `first` alone: with
     the newest), with the load ids they stand for (0: the empty state before any load)."""
     def read(connection: sa.Connection) -> tuple[int, int, Rows, Rows]:
-        newest = connection.scalar(sa.select(sa.func.max(Load.id))) or 0
+        newest = connection.scalar(sa.select(sa.func.max(LOADS.c.id))) or 0
         if newest == 0:
             raise InputError([Problem(Location("changes"), "C001", "还没有任何导入")])
         a = newest - 1 if first is None else first
@@ -536,16 +543,16 @@ def states(db: str | None, first: int | None, second: int | None) -> tuple[int, 
 
 
 def submissions(db: str | None = None, unit: str | None = None,
-                load_id: int | None = None) -> list[Load]:
+                load_id: int | None = None) -> list[sa.Row[Any]]:
     """Every load (or every load of unit `unit`'s submissions; or load `load_id` only, if it
     is one of them), newest first."""
-    def read(connection: sa.Connection) -> list[Load]:
-        statement = sa.select(Load).order_by(Load.id.desc())
+    def read(connection: sa.Connection) -> list[sa.Row[Any]]:
+        statement = sa.select(LOADS).order_by(LOADS.c.id.desc())
         if unit is not None:
-            statement = statement.where(Load.scope == "unit", Load.scope_unit == unit)
+            statement = statement.where(LOADS.c.scope == "unit", LOADS.c.scope_unit == unit)
         if load_id is not None:
-            statement = statement.where(Load.id == load_id)
-        return [Load(**row._mapping) for row in connection.execute(statement)]
+            statement = statement.where(LOADS.c.id == load_id)
+        return list(connection.execute(statement))
 
     return reading(db, read)
 
@@ -553,7 +560,7 @@ def submissions(db: str | None = None, unit: str | None = None,
 COUNTS = ("added", "changed", "removed", "unchanged")
 
 
-def describe_load(load: Load) -> dict[str, Any]:
+def describe_load(load: sa.Row[Any]) -> dict[str, Any]:
     """A load as `luoshi submissions --format json` and the portal's API give it."""
     totals = {key: sum(count.get(key, 0) for count in load.counts.values()) for key in COUNTS}
     return {"id": load.id, "received": _utc(load.received_at).isoformat(),
@@ -582,7 +589,7 @@ def snapshot(engine: sa.Engine) -> Iterator[sa.Connection]:
 def _read_rows(connection: sa.Connection, local: dict[str, str] | None,
                unit_wanted: Callable[[str], bool] | None, known_at: int | None) -> Rows:
     result: Rows = {}
-    if known_at is not None and connection.scalar(sa.select(Load.id).where(Load.id == known_at)) is None:
+    if known_at is not None and connection.scalar(sa.select(LOADS.c.id).where(LOADS.c.id == known_at)) is None:
         raise InputError([Problem(Location("导入编号"), "C001",
                                   f"没有编号为 {known_at} 的导入（luoshi submissions 列出全部）")])
     wanted: Any = None
@@ -611,7 +618,7 @@ def _rectification_versions(connection: sa.Connection, known_at: int | None) -> 
     reads."""
     table = FACT_TABLES["rectifications"]
     statement = sa.select(table.c.id, table.c.closed_on, table.c.load_id, table.c.record_source,
-                          Load.received_at).join(Load, Load.id == table.c.load_id)
+                          LOADS.c.received_at).join(LOADS, LOADS.c.id == table.c.load_id)
     if known_at is not None:
         statement = statement.where(table.c.load_id <= known_at)
     rows = []
@@ -671,12 +678,12 @@ class KeptFile:
 def submission_files(db: str | None, load_id: int) -> list[KeptFile]:
     """The files load `load_id` read, byte for byte as they were submitted."""
     def read(connection: sa.Connection) -> list[KeptFile]:
-        files = connection.scalar(sa.select(Load.files).where(Load.id == load_id))
+        files = connection.scalar(sa.select(LOADS.c.files).where(LOADS.c.id == load_id))
         if files is None:
             raise InputError([Problem(Location("--files"), "C001",
                                       f"没有编号为 {load_id} 的导入（luoshi submissions 列出全部）")])
         kept = {row.position: row for row in connection.execute(
-            sa.select(LoadFile.__table__).where(LoadFile.load_id == load_id))}
+            sa.select(LOAD_FILES).where(LOAD_FILES.c.load_id == load_id))}
         if files and not kept:
             raise InputError([Problem(Location("--files"), "C001",
                                       f"第 {load_id} 次导入早于保存文件内容的 luoshi 版本，"

@@ -1,12 +1,18 @@
-"""The database schema: a table per fact kind, derived from the fact model, and the load log.
+"""The database schema: a table per fact kind, derived from the fact model, the load log, the
+recorded runs and the portal's accounts.
 
 Fact tables are built from the pydantic models so the two cannot drift apart: each field is a
 column of the matching type. A row is one version of a record, never overwritten: `version_id`,
 `record_key` (the id, or the natural key as JSON), `record_source` (`file:line` where this
 version was read), `load_id` (the load that brought it), `ended_by` (the load that replaced
-or removed it; NULL while it is current) and `row_hash` (`chain.py`). The current state is the open versions, read through a
-partial unique index (one open version per key). The Alembic migrations in `migrations/` are frozen copies of this; a test compares
-them with it.
+or removed it; NULL while it is current) and `row_hash` (`chain.py`). The current state is the
+open versions, read through a partial unique index (one open version per key). The Alembic
+migrations in `migrations/` are frozen copies of this; a test compares them with it.
+
+SQLAlchemy Core only: luoshi reads and writes rows with statements, never through ORM objects,
+and not importing the ORM spares every command that opens the store about a tenth of a second
+(a unit's `luoshi load` is mostly start-up). A row read comes back as an `sa.Row`, its columns
+as attributes (`load.counts`, `run.findings`).
 """
 
 from __future__ import annotations
@@ -15,60 +21,50 @@ import datetime as dt
 from typing import Any, get_args, get_origin
 
 import sqlalchemy as sa
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from .kinds import KINDS, Fact
 
+metadata = sa.MetaData()
+_TIME = sa.DateTime(timezone=True)
 
-class Base(DeclarativeBase):
-    pass
-
-
-class Load(Base):
-    """One `luoshi load`: when, from whom, which files with their hashes, its scope, and
-    counts per kind."""
-
-    __tablename__ = "loads"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    loaded_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
-    tool_version: Mapped[str] = mapped_column(sa.String(32))
-    # [{"path", "sha256", "size"}] for every file read
-    files: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)
+# One `luoshi load`: when, from whom, which files with their hashes, its scope, and counts per
+# kind.
+LOADS = sa.Table(
+    "loads", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("loaded_at", _TIME, nullable=False),
+    sa.Column("tool_version", sa.String(32), nullable=False),
+    sa.Column("files", sa.JSON, nullable=False),  # [{"path", "sha256", "size"}] for every file read
     # {kind: {"added", "changed", "removed", "unchanged"}}
-    counts: Mapped[dict[str, dict[str, int]]] = mapped_column(sa.JSON)
-    received_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))  # --received
-    submitted_by: Mapped[str | None] = mapped_column(sa.String)  # --by
-    note: Mapped[str | None] = mapped_column(sa.String)  # --note
-    scope: Mapped[str] = mapped_column(sa.String(16))  # SCOPES
-    scope_unit: Mapped[str | None] = mapped_column(sa.String)  # the unit of scope "unit"
+    sa.Column("counts", sa.JSON, nullable=False),
+    sa.Column("received_at", _TIME, nullable=False),  # --received
+    sa.Column("submitted_by", sa.String),  # --by
+    sa.Column("note", sa.String),  # --note
+    sa.Column("scope", sa.String(16), nullable=False),  # SCOPES
+    sa.Column("scope_unit", sa.String),  # the unit of scope "unit"
     # The hash chain (`chain.py`): what the load did to versions, its place and hash
-    records_sha256: Mapped[str | None] = mapped_column(sa.String(64))
-    manifest: Mapped[bytes | None] = mapped_column(sa.LargeBinary)  # chain.RecordsDigest.manifest
-    chain_seq: Mapped[int | None] = mapped_column(sa.Integer)
-    chain_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    sa.Column("records_sha256", sa.String(64)),
+    sa.Column("manifest", sa.LargeBinary),  # chain.RecordsDigest.manifest
+    sa.Column("chain_seq", sa.Integer),
+    sa.Column("chain_hash", sa.String(64)),
+)
 
+# The bytes of a file a load read (zlib), so that what a unit sent can be produced again.
+LOAD_FILES = sa.Table(
+    "load_files", metadata,
+    sa.Column("load_id", sa.Integer, sa.ForeignKey("loads.id"), primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True),  # in `loads.files`
+    sa.Column("path", sa.String, nullable=False),
+    sa.Column("content", sa.LargeBinary, nullable=False),
+)
 
-class LoadFile(Base):
-    """The bytes of a file a load read (zlib), so that what a unit sent can be produced again."""
-
-    __tablename__ = "load_files"
-
-    load_id: Mapped[int] = mapped_column(sa.ForeignKey("loads.id"), primary_key=True)
-    position: Mapped[int] = mapped_column(sa.Integer, primary_key=True)  # in `Load.files`
-    path: Mapped[str] = mapped_column(sa.String)
-    content: Mapped[bytes] = mapped_column(sa.LargeBinary)
-
-
-class PolicyText(Base):
-    """A policy file's bytes (zlib), by their sha256: a run names the files it used, and a
-    catalog used by many runs is stored once."""
-
-    __tablename__ = "policy_texts"
-
-    sha256: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    content: Mapped[bytes] = mapped_column(sa.LargeBinary)
-
+# A policy file's bytes (zlib), by their sha256: a run names the files it used, and a catalog
+# used by many runs is stored once.
+POLICY_TEXTS = sa.Table(
+    "policy_texts", metadata,
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("content", sa.LargeBinary, nullable=False),
+)
 
 # A load's scope: add or update only; replace one unit's records; replace the whole state.
 SCOPES = ("merge", "unit", "replace")
@@ -103,7 +99,7 @@ def _fact_table(model: type[Fact]) -> sa.Table:
     for name, info in model.model_fields.items():
         nullable = not info.is_required() and info.default is None
         columns.append(sa.Column(name, _column_type(info.annotation), nullable=nullable))
-    table = sa.Table(model.KIND, Base.metadata, *columns)
+    table = sa.Table(model.KIND, metadata, *columns)
     open_only = table.c.ended_by.is_(None)
     sa.Index(f"ix_{model.KIND}_open", table.c.record_key, unique=True,
              sqlite_where=open_only, postgresql_where=open_only)
@@ -113,99 +109,88 @@ def _fact_table(model: type[Fact]) -> sa.Table:
 FACT_TABLES: dict[str, sa.Table] = {kind: _fact_table(model) for kind, model in KINDS.items()}
 
 
-class Run(Base):
-    """One recorded `check --record`: what went in, and what came out."""
-
-    __tablename__ = "runs"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
-    tool_version: Mapped[str] = mapped_column(sa.String(32))
-    year: Mapped[int] = mapped_column(sa.Integer, index=True)
-    as_of: Mapped[dt.date] = mapped_column(sa.Date)
-    inputs_sha256: Mapped[str] = mapped_column(sa.String(64))  # of the facts checked
-    policies_sha256: Mapped[str] = mapped_column(sa.String(64))  # of the policy files used
-    params: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
-    waivers: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)
-    findings: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)  # as in check's JSON
-    triggers: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)
-    load_id: Mapped[int | None] = mapped_column(sa.Integer)  # the newest load the check read
+# One recorded `check --record`: what went in, and what came out.
+RUNS = sa.Table(
+    "runs", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("created_at", _TIME, nullable=False),
+    sa.Column("tool_version", sa.String(32), nullable=False),
+    sa.Column("year", sa.Integer, nullable=False, index=True),
+    sa.Column("as_of", sa.Date, nullable=False),
+    sa.Column("inputs_sha256", sa.String(64), nullable=False),  # of the facts checked
+    sa.Column("policies_sha256", sa.String(64), nullable=False),  # of the policy files used
+    sa.Column("params", sa.JSON, nullable=False),
+    sa.Column("waivers", sa.JSON, nullable=False),
+    sa.Column("findings", sa.JSON, nullable=False),  # as in check's JSON
+    sa.Column("triggers", sa.JSON, nullable=False),
+    sa.Column("load_id", sa.Integer),  # the newest load the check read
     # [{"folder": "builtin" | "user N", "name", "sha256"}]: the policy files, in `policy_texts`
-    policy_files: Mapped[list[dict[str, Any]] | None] = mapped_column(sa.JSON)
+    sa.Column("policy_files", sa.JSON),
     # {"select", "ignore", "unit"}: how the findings were narrowed (None: not narrowed)
-    narrowing: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
-    chain_seq: Mapped[int | None] = mapped_column(sa.Integer)
-    chain_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    sa.Column("narrowing", sa.JSON),
+    sa.Column("chain_seq", sa.Integer),
+    sa.Column("chain_hash", sa.String(64)),
+)
 
 
 # -- the portal (`luoshi serve`, `luoshi users`): accounts, tokens, sessions, the audit log --
 
 ROLES = ("office", "unit")
 
+# An account of the portal: the office's staff (`office`), or one unit's clerk (`unit`, with
+# the unit it belongs to). Only an argon2 hash of the password is kept.
+USERS = sa.Table(
+    "users", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(64), nullable=False, unique=True),
+    sa.Column("role", sa.String(16), nullable=False),  # ROLES
+    sa.Column("unit", sa.String),  # the unit of a `unit` account
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", _TIME, nullable=False),
+)
 
-class User(Base):
-    """An account of the portal: the office's staff (`office`), or one unit's clerk (`unit`,
-    with the unit it belongs to). Only an argon2 hash of the password is kept."""
+# A token for scripts (`Authorization: Bearer …`): only its SHA-256 is kept, so a copy of the
+# database gives no usable token; revoked tokens stay, with when.
+API_TOKENS = sa.Table(
+    "api_tokens", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False, index=True),
+    sa.Column("token_sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", _TIME, nullable=False),
+    sa.Column("revoked_at", _TIME),
+)
 
-    __tablename__ = "users"
+# A browser's login: the cookie carries a random id (signed), the table its SHA-256, the CSRF
+# token of its forms and when it expires. A new id at every login: no fixation.
+WEB_SESSIONS = sa.Table(
+    "web_sessions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("session_sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False, index=True),
+    sa.Column("csrf", sa.String(64), nullable=False),
+    sa.Column("created_at", _TIME, nullable=False),
+    sa.Column("expires_at", _TIME, nullable=False),
+)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    role: Mapped[str] = mapped_column(sa.String(16))  # ROLES
-    unit: Mapped[str | None] = mapped_column(sa.String)  # the unit of a `unit` account
-    password_hash: Mapped[str] = mapped_column(sa.String(255))
-    disabled: Mapped[bool] = mapped_column(sa.Boolean, default=False)
-    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+# The key the portal signs its cookies with, made at first start (LUOSHI_SECRET_KEY, if set,
+# is used instead).
+WEB_KEYS = sa.Table(
+    "web_keys", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("secret", sa.String(128), nullable=False),
+    sa.Column("created_at", _TIME, nullable=False),
+)
 
-
-class ApiToken(Base):
-    """A token for scripts (`Authorization: Bearer …`): only its SHA-256 is kept, so a copy of
-    the database gives no usable token; revoked tokens stay, with when."""
-
-    __tablename__ = "api_tokens"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
-    token_sha256: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
-    revoked_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
-
-
-class WebSession(Base):
-    """A browser's login: the cookie carries a random id (signed), the table its SHA-256, the
-    CSRF token of its forms and when it expires. A new id at every login: no fixation."""
-
-    __tablename__ = "web_sessions"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    session_sha256: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
-    csrf: Mapped[str] = mapped_column(sa.String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
-    expires_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
-
-
-class WebKey(Base):
-    """The key the portal signs its cookies with, made at first start (LUOSHI_SECRET_KEY, if
-    set, is used instead)."""
-
-    __tablename__ = "web_keys"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    secret: Mapped[str] = mapped_column(sa.String(128))
-    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
-
-
-class AuditEntry(Base):
-    """One action, for the office to read (留痕): who, what, when, from where, and the result."""
-
-    __tablename__ = "audit_log"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), index=True)
-    user_name: Mapped[str | None] = mapped_column(sa.String(64))  # None: nobody logged in
-    unit: Mapped[str | None] = mapped_column(sa.String)  # the unit the action concerns
-    action: Mapped[str] = mapped_column(sa.String(32))  # audit.ACTIONS
-    outcome: Mapped[str] = mapped_column(sa.String(16))  # ok, refused, failed
-    address: Mapped[str | None] = mapped_column(sa.String(64))  # the client's IP address
-    detail: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+# One action, for the office to read (留痕): who, what, when, from where, and the result.
+AUDIT_LOG = sa.Table(
+    "audit_log", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", _TIME, nullable=False, index=True),
+    sa.Column("user_name", sa.String(64)),  # None: nobody logged in
+    sa.Column("unit", sa.String),  # the unit the action concerns
+    sa.Column("action", sa.String(32), nullable=False),  # audit.ACTIONS
+    sa.Column("outcome", sa.String(16), nullable=False),  # ok, refused, failed
+    sa.Column("address", sa.String(64)),  # the client's IP address
+    sa.Column("detail", sa.JSON, nullable=False),
+)

@@ -143,6 +143,29 @@ def test_rule_groups_in_parallel_workers_give_what_one_process_gives(tmp_path, b
         comparable(check(both_examples, program(), 2013, backend=oracle.run))
 
 
+def test_many_small_engine_batches_give_what_one_batch_gives(tmp_path, monkeypatch):
+    from luoshi.engine.runtime import durable
+
+    facts = _generated_city(7, tmp_path)
+    whole = comparable(check(facts, program(), 2013))
+    batches = []
+    original = durable._batches
+    monkeypatch.setattr(durable, "_batches", lambda plan: batches.append(list(original(plan)))
+                        or iter(batches[-1]))
+    monkeypatch.setattr(durable, "FACTS_PER_SESSION", 150)
+    monkeypatch.setattr(durable, "MIN_FACTS_PER_BATCH", 400)
+    monkeypatch.setattr(durable, "FACTS_PER_PARENT_MB", 0)
+    assert comparable(check(facts, program(), 2013)) == whole
+    assert max(map(len, batches)) > 3  # the facts really were split, in forked workers
+
+
+def test_engine_batches_grow_with_the_forking_process():
+    from luoshi.engine.runtime.durable import MIN_FACTS_PER_BATCH, facts_per_batch
+
+    assert facts_per_batch(0) == facts_per_batch(300) == MIN_FACTS_PER_BATCH
+    assert facts_per_batch(2000) > facts_per_batch(1000) > MIN_FACTS_PER_BATCH
+
+
 def test_an_error_in_a_parallel_worker_is_raised_in_the_caller(both_examples, monkeypatch):
     from luoshi.engine.errors import EngineError
 

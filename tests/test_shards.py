@@ -171,3 +171,33 @@ def test_a_units_recheck_gives_exactly_its_share_of_the_whole_run(tmp_path, monk
         mine = run.narrow(run.check(rows, program(), 2013, units=[unit]), units=[unit])
         assert comparable(mine) == comparable(run.narrow(whole, units=[unit])), unit
         assert 0 < sum(placed) < whole_work / 5  # the work is the unit's, not the city's
+
+
+def test_check_unit_from_the_database_reads_the_units_share_and_reruns_identically(
+        tmp_path, monkeypatch):
+    """`check --unit U --db` reads and evaluates only what can be charged to U, gives what the
+    whole check gives for U, and a recorded run of it (or of a shard) reruns on the same scope:
+    identical findings and identical inputs."""
+    db = generated_city(tmp_path, seed=3)
+
+    def run(*args):
+        result = runner.invoke(app, ["check", "--year", "2013", "--db", db, "--format", "json",
+                                     "--fail-on", "never", *args])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    placed = count_placed(monkeypatch)
+    whole = run()
+    whole_work = sum(placed)
+    unit = sorted({f["unit"] for f in whole["findings"] if f["unit"]})[5]
+    placed.clear()
+    mine = run("--unit", unit, "--record")
+    assert 0 < sum(placed) < whole_work / 5
+    assert [f["id"] for f in mine["findings"]] == \
+        [f["id"] for f in whole["findings"] if f["unit"] == unit] != []
+    run("--shard", "2/3", "--record")
+    for run_id in ("1", "2"):
+        result = runner.invoke(app, ["rerun", run_id, "--db", db, "--format", "json"])
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.stdout)
+        assert data["identical"] and data["inputs_identical"], data

@@ -11,7 +11,7 @@ from alembic.migration import MigrationContext
 
 from luoshi.facts import export, store
 from luoshi.facts.kinds import KINDS
-from luoshi.facts.tables import FACT_TABLES, Base, Load
+from luoshi.facts.tables import FACT_TABLES, LOADS, metadata
 from luoshi.facts.validate import read_facts
 
 BOOKKEEPING = ("version_id", "record_source", "load_id", "ended_by", "row_hash")
@@ -98,7 +98,7 @@ def test_every_load_is_logged_with_file_hashes_and_counts(example_path, db_url):
         received=received, by="赤壁市纪委 李明", note="第一季度报送"))
     engine = sa.create_engine(db_url)
     with engine.connect() as connection:
-        (log,) = connection.execute(sa.select(Load)).all()
+        (log,) = connection.execute(sa.select(LOADS)).all()
     engine.dispose()
     assert log.files == [{"path": str(example_path),
                           "sha256": hashlib.sha256(example_path.read_bytes()).hexdigest(),
@@ -131,7 +131,7 @@ def test_a_failure_half_way_stores_nothing(example_path, db_url, monkeypatch):
     assert stored_rows(db_url) == before
     engine = sa.create_engine(db_url)
     with engine.connect() as connection:
-        assert connection.execute(sa.select(sa.func.count()).select_from(Load)).scalar() == 1
+        assert connection.execute(sa.select(sa.func.count()).select_from(LOADS)).scalar() == 1
     engine.dispose()
 
 
@@ -140,7 +140,7 @@ def test_the_migration_creates_exactly_the_tables_of_the_model(db_url):
     store.migrate(engine)
     store.migrate(engine)  # a second run is a no-op
     with engine.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        differences = compare_metadata(MigrationContext.configure(connection), metadata)
     engine.dispose()
     assert differences == []
 

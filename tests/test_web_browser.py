@@ -155,3 +155,17 @@ def test_a_unit_submits_fixes_and_gets_its_notice(server, browser, shots, tmp_pa
     assert "没有找到" in unit.content()
     _shoot(unit, shots, "17-unit-404")
     assert not unit.errors and not office.errors  # no script error, no CSP refusal
+
+
+def test_error_pages_are_the_portals_own_in_chinese(server, browser, shots):
+    """An unknown address and a wrong way of opening one (GET /logout from the address bar)
+    show the portal's page in Chinese, not Starlette's English text."""
+    page = _page(browser, server, "caizheng")
+    for url, heading, name in (("/no/such/page", "没有找到", "18-unit-error-404"),
+                               ("/logout", "不支持的操作", "19-unit-error-405")):
+        answer = page.goto(f"{server}{url}")
+        assert answer is not None and answer.status in (404, 405)
+        assert page.inner_text("main h1") == heading
+        assert "Not Found" not in page.content() and "Method Not Allowed" not in page.content()
+        _shoot(page, shots, name)
+    assert not page.errors

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import re
+import zipfile
 
 import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from luoshi.facts import store
+from luoshi.web import audit
 from luoshi.web.auth import COOKIE
-from luoshi.web.security import Throttle
+from luoshi.web.security import Throttle, unpacked_size
 
 from .portal import CSRF, PASSWORD, app_for, login, make_store
 
@@ -141,3 +146,419 @@ def test_refused_guesses_under_new_names_take_no_memory():
     for number in range(1000):
         assert throttle.attempt(f"name{number}", "10.0.0.9") > 0
     assert len(throttle.failures) == 4  # the three names tried and the address
+
+
+# -- The second pass -------------------------------------------------------------------------
+
+_ENGLISH = ("Not Found", "Method Not Allowed", "Bad Request", "Internal Server Error",
+            "Too many", "multipart", "Missing boundary")
+
+
+def _chinese_page(answer, status: int) -> None:  # noqa: ANN001
+    assert answer.status_code == status
+    assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+    assert answer.headers["content-type"].startswith("text/html")
+    assert '<html lang="zh-CN">' in answer.text and '<section class="card narrow">' in answer.text
+    assert not any(text in answer.text for text in _ENGLISH), answer.text[:300]
+
+
+def _chinese_json(answer, status: int) -> None:  # noqa: ANN001
+    assert answer.status_code == status
+    assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+    detail = answer.json()["detail"]
+    assert re.search(r"[\u4e00-\u9fff]", detail) and not any(t in detail for t in _ENGLISH), detail
+
+
+@pytest.mark.parametrize("role", ["office", "unit", "anonymous"])
+def test_unknown_paths_and_wrong_methods_answer_in_chinese(portal, role):
+    """Starlette's router answered an unknown path with "Not Found" and a wrong method with
+    "Method Not Allowed", in pages and in the API's JSON alike."""
+    client = portal[role].client if role != "anonymous" else TestClient(
+        portal["app"], raise_server_exceptions=False, follow_redirects=False)
+    _chinese_page(client.get("/no/such/page"), 404)
+    _chinese_page(client.get("/static/no-such.css"), 404)
+    _chinese_json(client.get("/api/no-such-thing"), 404)
+    _chinese_json(client.get("/api/runs/abc"), 404)
+    wrong = client.get("/logout")
+    _chinese_page(wrong, 405)
+    assert wrong.headers["allow"] == "POST"
+    _chinese_page(client.delete("/checks"), 405)
+    _chinese_json(client.put("/api/runs"), 405)
+    _chinese_json(client.delete("/api/submissions"), 405)
+
+
+@pytest.mark.parametrize("body", [b"--x\r\nnot a part", b""])
+def test_a_broken_multipart_form_answers_in_chinese(portal, body):
+    """The multipart parser's refusals ("Missing boundary in multipart.", "Too many files...")
+    reached the user as they were."""
+    office = portal["office"]
+    headers = {"content-type": "multipart/form-data", "x-csrf-token": office.csrf}
+    _chinese_page(office.post("/submit", content=body, headers=headers), 400)
+    _chinese_json(office.post("/api/submissions", content=body, headers=headers), 400)
+
+
+def test_too_many_files_are_refused_in_chinese(tmp_path):
+    office = login(app_for(make_store(tmp_path)), "office1")
+    files = [("files", (f"f{number}.csv", b"a\n")) for number in range(51)]
+    answer = office.post("/api/submissions", files=files, headers={"x-csrf-token": office.csrf})
+    _chinese_json(answer, 400)
+    assert "50 个文件" in answer.json()["detail"]
+
+
+def test_the_crash_page_is_the_portals_error_page(portal, monkeypatch):
+    """A person met a crash as bare text; now it is the portal's Chinese error page."""
+    from luoshi.web.pipeline import Pipeline
+
+    def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise RuntimeError("something nobody foresaw")
+
+    monkeypatch.setattr(Pipeline, "submissions", broken)
+    _chinese_page(portal["unit"].get("/submit"), 500)
+
+
+def _thin_workbook(inflated: int) -> bytes:
+    """A "workbook" whose sheet inflates from a few KB to `inflated` bytes: below every cap of
+    one workbook (192 MB, and no 200-fold part above 8 MB)."""
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/worksheets/sheet1.xml", b"\0" * inflated)
+    return data.getvalue()
+
+
+def test_many_workbooks_cannot_unpack_past_the_total_cap_together(tmp_path, monkeypatch):
+    """Each workbook was checked alone: forty of 7.5 MB each (a few KB on the wire) passed the
+    request's 20 MB and every workbook's cap, then were inflated one by one, 300 MB together.
+    Now the declared sizes are added up before any file is read."""
+    from luoshi.web import pipeline
+
+    db = make_store(tmp_path)
+    unit = login(app_for(db), "caizheng")  # the default cap, 256 MB
+    before = len(store.submissions(db))
+    files = [("files", (f"第{number:02}批.xlsx", _thin_workbook(7_500_000)))
+             for number in range(1, 41)]
+    assert sum(len(content) for _, (_, content) in files) < 2**20
+
+    def never(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("a file was read")
+
+    monkeypatch.setattr(pipeline, "read_uploads", never)
+    answer = unit.post("/api/submissions", files=files, headers={"x-csrf-token": unit.csrf})
+    assert answer.status_code == 422, answer.text
+    (problem,) = answer.json()["problems"]
+    assert problem["code"] == "E107" and problem["path"] == "第36批.xlsx"  # 36 × 7.5 > 256 MB
+    assert "256 MB" in problem["message"] and "分几次报送" in problem["message"]
+    page = unit.post("/submit", data={"csrf": unit.csrf}, files=files)
+    assert page.status_code == 422 and "第36批.xlsx" in page.text and "256 MB" in page.text
+    assert len(store.submissions(db)) == before
+    entry = audit.entries(store.connect(db), 1)[0]
+    assert (entry.action, entry.outcome, entry.detail["problems"]) == ("submission", "refused", 1)
+
+
+def test_the_total_cap_is_a_setting_and_counts_plain_files_too(tmp_path):
+    db = make_store(tmp_path)
+    unit = login(app_for(db, max_unpacked=3 * 2**20), "caizheng")
+    workbook = unit.get("/template.xlsx").content
+    assert unpacked_size(workbook) > len(workbook)
+    headers = {"x-csrf-token": unit.csrf}
+    answer = unit.post("/api/submissions", headers=headers, files=[
+        ("files", ("a.xlsx", workbook)), ("files", ("b.csv", b"#" * (3 * 2**20)))])
+    assert answer.json()["problems"][0]["path"] == "b.csv"
+    assert unit.post("/api/submissions", headers=headers,
+                     files=[("files", ("a.xlsx", workbook))]).status_code == 201
+
+
+def test_the_unpacked_size_is_read_from_the_directory_not_by_inflating():
+    bomb = _thin_workbook(50 * 2**20)
+    assert unpacked_size(bomb) == 50 * 2**20 + len("<Types/>")
+    assert unpacked_size(b"PK\x03\x04 but no archive") == 19
+    assert unpacked_size(b"units: []\n") == 10
+
+
+@pytest.mark.parametrize(("given", "limit"), [([], 256 * 2**20), (["--max-unpacked-mb", "8"], 8 * 2**20)])
+def test_luoshi_serve_takes_the_total_cap(tmp_path, monkeypatch, given, limit):
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from luoshi.cli.main import app as cli
+
+    started = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: started.append(app))
+    result = CliRunner().invoke(cli, ["serve", "--db", make_store(tmp_path), *given])
+    assert result.exit_code == 0, result.output
+    assert started[0].state.portal.max_unpacked == limit
+
+
+def _login_failures(db: str) -> list:  # noqa: ANN001
+    return [e for e in audit.entries(store.connect(db)) if e.action == "login_failed"]
+
+
+def _guess(app, name: str, count: int) -> list[int]:  # noqa: ANN001
+    """`count` wrong passwords through the login form (`name` with `{}`: a new name each)."""
+    client = TestClient(app)
+    page = client.get("/login")
+    codes = []
+    for number in range(count):
+        page = client.post("/login", data={"csrf": CSRF.search(page.text)[1],
+                                           "name": name.format(number), "password": "wrong"})
+        codes.append(page.status_code)
+    return codes
+
+
+def test_throttled_logins_leave_one_audit_row_with_their_count(tmp_path):
+    """Every refused login wrote its own row, throttled or not: a script looping on the login
+    form filled the audit log (and buried what else happened) at the speed of the server."""
+    db = make_store(tmp_path)
+    app = app_for(db, throttle=Throttle(limit=2, window=600))
+    codes = _guess(app, "caizheng", 52)
+    assert codes[:2] == [401, 401] and set(codes[2:]) == {429}
+    rows = _login_failures(db)
+    assert len(rows) == 3  # the two wrong passwords, then one for the 50 refused
+    throttled = rows[0]
+    assert (throttled.user_name, throttled.address, throttled.outcome) == \
+        ("caizheng", "testclient", "refused")
+    assert throttled.detail["reason"] == "throttled" and throttled.detail["count"] == 50
+    assert throttled.detail["names"] == ["caizheng"]
+    page = login(app, "office1").get("/audit").text
+    assert "尝试过多，暂时锁定；次数：50；最后一次：" in page
+
+
+def test_a_throttled_address_trying_new_names_leaves_one_row(tmp_path):
+    db = make_store(tmp_path)
+    app = app_for(db, throttle=Throttle(limit=5, window=600, address_limit=3))
+    codes = _guess(app, "guess{}", 40)
+    assert codes.count(401) == 3 and codes.count(429) == 37
+    rows = _login_failures(db)
+    assert len(rows) == 4
+    assert rows[0].detail["count"] == 37 and rows[0].address == "testclient"
+    assert rows[0].detail["names"] == [f"guess{number}" for number in range(3, 13)]  # the first 10
+
+
+def test_refusals_start_a_new_row_in_each_window(monkeypatch):
+    from luoshi.web import security
+
+    clock = [1000.0]
+    monkeypatch.setattr(security.time, "monotonic", lambda: clock[0])
+    throttle = Throttle(limit=1, window=600)
+    throttle.failed("x", "10.0.0.1")
+    first = throttle.refused("x", "10.0.0.1")
+    clock[0] += 300
+    assert throttle.refused("x", "10.0.0.2") is first and first.count == 2
+    assert first.addresses == ["10.0.0.1", "10.0.0.2"]
+    throttle.failed("x", "10.0.0.1")  # still guessing, so still throttled
+    clock[0] += 301
+    second = throttle.refused("x", "10.0.0.1")
+    assert second is not first and second.count == 1 and list(throttle.refusals) == ["name:x"]
+
+
+def _text(content: bytes) -> str:
+    """An answer as text, a DOCX's or XLSX's parts unpacked."""
+    if content.startswith(b"PK"):
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            content = b"".join(archive.read(name) for name in archive.namelist())
+    return content.decode("utf-8", "replace")
+
+
+def test_no_portal_answer_shows_the_servers_folders(tmp_path):
+    """Records loaded with `luoshi load /srv/…/facts.yaml` keep that path as their source: the
+    JSON API, the submissions listed, a refused upload's problems citing a stored record, and
+    the notices downloaded showed the server's folders (only the home page cut them off)."""
+    folder = str(tmp_path)  # make_store loads tmp_path/facts.yaml by its absolute path
+    db = make_store(tmp_path)
+    app = app_for(db)
+    office, unit = login(app, "office1"), login(app, "caizheng")
+    run = office.post("/api/runs", json={"year": 2013}, headers={"x-csrf-token": office.csrf})
+    assert folder in str(store.submissions(db)[0].files)  # what is stored keeps it
+    assert run.status_code == 201 and folder not in run.text
+    number = run.json()["id"]
+    urls = ["/", "/submit", "/notices", "/api/findings?year=2013", "/api/submissions",
+            "/api/upcoming?days=30&year=2013&as_of=2013-12-31", f"/api/runs/{number}/notices/cb-cz"]
+    office_urls = ["/checks", "/report", "/audit", "/submissions/1", f"/api/runs/{number}",
+                   f"/api/runs/{number}/notices/cb-gh", f"/api/runs/{number}/report.html",
+                   f"/api/runs/{number}/report.xlsx", f"/checks/diff?a={number}&b={number}"]
+    for browser, listed in ((office, urls + office_urls), (unit, urls)):
+        for url in listed:
+            answer = browser.get(url)
+            assert answer.status_code == 200, url
+            assert folder not in _text(answer.content), url
+    assert "facts.yaml:" in _text(office.get(f"/api/runs/{number}/notices/cb-gh").content)
+
+    # cb-cz's submission without its records withdraws cb-ins04, which a stored record names.
+    withdrawn = [("files", ("空.yaml", b"units: []\n"))]
+    api = unit.post("/api/submissions", files=withdrawn, headers={"x-csrf-token": unit.csrf})
+    page = unit.post("/submit", data={"csrf": unit.csrf}, files=withdrawn)
+    assert api.status_code == page.status_code == 422
+    stored = [p for p in api.json()["problems"] if p["code"] == "E501"]
+    assert stored and all(p["path"] == "facts.yaml" for p in stored)
+    assert re.fullmatch(r"facts\.yaml:\d+:\d+", stored[0]["where"])
+    assert folder not in api.text and folder not in page.text and "已存的记录（facts.yaml）" in page.text
+
+
+@pytest.mark.parametrize(("source", "path", "line", "col", "sheet"), [
+    ("/srv/luoshi/incoming/2013/facts.yaml:153:5", "facts.yaml", 153, 5, None),
+    ("/srv/报送/财政局.xlsx:学习教育!C12", "财政局.xlsx", 12, None, "学习教育"),
+    ("C:\\报送\\a.csv:7", "a.csv", 7, None, None),
+    ("/srv/luoshi/whole-file.yaml", "whole-file.yaml", None, None, None)])
+def test_a_stored_records_place_is_read_back_by_file_name(source, path, line, col, sheet):
+    from luoshi.facts.problems import Location, Problem
+    from luoshi.web.sources import plain_problem
+
+    where = plain_problem(Problem(Location(source), "E501", "…")).where
+    assert (where.path, where.line, where.col, where.sheet) == (path, line, col, sheet)
+
+
+# -- The third pass --------------------------------------------------------------------------
+
+def _reference(text: str) -> str:
+    found = re.search(r"参考编号 ([0-9A-F]{8})", text)
+    assert found, text[:400]
+    return found[1]
+
+
+def test_a_lost_database_shows_a_reference_not_its_path(tmp_path, caplog):
+    """The database's folder gone (a disk unmounted, a wrong LUOSHI_DB): a submission answered
+    "数据库无法写入：数据库文件 /srv/…/luoshi.db 不存在" and a page "数据库无法访问：数据库
+    sqlite:////srv/… 无法连接或写入：unable to open database file", the driver's words and the
+    server's folders for any unit to read. Now a Chinese sentence and a reference; the log has
+    the reference with the whole error, and the audit row the reference only."""
+    data = tmp_path / "data"
+    data.mkdir()
+    db = make_store(data)
+    app = app_for(db)
+    office, unit = login(app, "office1"), login(app, "caizheng")
+    workbook = unit.get("/template.xlsx").content
+    upload = [("files", ("报送.xlsx", workbook))]
+    data.rename(tmp_path / "moved")  # the sessions' open connection still reads the old file
+    answers = [unit.post("/api/submissions", files=upload, headers={"x-csrf-token": unit.csrf}),
+               unit.post("/submit", data={"csrf": unit.csrf}, files=upload),
+               office.get("/?year=2013"), office.get("/api/findings?year=2013"),
+               office.post("/api/runs", json={"year": 2013}, headers={"x-csrf-token": office.csrf}),
+               office.post("/checks", data={"csrf": office.csrf, "year": "2013", "as_of": ""})]
+    for answer in answers:
+        assert answer.status_code == 503, answer.text[:300]
+        assert "数据库暂时无法使用" in answer.text
+        for leak in (str(tmp_path), "sqlite", "portal.db", "unable to open", "不存在"):
+            assert leak not in answer.text, (leak, answer.text[:300])
+        reference = _reference(answer.text)
+        logged = [line for line in caplog.messages if reference in line]
+        assert logged and str(data) in logged[0], caplog.messages  # the path is in the log
+    (tmp_path / "moved").rename(data)
+    failures = [e for e in audit.entries(store.connect(db)) if e.outcome == "failed"]
+    assert [e.action for e in failures] == ["check", "check", "submission", "submission"]
+    assert all(set(e.detail) >= {"reference"} and "error" not in e.detail for e in failures)
+    assert _reference(f"参考编号 {failures[-1].detail['reference']}") in answers[0].text
+
+
+def test_luoshi_serve_logs_the_reference_with_the_error(tmp_path):
+    """What IT staff read (luoshi serve's standard error, systemd's journal) names the
+    reference a user was shown, with the database's path and the driver's words."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from luoshi.web import accounts
+
+    data = tmp_path / "data"
+    data.mkdir()
+    db = make_store(data)
+    token = accounts.new_token(store.connect(db), "office1")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-c", "from luoshi.cli.main import run; run()", "serve", "--db", db,
+         "--port", str(port)], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True)
+    api = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60,
+                       headers={"authorization": f"Bearer {token}"})
+    try:
+        for _ in range(300):
+            try:
+                assert api.get("/api/submissions").status_code == 200  # opens the pool
+                break
+            except httpx.TransportError:
+                assert server.poll() is None
+                time.sleep(0.1)
+        data.rename(tmp_path / "moved")
+        answer = api.get("/api/findings", params={"year": 2013})
+    finally:
+        server.terminate()
+        log = server.communicate(timeout=30)[1]
+    assert answer.status_code == 503 and str(tmp_path) not in answer.text
+    reference = _reference(answer.json()["detail"])
+    line = next(line for line in log.splitlines() if reference in line)
+    assert "ERROR luoshi.web" in line and str(data) in line and "GET /api/findings" in line, log
+
+
+@pytest.mark.parametrize(("damage", "sentence", "logged"), [
+    ("UPDATE inspections SET date = 'not a date'", "存储的数据或设置有误", "C003"),
+    ("UPDATE runs SET findings = '{\"x\": 1}'", "服务器内部错误", "TypeError")])
+def test_a_damaged_store_shows_a_reference_not_the_drivers_words(tmp_path, caplog, damage,
+                                                                 sentence, logged):
+    """A stored value the driver cannot convert: the pages and the API answered 409 with
+    "sqlite:///…/portal.db: C003 数据库中的数据已损坏，无法读取（ValueError: Invalid isoformat
+    string: 'not a date'）", the database's name and Python's message. A damaged check record
+    is a crash (the command line names it, the portal does not read it so closely): one
+    sentence too, the traceback in the log."""
+    import sqlalchemy as sa
+
+    db = make_store(tmp_path)
+    app = app_for(db)
+    office = login(app, "office1")
+    assert office.post("/api/runs", json={"year": 2013},
+                       headers={"x-csrf-token": office.csrf}).status_code == 201
+    engine = sa.create_engine(db)
+    with engine.begin() as connection:
+        connection.execute(sa.text(damage))
+    engine.dispose()
+    app = app_for(db)  # the state kept between requests was read before the damage
+    office = login(app, "office1")
+    cookies = office.client.cookies
+    office.client = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+    office.client.cookies = cookies
+    answers = [office.get("/?year=2013"), office.get("/api/findings?year=2013"),
+               office.get("/checks"), office.get("/api/runs/1")]
+    failed = [answer for answer in answers if answer.status_code != 200]
+    assert failed
+    for answer in failed:
+        assert answer.status_code == 500 and sentence in answer.text, answer.text[:300]
+        for leak in ("sqlite", "portal.db", "Error", "isoformat", "C003", str(tmp_path)):
+            assert leak not in answer.text, (leak, answer.text[:400])
+        reference = _reference(answer.text)
+        assert any(reference in line and logged in line for line in caplog.messages)
+
+
+def test_an_engine_failure_shows_a_reference_not_pythons_words(tmp_path, monkeypatch, caplog):
+    """The rule engine's errors carry Python's words (a worker's "KeyError: …", durable_rules'
+    own messages): pages and the API showed them as "规则引擎出错：…"; a recorded check let
+    them through uncaught."""
+    from luoshi.engine.errors import EngineError
+    from luoshi.engine.runtime import run
+
+    def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise EngineError("KeyError: '/srv/luoshi/venv/lib/python3.11/site-packages/x.py'")
+
+    app = app_for(make_store(tmp_path))
+    office, unit = login(app, "office1"), login(app, "caizheng")
+    monkeypatch.setattr(run, "check", broken)
+    answers = [office.get("/?year=2013"), unit.get("/api/findings?year=2013"),
+               office.post("/api/runs", json={"year": 2013}, headers={"x-csrf-token": office.csrf}),
+               office.post("/checks", data={"csrf": office.csrf, "year": "2013", "as_of": ""})]
+    for answer in answers:
+        assert answer.status_code == 500 and "规则引擎出错" in answer.text, answer.text[:300]
+        assert "KeyError" not in answer.text and "/srv/" not in answer.text
+        reference = _reference(answer.text)
+        assert any(reference in line and "/srv/luoshi/venv" in line for line in caplog.messages)
+
+
+def test_a_number_too_long_is_refused_in_chinese_not_pythons_words(tmp_path):
+    """A JSON number of 4,400 digits: the problem was Python's "Exceeds the limit (4300 digits)
+    for integer string conversion …; use sys.set_int_max_str_digits() to increase the limit"."""
+    unit = login(app_for(make_store(tmp_path)), "caizheng")
+    answer = unit.post("/api/submissions", files=[("files", ("a.json", b"[" + b"9" * 4400 + b"]"))],
+                       headers={"x-csrf-token": unit.csrf})
+    assert answer.status_code == 422
+    [problem] = answer.json()["problems"]
+    assert problem["code"] == "E102" and "4400 位的整数" in problem["message"]
+    assert "sys." not in answer.text and "Exceeds" not in answer.text

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import zipfile
 
 import pytest
 import sqlalchemy as sa
 
 from luoshi.facts import store
-from luoshi.facts.tables import ApiToken, User, WebSession
+from luoshi.facts.tables import API_TOKENS, USERS, WEB_SESSIONS
 from luoshi.web import accounts
 from luoshi.web.auth import COOKIE
 from luoshi.web.security import Throttle, clean_name
@@ -108,7 +109,7 @@ def test_an_expired_session_is_over(tmp_path):
     assert browser.get("/").status_code == 200
     engine = store.connect(db)
     with engine.begin() as connection:
-        connection.execute(sa.update(WebSession).values(
+        connection.execute(sa.update(WEB_SESSIONS).values(
             expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
     assert browser.get("/").headers["location"] == "/login"
     assert browser.get("/api/submissions").status_code == 401
@@ -152,9 +153,9 @@ def test_passwords_and_tokens_are_stored_hashed_only(portal):
     engine = store.connect(portal["db"])
     token = accounts.new_token(engine, "gonghui")
     with engine.connect() as connection:
-        users = connection.execute(sa.select(User.name, User.password_hash)).all()
-        tokens = connection.execute(sa.select(ApiToken.token_sha256)).scalars().all()
-        sessions = connection.execute(sa.select(WebSession.session_sha256)).scalars().all()
+        users = connection.execute(sa.select(USERS.c.name, USERS.c.password_hash)).all()
+        tokens = connection.execute(sa.select(API_TOKENS.c.token_sha256)).scalars().all()
+        sessions = connection.execute(sa.select(WEB_SESSIONS.c.session_sha256)).scalars().all()
     for name, hashed in users:
         assert hashed.startswith("$argon2id$") and PASSWORD[name] not in hashed
     assert token not in tokens and accounts.sha256(token) in tokens
@@ -298,7 +299,7 @@ def test_pages_hold_no_script_and_no_outside_address(portal):
     assert "url(" not in css and "@import" not in css
 
 
-def test_a_pipeline_failure_is_a_sentence_not_a_traceback(tmp_path, monkeypatch):
+def test_a_pipeline_failure_is_a_sentence_not_a_traceback(tmp_path, monkeypatch, caplog):
     from luoshi.facts.problems import StoreError
     from luoshi.web.pipeline import Pipeline
 
@@ -311,6 +312,10 @@ def test_a_pipeline_failure_is_a_sentence_not_a_traceback(tmp_path, monkeypatch)
     monkeypatch.setattr(Pipeline, "state", unreachable)
     monkeypatch.setattr(Pipeline, "findings", unreachable)
     page = office.get("/?year=2013")
-    assert page.status_code == 503 and "数据库无法访问" in page.text and "Traceback" not in page.text
+    assert page.status_code == 503 and "数据库暂时无法使用" in page.text and "Traceback" not in page.text
     api = office.get("/api/findings?year=2013")
-    assert api.status_code == 503 and "无法连接" in api.json()["detail"]
+    assert api.status_code == 503 and "数据库暂时无法使用" in api.json()["detail"]
+    assert "127.0.0.1" not in page.text + api.text  # the error itself is in the server's log
+    reference = re.search(r"参考编号 (\w+)", api.json()["detail"])[1]
+    assert any(reference in line and "无法连接 127.0.0.1:5432" in line
+               for line in caplog.messages), caplog.messages

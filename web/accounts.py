@@ -11,13 +11,14 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from luoshi.facts.problems import InputError, Location, Problem
-from luoshi.facts.tables import FACT_TABLES, ROLES, ApiToken, User, WebKey, WebSession
+from luoshi.facts.tables import API_TOKENS, FACT_TABLES, ROLES, USERS, WEB_KEYS, WEB_SESSIONS
 
 _HASHER = PasswordHasher()
 # Verified when a name is unknown, so that a login takes as long for a name that does not exist.
@@ -72,13 +73,13 @@ def add_user(engine: sa.Engine, name: str, role: str, unit: str | None, password
     if len(password) < MIN_PASSWORD:
         raise _problem(f"密码至少 {MIN_PASSWORD} 个字符", "--password-stdin")
     with engine.begin() as connection:
-        if connection.scalar(sa.select(User.id).where(User.name == name)) is not None:
+        if connection.scalar(sa.select(USERS.c.id).where(USERS.c.name == name)) is not None:
             raise _problem(f"用户 {name} 已存在", "NAME")
         if unit is not None:
             _known_unit(connection, unit)
-        user_id = connection.execute(sa.insert(User).values(
+        user_id = connection.execute(sa.insert(USERS).values(
             name=name, role=role, unit=unit, password_hash=_HASHER.hash(password),
-            disabled=False, created_at=now()).returning(User.id)).scalar_one()
+            disabled=False, created_at=now()).returning(USERS.c.id)).scalar_one()
     return Account(user_id, name, role, unit)
 
 
@@ -93,14 +94,13 @@ def _known_unit(connection: sa.Connection, unit: str) -> None:
                        "--unit")
 
 
-def users(engine: sa.Engine) -> list[User]:
+def users(engine: sa.Engine) -> list[sa.Row[Any]]:
     with engine.connect() as connection:
-        return [User(**row._mapping) for row in connection.execute(
-            sa.select(User).order_by(User.name))]
+        return list(connection.execute(sa.select(USERS).order_by(USERS.c.name)))
 
 
 def _user_id(connection: sa.Connection, name: str) -> int:
-    found = connection.scalar(sa.select(User.id).where(User.name == name))
+    found = connection.scalar(sa.select(USERS.c.id).where(USERS.c.name == name))
     if found is None:
         raise _problem(f"没有用户 {name}（luoshi users list 列出全部）", "NAME")
     return found
@@ -110,10 +110,10 @@ def disable(engine: sa.Engine, name: str) -> None:
     """Disable an account: its sessions end and its tokens are revoked at once."""
     with engine.begin() as connection:
         user_id = _user_id(connection, name)
-        connection.execute(sa.update(User).where(User.id == user_id).values(disabled=True))
-        connection.execute(sa.delete(WebSession).where(WebSession.user_id == user_id))
-        connection.execute(sa.update(ApiToken).where(ApiToken.user_id == user_id,
-                                                     ApiToken.revoked_at.is_(None))
+        connection.execute(sa.update(USERS).where(USERS.c.id == user_id).values(disabled=True))
+        connection.execute(sa.delete(WEB_SESSIONS).where(WEB_SESSIONS.c.user_id == user_id))
+        connection.execute(sa.update(API_TOKENS).where(API_TOKENS.c.user_id == user_id,
+                                                     API_TOKENS.c.revoked_at.is_(None))
                            .values(revoked_at=now()))
 
 
@@ -122,9 +122,9 @@ def new_token(engine: sa.Engine, name: str) -> str:
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with engine.begin() as connection:
         user_id = _user_id(connection, name)
-        if connection.scalar(sa.select(User.disabled).where(User.id == user_id)):
+        if connection.scalar(sa.select(USERS.c.disabled).where(USERS.c.id == user_id)):
             raise _problem(f"用户 {name} 已停用", "NAME")
-        connection.execute(sa.insert(ApiToken).values(user_id=user_id, token_sha256=sha256(token),
+        connection.execute(sa.insert(API_TOKENS).values(user_id=user_id, token_sha256=sha256(token),
                                                       created_at=now()))
     return token
 
@@ -133,16 +133,16 @@ def revoke(engine: sa.Engine, name: str) -> int:
     """Revoke every token of `name`; how many were in force."""
     with engine.begin() as connection:
         user_id = _user_id(connection, name)
-        return connection.execute(sa.update(ApiToken).where(
-            ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None)).values(
+        return connection.execute(sa.update(API_TOKENS).where(
+            API_TOKENS.c.user_id == user_id, API_TOKENS.c.revoked_at.is_(None)).values(
             revoked_at=now())).rowcount
 
 
 def tokens_in_force(engine: sa.Engine) -> dict[int, int]:
     """Per user id, how many tokens are in force."""
     with engine.connect() as connection:
-        rows = connection.execute(sa.select(ApiToken.user_id, sa.func.count()).where(
-            ApiToken.revoked_at.is_(None)).group_by(ApiToken.user_id))
+        rows = connection.execute(sa.select(API_TOKENS.c.user_id, sa.func.count()).where(
+            API_TOKENS.c.revoked_at.is_(None)).group_by(API_TOKENS.c.user_id))
         return {user_id: count for user_id, count in rows}
 
 
@@ -153,7 +153,7 @@ def _account(row: sa.Row) -> Account:
 def authenticate(engine: sa.Engine, name: str, password: str) -> Account | None:
     """The account whose name and password these are, if it is in use."""
     with engine.connect() as connection:
-        row = connection.execute(sa.select(User).where(User.name == name)).first()
+        row = connection.execute(sa.select(USERS).where(USERS.c.name == name)).first()
     try:
         _HASHER.verify(row.password_hash if row else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
@@ -162,16 +162,16 @@ def authenticate(engine: sa.Engine, name: str, password: str) -> Account | None:
         return None
     if _HASHER.check_needs_rehash(row.password_hash):  # the hasher's parameters were raised
         with engine.begin() as connection:
-            connection.execute(sa.update(User).where(User.id == row.id).values(
+            connection.execute(sa.update(USERS).where(USERS.c.id == row.id).values(
                 password_hash=_HASHER.hash(password)))
     return _account(row)
 
 
 def by_token(engine: sa.Engine, token: str) -> Account | None:
     with engine.connect() as connection:
-        row = connection.execute(sa.select(User).join(ApiToken, ApiToken.user_id == User.id).where(
-            ApiToken.token_sha256 == sha256(token), ApiToken.revoked_at.is_(None),
-            User.disabled.is_(False))).first()
+        row = connection.execute(sa.select(USERS).join(API_TOKENS, API_TOKENS.c.user_id == USERS.c.id).where(
+            API_TOKENS.c.token_sha256 == sha256(token), API_TOKENS.c.revoked_at.is_(None),
+            USERS.c.disabled.is_(False))).first()
     return _account(row) if row else None
 
 
@@ -181,8 +181,8 @@ def start_session(engine: sa.Engine, account: Account) -> tuple[str, str]:
     session_id, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     moment = now()
     with engine.begin() as connection:
-        connection.execute(sa.delete(WebSession).where(WebSession.expires_at < moment))
-        connection.execute(sa.insert(WebSession).values(
+        connection.execute(sa.delete(WEB_SESSIONS).where(WEB_SESSIONS.c.expires_at < moment))
+        connection.execute(sa.insert(WEB_SESSIONS).values(
             session_sha256=sha256(session_id), user_id=account.id, csrf=csrf, created_at=moment,
             expires_at=moment + dt.timedelta(hours=SESSION_HOURS)))
     return session_id, csrf
@@ -191,9 +191,9 @@ def start_session(engine: sa.Engine, account: Account) -> tuple[str, str]:
 def session(engine: sa.Engine, session_id: str) -> tuple[Account, str] | None:
     """(account, CSRF token) of a session in force."""
     with engine.connect() as connection:
-        row = connection.execute(sa.select(User, WebSession.csrf, WebSession.expires_at).join(
-            WebSession, WebSession.user_id == User.id).where(
-            WebSession.session_sha256 == sha256(session_id), User.disabled.is_(False))).first()
+        row = connection.execute(sa.select(USERS, WEB_SESSIONS.c.csrf, WEB_SESSIONS.c.expires_at).join(
+            WEB_SESSIONS, WEB_SESSIONS.c.user_id == USERS.c.id).where(
+            WEB_SESSIONS.c.session_sha256 == sha256(session_id), USERS.c.disabled.is_(False))).first()
     if row is None or _utc(row.expires_at) <= now():
         return None
     return _account(row), row.csrf
@@ -201,15 +201,15 @@ def session(engine: sa.Engine, session_id: str) -> tuple[Account, str] | None:
 
 def end_session(engine: sa.Engine, session_id: str) -> None:
     with engine.begin() as connection:
-        connection.execute(sa.delete(WebSession).where(WebSession.session_sha256 == sha256(session_id)))
+        connection.execute(sa.delete(WEB_SESSIONS).where(WEB_SESSIONS.c.session_sha256 == sha256(session_id)))
 
 
 def signing_key(engine: sa.Engine) -> str:
     """The key cookies are signed with: made once and kept in the store, so sessions outlive a
     restart of the server."""
     with engine.begin() as connection:
-        key = connection.scalar(sa.select(WebKey.secret).order_by(WebKey.id))
+        key = connection.scalar(sa.select(WEB_KEYS.c.secret).order_by(WEB_KEYS.c.id))
         if key is None:
             key = secrets.token_urlsafe(48)
-            connection.execute(sa.insert(WebKey).values(secret=key, created_at=now()))
+            connection.execute(sa.insert(WEB_KEYS).values(secret=key, created_at=now()))
     return key

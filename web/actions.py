@@ -9,19 +9,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
+from luoshi.engine.errors import EngineError
 from luoshi.engine.runtime.run import as_of_date
-from luoshi.facts.problems import InputError, Problem, StoreError
+from luoshi.facts.problems import InputError, Location, Problem, StoreError
 from luoshi.facts.store import LoadResult
 
-from . import audit
+from . import audit, incidents
 from .accounts import Account
 from .auth import NOT_FOUND, address, check_csrf, portal
-from .security import clean_name
+from .security import clean_name, past_unpacked_limit
+from .sources import plain_problem
 
 MAX_FILES = 50
 # Loads into one database take turns (a lock in the store): submissions waiting for their turn
@@ -62,10 +65,21 @@ async def read_body(request: Request) -> bytes:
     return bytes(body)
 
 
+# Starlette's multipart parser refuses in English; what each refusal means, in Chinese.
+_FORM_ERRORS = {"Too many files": f"一次最多上传 {MAX_FILES} 个文件，请分几次报送",
+                "Too many fields": "表单的字段过多",
+                "exceeded maximum size": "表单中文件以外的某一项超过 1 MB"}
+
+
 async def read_form(request: Request) -> FormData:
     """The form of a request, within the size limit (`read_body`)."""
     request._body = await read_body(request)  # Starlette parses the form from the body it kept
-    return await request.form(max_files=MAX_FILES, max_fields=20)
+    try:
+        return await request.form(max_files=MAX_FILES, max_fields=20)
+    except HTTPException as error:  # 400 with the parser's English message
+        why = next((text for key, text in _FORM_ERRORS.items() if key in str(error.detail)),
+                   "表单无法解析（上传的数据格式不正确）")
+        raise HTTPException(400, f"{why}；未存储任何数据") from None
 
 
 def problem_data(problem: Problem) -> dict[str, Any]:
@@ -110,15 +124,19 @@ async def submit(request: Request, account: Account, form: FormData) -> Submitte
     state = portal(request)
     if not files:
         raise HTTPException(422, "请选择要报送的文件（YAML、JSON、CSV 或 XLSX）")
+    too_large = past_unpacked_limit(files, state.max_unpacked)
     try:
+        if too_large:
+            raise InputError([Problem(Location(too_large[0]), "E107", too_large[1])])
         call = functools.partial(state.pipeline.submit, files, unit, replace, account.name)
         outcome.result = await anyio.to_thread.run_sync(call, limiter=_loads(request))
     except InputError as error:
-        outcome.problems = sorted(error.problems, key=lambda p: p.where.sort_key())
+        outcome.problems = sorted(map(plain_problem, error.problems), key=lambda p: p.where.sort_key())
     except StoreError as error:
-        audit.write(state.engine, "submission", "failed", who=account, address=address(request),
-                    unit=unit, files=outcome.files, error=str(error))
-        raise HTTPException(503, f"数据库无法写入：{error}") from None
+        message, reference = incidents.reported(error, f"{account.name} 的报送")
+        failed(state.engine, "submission", who=account, address=address(request), unit=unit,
+               files=outcome.files, reference=reference)
+        raise HTTPException(503, message) from None
     if outcome.result is not None:
         audit.write(state.engine, "submission", who=account, address=address(request), unit=unit,
                     files=outcome.files, load=outcome.result.load_id,
@@ -127,6 +145,17 @@ async def submit(request: Request, account: Account, form: FormData) -> Submitte
         audit.write(state.engine, "submission", "refused", who=account, address=address(request),
                     unit=unit, files=outcome.files, problems=len(outcome.problems))
     return outcome
+
+
+def failed(engine: Any, action: str, **entry: Any) -> None:
+    """The audit row of a failed action: its reference, not the error (the office reads the
+    log in the portal). The database may be what failed: then the row is lost, and the server's
+    log has the reference twice."""
+    try:
+        audit.write(engine, action, "failed", **entry)
+    except SQLAlchemyError as error:
+        incidents.log.error("参考编号 %s：审计记录无法写入（%s）", entry.get("reference"),
+                            incidents.detail_of(error).splitlines()[0])
 
 
 def _loads(request: Request) -> anyio.CapacityLimiter:
@@ -181,12 +210,12 @@ async def record_run(request: Request, account: Account, year: int, as_of: dt.da
     state = portal(request)
     try:
         run_id = await run_in_threadpool(state.pipeline.record, year, as_of)
-    except (InputError, StoreError) as error:
-        why = "；".join(str(p) for p in error.problems[:5]) if isinstance(error, InputError) \
-            else str(error)
-        audit.write(state.engine, "check", "failed", who=account, address=address(request),
-                    year=year, as_of=as_of.isoformat(), error=why)
-        raise HTTPException(409, f"无法检查：{why}") from None
+    except (InputError, StoreError, EngineError) as error:
+        message, reference = incidents.reported(error, f"{account.name} 的检查")
+        failed(state.engine, "check", who=account, address=address(request), year=year,
+               as_of=as_of.isoformat(), reference=reference)
+        raise HTTPException(503 if isinstance(error, StoreError) else 500,
+                            f"无法检查：{message}") from None
     audit.write(state.engine, "check", who=account, address=address(request), year=year,
                 as_of=as_of.isoformat(), run=run_id)
     return run_id

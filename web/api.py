@@ -20,6 +20,7 @@ from luoshi.facts.store import describe_load
 from . import actions
 from .auth import NOT_FOUND, check_csrf, own_unit, portal, require
 from .security import REPORT_CSP
+from .sources import plain_data, plain_load
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -54,7 +55,7 @@ async def get_submissions(request: Request) -> Response:
     account = require(request)
     unit = None if account.office else account.unit
     loads = await run_in_threadpool(portal(request).pipeline.submissions, unit)
-    return JSONResponse([describe_load(load) for load in loads])
+    return JSONResponse([plain_load(describe_load(load)) for load in loads])
 
 
 async def findings(request: Request) -> Response:
@@ -63,7 +64,7 @@ async def findings(request: Request) -> Response:
     day = actions.day_of(request, year)
     unit = None if account.office else account.unit
     data = await run_in_threadpool(portal(request).pipeline.findings, year, day, unit)
-    return JSONResponse(data)
+    return JSONResponse(plain_data(data))
 
 
 async def upcoming(request: Request) -> Response:
@@ -73,7 +74,8 @@ async def upcoming(request: Request) -> Response:
     day = actions.day_of(request, year)
     unit = None if account.office else account.unit
     pipeline = portal(request).pipeline
-    return JSONResponse(await run_in_threadpool(pipeline.upcoming, year, day, days, unit))
+    data = await run_in_threadpool(pipeline.upcoming, year, day, days, unit)
+    return JSONResponse(plain_data(data))
 
 
 async def post_runs(request: Request) -> Response:
@@ -106,7 +108,7 @@ def run_data(recorded: Any) -> dict[str, Any]:
             "load_id": recorded.load_id, "params": recorded.params, "waivers": recorded.waivers,
             "summary": {"errors": errors, "warnings": len(recorded.findings) - errors,
                         "triggers": len(recorded.triggers)},
-            "findings": recorded.findings, "triggers": recorded.triggers}
+            "findings": plain_data(recorded.findings), "triggers": plain_data(recorded.triggers)}
 
 
 async def get_run(request: Request) -> Response:

@@ -34,6 +34,7 @@ class Portal:
     max_upload: int  # bytes of one request's body
     light_days: int  # yellow: due within this many days
     secure_cookies: bool  # set the Secure flag (behind TLS)
+    max_unpacked: int  # bytes all files of one submission may unpack to
 
 
 def portal(request: Request) -> Portal:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+import sqlalchemy as sa
 from itsdangerous import BadSignature
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -13,7 +14,6 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from luoshi.facts.tables import Run
 from luoshi.outputs.formats import json_format
 
 from . import accounts, actions, audit
@@ -28,9 +28,16 @@ STATUS = {"none": "未报送", "refused": "被退回", "ok": "已报送"}
 
 def render(request: Request, template: str, code: int = 200, /, **context: Any) -> HTMLResponse:
     account = who(request)
+    return render_as(request, template, code, account, getattr(request.state, "csrf", None) or "",
+                     **context)
+
+
+def render_as(request: Request, template: str, code: int, account: Account | None, csrf: str,
+              /, **context: Any) -> HTMLResponse:
+    """A page for `account` (None: read nothing of the store, not even who is asking, as the
+    crash page must: the store may be what failed)."""
     text = environment().get_template(template).render(
-        account=account, csrf=getattr(request.state, "csrf", None) or "",
-        path=request.url.path, **context)
+        account=account, csrf=csrf, path=request.url.path, **context)
     return HTMLResponse(text, code)
 
 
@@ -70,8 +77,7 @@ async def login(request: Request) -> Response:
     keys = (name, address(request))
     wait = state.throttle.attempt(*keys)  # counted as failed until it succeeds
     if wait:
-        audit.write(state.engine, "login_failed", "refused", who=name, address=address(request),
-                    reason="throttled")
+        audit.throttled(state.engine, state.throttle.refused(*keys))
         return _login_page(request, 429, f"失败次数过多，请 {wait // 60 + 1} 分钟后再试", name)
     account = await run_in_threadpool(accounts.authenticate, state.engine, name, password)
     if account is None:
@@ -170,8 +176,11 @@ async def submit_form(request: Request, outcome: actions.Submitted | None = None
     loads = await run_in_threadpool(pipeline.submissions, unit)
     units = await run_in_threadpool(_units, request) if account.office else []
     groups: dict[str, list[dict[str, Any]]] = {}
+    uploaded = set(outcome.files) if outcome else set()
     for problem in outcome.problems if outcome else []:
-        groups.setdefault(problem.where.path, []).append(actions.problem_data(problem))
+        path = problem.where.path  # an uploaded file, else a stored record cited (E501)
+        heading = path if path in uploaded else f"已存的记录（{path}）"
+        groups.setdefault(heading, []).append(actions.problem_data(problem))
     return render(request, "submit.html", status, loads=loads[:20], units=units, outcome=outcome,
                   groups=groups, error=error)
 
@@ -209,7 +218,7 @@ async def template(request: Request) -> Response:
 
 # -- 检查 ---------------------------------------------------------------------------------
 
-def _summary(run: Run) -> dict[str, Any]:
+def _summary(run: sa.Row[Any]) -> dict[str, Any]:
     errors = sum(f["severity"] == "error" for f in run.findings)
     return {"run": run, "errors": errors, "warnings": len(run.findings) - errors,
             "triggers": len(run.triggers)}

@@ -17,6 +17,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
+import sqlalchemy as sa
+
 from luoshi.engine.language.policy import Catalog
 from luoshi.engine.plan.compile import Program
 from luoshi.engine.plan.locality import local_kinds
@@ -27,12 +29,12 @@ from luoshi.engine.settings import Settings, load_settings
 from luoshi.facts import history, store
 from luoshi.facts.factset import Rows, facts_sha256
 from luoshi.facts.inputs import read_input
-from luoshi.facts.tables import Load, Run
 from luoshi.facts.validate import read_uploads
 from luoshi.outputs import appraisal, documents, notices, ranking
 from luoshi.outputs.formats import json_format
 
 from .kept import Changes, Kept, lean, updated_report, updated_upcoming
+from .sources import plain_report
 
 T = TypeVar("T")
 # The whole city's results are brought up to date unit by unit while at most 1/8 of the units
@@ -75,18 +77,21 @@ class Pipeline:
         the stored state; raises `InputError` with every problem, storing nothing."""
         submission = store.Submission(scope="unit" if unit else "replace" if replace else "merge",
                                       unit=unit, by=by, note="门户报送")
-        stored = None if replace else (lambda wanted: store.stored_ids(self.db, wanted))
+        stored = None if replace else (lambda wanted: store.stored_ids(self.db, wanted, False))
         facts, inputs = read_uploads(files, stored=stored)
         return store.load(facts, inputs, self.db, submission=submission)
 
-    def submissions(self, unit: str | None, load_id: int | None = None) -> list[Load]:
+    def submissions(self, unit: str | None, load_id: int | None = None) -> list[sa.Row[Any]]:
         """Loads, newest first: a unit's own only (in the query), or one of them."""
         if not self.has_data():
             return []
         return store.submissions(self.db, unit, load_id)
 
     def has_data(self) -> bool:
-        return store.readable(self.db)
+        """Whether the store can be read; `StoreError` if it cannot: the portal's store was made
+        at its start, so one that cannot be read is lost or unreachable, not empty (the pages
+        said there was no data yet)."""
+        return bool(store.reading(self.db, lambda connection: True))
 
     def rows(self) -> Rows:
         """The current state (for a unit too: its re-check picks what it needs)."""
@@ -183,22 +188,23 @@ class Pipeline:
         return recording.record(self.db, report, self.catalog, [], facts_sha256(state.rows),
                                 state.load_id)
 
-    def runs(self) -> list[Run]:
+    def runs(self) -> list[sa.Row[Any]]:
         return history.runs(self.db)
 
-    def run(self, run_id: int) -> Run | None:
+    def run(self, run_id: int) -> sa.Row[Any] | None:
         return next((found for found in self.runs() if found.id == run_id), None)
 
-    def diff(self, older: Run, newer: Run) -> dict[str, list[dict[str, Any]]]:
+    def diff(self, older: sa.Row[Any], newer: sa.Row[Any]) -> dict[str, list[dict[str, Any]]]:
         return history.reasons(older, newer)
 
     # -- documents and the appraisal ------------------------------------------------------
 
-    def _recorded(self, recorded: Run) -> Report:
+    def _recorded(self, recorded: sa.Row[Any]) -> Report:
+        """The recorded run as documents show it: its records' files by name (`sources`)."""
         report = run.check(self.rows(), self.program, recorded.year, recorded.as_of)
-        return recording.as_recorded(report, recorded)
+        return plain_report(recording.as_recorded(report, recorded))
 
-    def notice(self, recorded: Run, unit: str) -> tuple[str, bytes] | None:
+    def notice(self, recorded: sa.Row[Any], unit: str) -> tuple[str, bytes] | None:
         """`unit`'s 整改通知书 of a recorded run as DOCX (file name, bytes), if it has one."""
         report = run.narrow(self._recorded(recorded), units=[unit])
         days = self.settings.notices.get("reply_days", notices.DEFAULT_REPLY_DAYS)
@@ -208,21 +214,21 @@ class Pipeline:
                 return f"{document.file_stem}.docx", documents.render(document, "docx")
         return None
 
-    def notice_units(self, recorded: Run) -> list[str]:
+    def notice_units(self, recorded: sa.Row[Any]) -> list[str]:
         """The units that have a 整改通知书 in a recorded run (as `notices.build` picks them)."""
         for_organ = {t["finding"] for t in recorded.triggers if t["type"] == "re_accountability"}
         return sorted({f["unit"] for f in recorded.findings if f["unit"] and f["id"] not in for_organ})
 
-    def _scores(self, recorded: Run) -> tuple[Report, list[Any], dict[str, float]]:
+    def _scores(self, recorded: sa.Row[Any]) -> tuple[Report, list[Any], dict[str, float]]:
         report = self._recorded(recorded)
         weights = {**ranking.DEFAULT_WEIGHTS, **self.settings.weights}
         return report, ranking.rank(report, weights), weights
 
-    def report_html(self, recorded: Run) -> str:
+    def report_html(self, recorded: sa.Row[Any]) -> str:
         report, scores, weights = self._scores(recorded)
         return appraisal.html(report, scores, weights, self.catalog, self.settings.bands)
 
-    def report_xlsx(self, recorded: Run) -> bytes:
+    def report_xlsx(self, recorded: sa.Row[Any]) -> bytes:
         report, scores, weights = self._scores(recorded)
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "report.xlsx"

@@ -3,10 +3,13 @@ names, and the throttle on failed logins."""
 
 from __future__ import annotations
 
+import io
 import re
 import threading
 import time
+import zipfile
 from collections import defaultdict, deque
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -79,6 +82,56 @@ def clean_name(name: str | None, taken: set[str]) -> str:
     return candidate
 
 
+def unpacked_size(data: bytes) -> int:
+    """How many bytes a file becomes when read: a zip archive (a workbook) its members' sizes
+    as its central directory declares them (zipfile never inflates a member past its declared
+    size, so they bound what reading takes; nothing is inflated here), any other file itself."""
+    if not data.startswith(b"PK"):
+        return len(data)
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return max(len(data), sum(member.file_size for member in archive.infolist()))
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return len(data)  # not an archive after all: the reader reports the damage
+
+
+def past_unpacked_limit(files: list[tuple[str, bytes]], limit: int) -> tuple[str, str] | None:
+    """The file with which a submission's files would together unpack past `limit` bytes, and
+    why, before any is read; else None. Each workbook is within its own cap (E107), yet a batch
+    of them inside the request's size could still take gigabytes."""
+    total = 0
+    for name, data in files:
+        total += unpacked_size(data)
+        if total > limit:
+            mb = 2**20
+            return name, (f"这次报送的文件解压后共超过 {limit // mb} MB 的上限（加上本文件后已有 "
+                          f"{total / mb:,.0f} MB）：没有读取任何文件；请分几次报送")
+    return None
+
+
+@dataclass
+class Refusals:
+    """The attempts refused while one account name or address (`key`) was throttled, within
+    one window from the first: the audit log keeps one row for them (`row`, once written) with
+    their count, not one per attempt, so a script cannot flood it. `names` and `addresses`:
+    those tried, the first few."""
+
+    key: str
+    started: float
+    count: int = 0
+    names: list[str] = field(default_factory=list)
+    addresses: list[str] = field(default_factory=list)
+    row: int | None = None
+
+    SHOWN = 10  # names or addresses kept (a script may try thousands)
+
+    def add(self, name: str, address: str | None) -> None:
+        self.count += 1
+        for seen, value in ((self.names, name), (self.addresses, address)):
+            if value is not None and value not in seen and len(seen) < self.SHOWN:
+                seen.append(value)
+
+
 class Throttle:
     """Failed logins per account name (`limit`) and per address (`address_limit`, higher: many
     clerks may share one address behind a NAT) within `window` seconds; past either, further
@@ -90,6 +143,7 @@ class Throttle:
         self.limit, self.window = limit, window
         self.address_limit = address_limit or limit * 4
         self.failures: dict[str, deque[float]] = defaultdict(deque)
+        self.refusals: dict[str, Refusals] = {}
         self.lock = threading.Lock()
 
     def _recent(self, key: str, moment: float) -> deque[float]:
@@ -102,18 +156,19 @@ class Throttle:
             self.failures.pop(key, None)
         return times
 
-    def _waits(self, name: str, address: str | None, moment: float) -> int:
-        waits = []
+    def _waits(self, name: str, address: str | None, moment: float) -> tuple[int, str]:
+        """Seconds to wait, and the key (name or address) that makes it longest."""
+        waits = [(0, f"name:{name}")]
         for key, limit in ((f"name:{name}", self.limit), (f"address:{address}", self.address_limit)):
             times = self._recent(key, moment)
             if len(times) >= limit:
-                waits.append(int(times[-limit] + self.window - moment) + 1)
-        return max(waits, default=0)
+                waits.append((int(times[-limit] + self.window - moment) + 1, key))
+        return max(waits)
 
     def blocked(self, name: str, address: str | None) -> int:
         """Seconds to wait before another attempt (0: none)."""
         with self.lock:
-            return self._waits(name, address, time.monotonic())
+            return self._waits(name, address, time.monotonic())[0]
 
     def attempt(self, name: str, address: str | None) -> int:
         """Seconds to wait (0: go ahead). An attempt let through counts as a failure at once,
@@ -122,11 +177,25 @@ class Throttle:
         back."""
         moment = time.monotonic()
         with self.lock:
-            wait = self._waits(name, address, moment)
+            wait = self._waits(name, address, moment)[0]
             if not wait:
                 for key in (f"name:{name}", f"address:{address}"):
                     self.failures[key].append(moment)
         return wait
+
+    def refused(self, name: str, address: str | None) -> Refusals:
+        """A refused attempt counted in the refusals of the name or address that throttles it
+        (a new window of them once the last has passed; passed ones are forgotten then)."""
+        moment = time.monotonic()
+        with self.lock:
+            key = self._waits(name, address, moment)[1]
+            refusals = self.refusals.get(key)
+            if refusals is None or moment >= refusals.started + self.window:
+                self.refusals = {k: r for k, r in self.refusals.items()
+                                 if moment < r.started + self.window}
+                refusals = self.refusals[key] = Refusals(key, moment)
+            refusals.add(name, address)
+            return refusals
 
     def failed(self, name: str, address: str | None) -> None:
         moment = time.monotonic()

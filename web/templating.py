@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from functools import cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -13,15 +12,19 @@ from luoshi.facts.kinds import KINDS
 from luoshi.outputs.notices import KIND_TITLES
 
 from . import audit
+from .sources import source_name
 
 SEVERITY = {"error": "问题", "warning": "提醒"}
 SCOPES = {"merge": "新增或修改", "unit": "单位报送", "replace": "替换全部"}
 
 
-def local_time(moment: dt.datetime | None) -> str:
-    """A stored UTC time in the server's local time."""
+def local_time(moment: dt.datetime | str | None) -> str:
+    """A stored UTC time (or its ISO text, as an audit entry's detail keeps it) in the server's
+    local time."""
     if moment is None:
         return ""
+    if isinstance(moment, str):
+        moment = dt.datetime.fromisoformat(moment)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     return moment.astimezone().strftime("%Y-%m-%d %H:%M")
@@ -35,16 +38,6 @@ def field_name(kind: str | None, name: str | None) -> str:
     """A field's Chinese title (the template's column header), else its name."""
     info = KINDS[kind].model_fields.get(name or "") if kind in KINDS else None
     return (info.title if info is not None and info.title else None) or (name or "")
-
-
-def source_name(source: str | None) -> str:
-    """Where a record came from, as a clerk knows it: the file's name and line, without the
-    folders of the machine it was loaded on (`/srv/报送/2013/财政局.xlsx:12` → `财政局.xlsx:12`)."""
-    if not source:
-        return ""
-    found = re.match(r"^(.*?)((?::[^:/\\]*)*)$", source)
-    path, place = (found.group(1), found.group(2)) if found else (source, "")
-    return re.split(r"[\\/]", path)[-1] + place
 
 
 @cache

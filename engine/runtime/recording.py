@@ -31,7 +31,7 @@ def record(db: str | None, report: Report, catalog: Catalog, waivers: list[Any],
 
 def as_recorded(report: Report, recorded: Any) -> Report:
     """`report` (a check of the current state, for names and titles) with the findings and
-    triggers of the recorded run `recorded` (a `tables.Run`)."""
+    triggers of the recorded run `recorded` (a row of `tables.RUNS`)."""
     findings = [Finding(**{**item, "evidence": [Evidence(**e) for e in item["evidence"]]})
                 for item in recorded.findings]
     triggers = [Trigger(**{**item, "due": dt.date.fromisoformat(item["due"]) if item["due"]
