@@ -471,7 +471,8 @@ def read_newer(db: str | None, rows: Rows, since: int, seen: dict[str, int]) -> 
         result = dict(rows)
         # Only the kinds the loads since wrote to (their counts say which): two queries for a
         # unit's typical submission instead of two per kind.
-        written = {kind for counts in connection.scalars(sa.select(LOADS.c.counts).where(LOADS.c.id > since))
+        written = {kind for counts in connection.scalars(sa.select(LOADS.c.counts)
+                                                         .where(LOADS.c.id > since))
                    for kind, count in counts.items()
                    if count.get("added") or count.get("changed") or count.get("removed")}
         for kind, model in KINDS.items():

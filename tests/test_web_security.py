@@ -309,7 +309,7 @@ def test_a_pipeline_failure_is_a_sentence_not_a_traceback(tmp_path, monkeypatch,
     db = make_store(tmp_path)
     app = app_for(db)
     office = login(app, "office1")
-    monkeypatch.setattr(Pipeline, "rows", unreachable)
+    monkeypatch.setattr(Pipeline, "state", unreachable)
     monkeypatch.setattr(Pipeline, "findings", unreachable)
     page = office.get("/?year=2013")
     assert page.status_code == 503 and "数据库暂时无法使用" in page.text and "Traceback" not in page.text

@@ -74,8 +74,8 @@ async def upcoming(request: Request) -> Response:
     day = actions.day_of(request, year)
     unit = None if account.office else account.unit
     pipeline = portal(request).pipeline
-    return JSONResponse(plain_data(await run_in_threadpool(pipeline.upcoming, year, day, days,
-                                                           unit)))
+    data = await run_in_threadpool(pipeline.upcoming, year, day, days, unit)
+    return JSONResponse(plain_data(data))
 
 
 async def post_runs(request: Request) -> Response:
