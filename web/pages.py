@@ -126,8 +126,6 @@ def _overview(request: Request, account: Account, year: int, day: Any,
     state = portal(request)
     pipeline = state.pipeline
     unit = None if account.office else account.unit
-    if not pipeline.has_data():
-        return {"empty": True}
     report = pipeline.report(year, day, unit)
     found = json_format.as_data(report)
     coming = pipeline.upcoming(year, day, state.light_days, unit)
@@ -163,8 +161,6 @@ async def home(request: Request) -> Response:
 
 def _units(request: Request) -> list[tuple[str, str]]:
     pipeline = portal(request).pipeline
-    if not pipeline.has_data():
-        return []
     return [(row["id"], row["name"]) for row in pipeline.rows()["units"]]
 
 

@@ -83,15 +83,7 @@ class Pipeline:
 
     def submissions(self, unit: str | None, load_id: int | None = None) -> list[sa.Row[Any]]:
         """Loads, newest first: a unit's own only (in the query), or one of them."""
-        if not self.has_data():
-            return []
         return store.submissions(self.db, unit, load_id)
-
-    def has_data(self) -> bool:
-        """Whether the store can be read; `StoreError` if it cannot: the portal's store was made
-        at its start, so one that cannot be read is lost or unreachable, not empty (the pages
-        said there was no data yet)."""
-        return bool(store.reading(self.db, lambda connection: True))
 
     def rows(self) -> Rows:
         """The current state (for a unit too: its re-check picks what it needs)."""
@@ -240,7 +232,7 @@ class Pipeline:
         codes (`rows_of_unit`); the office's with everything stored (empty before any load)."""
         from luoshi.facts.template import rows_of_unit, write_template
 
-        rows = self.rows() if self.has_data() else None
+        rows: Rows | None = self.rows()
         codes = rows
         if rows is not None and unit:
             rows, codes = rows_of_unit(rows, unit)
