@@ -25,7 +25,7 @@ from typing import Any, get_origin
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import chain
+from . import chain, tables
 from .factset import FactSet, Record, Row, Rows, record_key
 from .gc_pause import cyclic_gc_paused
 from .kinds import KINDS, references
@@ -38,7 +38,7 @@ DEFAULT_DB = "luoshi.db"
 # Any constant: migrations and loads into one PostgreSQL database take turns on this lock.
 LOAD_LOCK = 7_236_185_033
 _BATCH = 2000
-_HEAD = "0005"  # the newest migration: what reading expects
+_HEAD = "0006"  # the newest migration: what reading expects
 
 
 def database_url(db: str | None = None) -> str:
@@ -60,6 +60,8 @@ def connect(db: str | None = None, *, pooled: bool = False) -> sa.Engine:
         engine = sa.create_engine(url, **options)
     except (SQLAlchemyError, ImportError, ValueError) as error:
         raise StoreError(f"数据库地址无效：{url}（{error}）") from None
+    if engine.dialect.name == "postgresql":
+        tables.declare_for_postgresql()
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         # Take the write lock when a transaction begins, so two loads queue up instead of both

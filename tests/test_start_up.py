@@ -7,8 +7,9 @@ import sys
 from .test_versions import submission_of
 
 # Imported by other commands only: the ORM (the store uses SQLAlchemy Core), migrations (the
-# database is at the newest revision), the rules engine, outputs, spreadsheets, the portal.
-NOT_FOR_A_LOAD = ("sqlalchemy.orm", "alembic", "durable", "luoshi.engine.runtime",
+# database is at the newest revision), the rules engine, outputs, spreadsheets, the portal, and
+# PostgreSQL's dialect (the store here is SQLite).
+NOT_FOR_A_LOAD = ("sqlalchemy.orm", "alembic", "sqlalchemy.dialects.postgresql", "durable", "luoshi.engine.runtime",
                   "luoshi.engine.plan", "luoshi.outputs", "openpyxl", "jinja2", "docxtpl",
                   "starlette", "argon2", "rich.progress")
 

@@ -145,6 +145,20 @@ def test_the_migration_creates_exactly_the_tables_of_the_model(db_url):
     assert differences == []
 
 
+def test_the_model_declares_its_partial_indexes_for_postgresql_when_asked():
+    from sqlalchemy.dialects import postgresql
+
+    from luoshi.facts import tables
+
+    tables.declare_for_postgresql()  # what opening a PostgreSQL store does
+    for table in FACT_TABLES.values():
+        for index in table.indexes:
+            ddl = str(sa.schema.CreateIndex(index).compile(dialect=postgresql.dialect()))
+            assert ddl.endswith("WHERE ended_by IS NULL"), ddl
+    assert "ix_inspection_results_inspection" in {
+        index.name for index in FACT_TABLES["inspection_results"].indexes}
+
+
 def test_unreachable_database_is_a_store_error(example_path):
     facts, inputs = read_facts([str(example_path)])
     with pytest.raises(store.StoreError, match="无法连接"):
