@@ -247,15 +247,13 @@ def _plan(connection: sa.Connection, kind: str, records: list[Record],
     table = FACT_TABLES[kind]
     fields = list(KINDS[kind].model_fields)
     submitted = {record_key(record.fact): record for record in records}
-    if submission.scope == "unit" and KINDS[kind].OWNER is None:
-        in_scope: set[str] = set()  # refuse_foreign let no record of this kind through
-    elif submission.scope == "unit":
-        in_scope = set(connection.scalars(sa.select(table.c.record_key).where(
-            _open(table), _owned_by(connection, kind, submission.unit))))
-    else:
-        in_scope = set()
-    stored = _open_versions(connection, table, fields, submitted.keys() | in_scope,
-                            everything=submission.scope == "replace")
+    # A unit's stored records of the kind are read with the submitted keys, in one statement
+    # (each new statement costs a compilation, and on PostgreSQL a round trip).
+    owned = None
+    if submission.scope == "unit" and KINDS[kind].OWNER is not None:
+        owned = _owned_by(connection, kind, submission.unit)
+    stored, in_scope = _open_versions(connection, table, fields, set(submitted),
+                                      everything=submission.scope == "replace", owned=owned)
     if submission.scope == "replace":
         in_scope = set(stored)
     if submission.scope == "unit":
@@ -344,17 +342,26 @@ def _owned_by(connection: sa.Connection, kind: str, unit: str | None) -> sa.Colu
 
 
 def _open_versions(connection: sa.Connection, table: sa.Table, fields: list[str],
-                   wanted: set[str], everything: bool) -> dict[str, dict[str, Any]]:
-    """The open versions of the keys `wanted` (or of every key), by key."""
-    if not everything and not wanted:  # a kind the set leaves alone: no statement to compile
-        return {}
+                   wanted: set[str], everything: bool, owned: sa.ColumnElement[bool] | None = None,
+                   ) -> tuple[dict[str, dict[str, Any]], set[str]]:
+    """The open versions of the keys `wanted`, of those `owned` (a unit's), or of every key, by
+    key; and the keys of those `owned`."""
+    if not everything and not wanted and owned is None:  # a kind the set leaves alone
+        return {}, set()
     columns = [table.c.version_id, table.c.record_key, table.c.load_id, table.c.row_hash,
                *(table.c[name] for name in fields)]
     names = ["version_id", "record_key", "load_id", "row_hash", *fields]
-    statement = sa.select(*columns).where(_open(table))
+    statement = sa.select(*columns, (owned if owned is not None else sa.false()).label("owned_")) \
+        .where(_open(table))
     if not everything and len(wanted) <= _BATCH:  # else reading all is cheaper than many IN lists
-        statement = statement.where(table.c.record_key.in_(sorted(wanted)))
-    return {row.record_key: dict(zip(names, row, strict=True)) for row in connection.execute(statement)}
+        among = table.c.record_key.in_(sorted(wanted))
+        statement = statement.where(among if owned is None else sa.or_(among, owned))
+    stored, in_scope = {}, set()
+    for row in connection.execute(statement):
+        stored[row.record_key] = dict(zip(names, row[:-1], strict=True))
+        if row.owned_:
+            in_scope.add(row.record_key)
+    return stored, in_scope
 
 
 def refuse_foreign(connection: sa.Connection, facts: FactSet, unit: str) -> None:
@@ -399,7 +406,7 @@ def refuse_foreign(connection: sa.Connection, facts: FactSet, unit: str) -> None
 def _stored_values(connection: sa.Connection, kind: str, field: str,
                    ids: set[Any]) -> dict[str, Any]:
     """id -> `field` of the open versions of `kind` with those ids (none before the first load)."""
-    if not ids or not sa.inspect(connection).has_table(kind):
+    if not ids:
         return {}
     table = FACT_TABLES[kind]
     wanted = sorted(ids - {None})
@@ -424,6 +431,8 @@ def stored_ids(db: str | None, wanted: dict[str, set[str]],
     engine = shared_engine(db)
     try:
         with engine.connect() as connection:
+            if not sa.inspect(connection).has_table("loads"):  # not made yet: the first load
+                return {kind: set() for kind in wanted}
             return {kind: set(_stored_values(connection, kind, "id", ids))
                     for kind, ids in wanted.items()}
     except SQLAlchemyError as error:
