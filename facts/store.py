@@ -351,11 +351,13 @@ def _open_versions(connection: sa.Connection, table: sa.Table, fields: list[str]
     columns = [table.c.version_id, table.c.record_key, table.c.load_id, table.c.row_hash,
                *(table.c[name] for name in fields)]
     names = ["version_id", "record_key", "load_id", "row_hash", *fields]
-    statement = sa.select(*columns, (owned if owned is not None else sa.false()).label("owned_")) \
+    every = sa.select(*columns, (owned if owned is not None else sa.false()).label("owned_")) \
         .where(_open(table))
+    statement: sa.Select[Any] | sa.CompoundSelect = every
     if not everything and len(wanted) <= _BATCH:  # else reading all is cheaper than many IN lists
-        among = table.c.record_key.in_(sorted(wanted))
-        statement = statement.where(among if owned is None else sa.or_(among, owned))
+        statement = every.where(table.c.record_key.in_(sorted(wanted)))
+        if owned is not None:  # not an OR, which would read the whole kind instead of two indexes
+            statement = sa.union_all(statement, every.where(owned))
     stored, in_scope = {}, set()
     for row in connection.execute(statement):
         stored[row.record_key] = dict(zip(names, row[:-1], strict=True))
