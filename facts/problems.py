@@ -8,6 +8,7 @@ docs/errors.md (a test keeps the two in step).
 
 from __future__ import annotations
 
+import errno
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -120,6 +121,30 @@ def printable(text: str) -> str:
     forge a line) and lone surrogates (which cannot be written out) as visible escapes."""
     return _UNPRINTABLE.sub(lambda found: f"\\x{ord(found.group()):02x}" if ord(found.group()) < 256
                             else f"\\u{ord(found.group()):04x}", text)
+
+
+# The operating system's reasons (English whatever the locale a service runs in), in Chinese;
+# the original follows in parentheses for IT staff.
+_OS_REASONS = {
+    errno.ENOENT: "文件或文件夹不存在",
+    errno.EACCES: "没有权限",
+    errno.EPERM: "没有权限",
+    errno.EISDIR: "这是一个文件夹，不是文件",
+    errno.ENOTDIR: "路径中有一段不是文件夹",
+    errno.ENOSPC: "磁盘已满",
+    errno.EROFS: "文件系统只读",
+    errno.ELOOP: "符号链接循环",
+    errno.ENAMETOOLONG: "文件名过长",
+    errno.EIO: "磁盘读写错误",
+    errno.EMFILE: "打开的文件过多",
+    errno.EEXIST: "已存在同名文件",
+}
+
+
+def os_reason(error: OSError) -> str:
+    """Why a file could not be read or written, Chinese first."""
+    chinese = _OS_REASONS.get(error.errno or 0, "操作系统拒绝了这次读写")
+    return f"{chinese}（{error.strerror or type(error).__name__}）"
 
 
 # Reports work done: (step, done, total), e.g. ("读取", bytes read, bytes to read). Steps are
