@@ -77,8 +77,41 @@ def policy_texts(db: str | None, run: sa.Row[Any]) -> list[tuple[str, str, bytes
     return reading(db, read)
 
 
+class DamagedRun(InputError):
+    """A recorded run whose stored fields lost their shape (edited by hand in SQL)."""
+
+    def __init__(self, run_id: int) -> None:
+        super().__init__([Problem(Location(f"检查记录 {run_id}"), "C003",
+                                  "数据库中的这条检查记录已损坏（字段缺失、类型不对或不是有效的 JSON，"
+                                  "可能在 luoshi 之外被改过），无法显示、比较或复算；"
+                                  "请用 luoshi verify 查看")])
+        self.run_id = run_id
+
+
+def _sound(run: sa.Row[Any]) -> bool:
+    """Whether a run has the shape every reader of it relies on."""
+    if not (isinstance(run.findings, list) and isinstance(run.triggers, list)
+            and isinstance(run.waivers, list) and isinstance(run.params, dict)
+            and isinstance(run.created_at, dt.datetime) and isinstance(run.as_of, dt.date)
+            and isinstance(run.year, int)
+            and isinstance(run.policy_files, list | None)):
+        return False
+    return all(isinstance(finding, dict) and {"id", "rule", "severity", "subject"} <= finding.keys()
+               for finding in run.findings) and \
+        all(isinstance(trigger, dict) and "type" in trigger for trigger in run.triggers) and \
+        all(isinstance(waiver, dict) for waiver in run.waivers)
+
+
+def checked(*found: sa.Row[Any]) -> None:
+    """Raise `DamagedRun` for the first of the runs `found` that lost its shape; a reader
+    checks the runs it uses, so one damaged run does not stop the use of the others."""
+    damaged = next((run for run in found if not _sound(run)), None)
+    if damaged is not None:
+        raise DamagedRun(damaged.id)
+
+
 def runs(db: str | None) -> list[sa.Row[Any]]:
-    """Every recorded run, newest first."""
+    """Every recorded run, newest first (`checked` before use: they come as stored)."""
     engine = shared_engine(db)
     try:
         with engine.connect() as connection:
