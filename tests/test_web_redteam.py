@@ -567,3 +567,25 @@ def test_a_number_too_long_is_refused_in_chinese_not_pythons_words(tmp_path):
     [problem] = answer.json()["problems"]
     assert problem["code"] == "E102" and "4400 位的整数" in problem["message"]
     assert "sys." not in answer.text and "Exceeds" not in answer.text
+
+
+@pytest.mark.parametrize(("body", "words"), [
+    ({"year": 2013, "as_of": 2013}, "as_of 应为日期文本"),
+    ({"year": 2013, "as_of": 20130630}, "as_of 应为日期文本"),
+    ({"year": 2013, "as_of": ["2013-06-30"]}, "as_of 应为日期文本"),
+    ({"year": 2013, "as_of": True}, "as_of 应为日期文本"),
+    ({"year": 2013, "asof": "2013-06-30"}, "未知的字段 'asof'"),
+    ([2013], "请求体应为 JSON 对象")])
+def test_a_check_day_that_is_not_a_date_is_refused_not_31_december(portal, body, words):
+    """`{"year": 2013, "as_of": 2013}` recorded a check as of 2013-12-31, as did a misspelt
+    key: the office believed it had checked as of the day it typed."""
+    office = portal["office"]
+    answer = office.post("/api/runs", json=body, headers={"x-csrf-token": office.csrf})
+    assert answer.status_code == 422 and words in answer.json()["detail"], answer.text
+    assert _CJK.search(answer.json()["detail"].split("，")[0])
+    ok = office.post("/api/runs", json={"year": 2013, "as_of": None},
+                     headers={"x-csrf-token": office.csrf})
+    assert ok.status_code == 201 and ok.json()["as_of"] == "2013-12-31"
+
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
