@@ -452,34 +452,17 @@ def test_a_lost_database_shows_a_reference_not_its_path(tmp_path, caplog):
 def test_luoshi_serve_logs_the_reference_with_the_error(tmp_path):
     """What IT staff read (luoshi serve's standard error, systemd's journal) names the
     reference a user was shown, with the database's path and the driver's words."""
-    import socket
-    import subprocess
-    import sys
-    import time
-
     from luoshi.web import accounts
 
     data = tmp_path / "data"
     data.mkdir()
     db = make_store(data)
     token = accounts.new_token(store.connect(db), "office1")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-c", "from luoshi.cli.main import run; run()", "serve", "--db", db,
-         "--port", str(port)], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        text=True)
+    server, port = _serve(tmp_path, db)
     api = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60,
                        headers={"authorization": f"Bearer {token}"})
     try:
-        for _ in range(300):
-            try:
-                assert api.get("/api/submissions").status_code == 200  # opens the pool
-                break
-            except httpx.TransportError:
-                assert server.poll() is None
-                time.sleep(0.1)
+        assert api.get("/api/submissions").status_code == 200  # opens the pool
         data.rename(tmp_path / "moved")
         answer = api.get("/api/findings", params={"year": 2013})
     finally:
@@ -589,3 +572,63 @@ def test_a_check_day_that_is_not_a_date_is_refused_not_31_december(portal, body,
 
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _serve(tmp_path, db):  # noqa: ANN001, ANN202
+    """A real `luoshi serve` on a free port, ready: (process, port)."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-c", "from luoshi.cli.main import run; run()", "serve", "--db", db,
+         "--port", str(port)], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True)
+    for _ in range(300):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200:
+                return server, port
+        except httpx.TransportError:
+            assert server.poll() is None
+            time.sleep(0.1)
+    raise AssertionError("luoshi serve did not start")
+
+
+def _raw(port: int, data: bytes) -> bytes:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(data)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("served")
+    server, port = _serve(folder, make_store(folder))
+    yield port
+    server.terminate()
+    server.communicate(timeout=30)
+
+
+@pytest.mark.parametrize("request_bytes", [
+    b"GARBAGE\r\n\r\n",  # not a request line
+    b"GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",  # a header without a colon
+    b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 70_000,  # headers that never end
+    b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 40,  # TLS spoken to plain HTTP
+])
+def test_a_request_uvicorn_cannot_parse_is_answered_in_chinese(served, request_bytes):
+    """uvicorn answered malformed HTTP itself with "Invalid HTTP request received.", English
+    prose on direct access to the portal."""
+    head, _, body = _raw(served, request_bytes).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 "), head[:200]
+    assert b"content-type: text/plain; charset=utf-8" in head.lower()
+    assert body.decode() == "请求的格式不正确（不是有效的 HTTP 请求），无法处理\n"
+    assert httpx.get(f"http://127.0.0.1:{served}/healthz", timeout=10).status_code == 200
