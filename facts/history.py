@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import chain
-from .problems import InputError, Location, Problem
+from .problems import DamagedRecord, InputError, Location, Problem
 from .store import LOAD_LOCK, StoreError, describe_error, migrate, reading, shared_engine
 from .tables import POLICY_TEXTS, RUNS
 from .version import tool_version
@@ -77,17 +77,6 @@ def policy_texts(db: str | None, run: sa.Row[Any]) -> list[tuple[str, str, bytes
     return reading(db, read)
 
 
-class DamagedRun(InputError):
-    """A recorded run whose stored fields lost their shape (edited by hand in SQL)."""
-
-    def __init__(self, run_id: int) -> None:
-        super().__init__([Problem(Location(f"检查记录 {run_id}"), "C003",
-                                  "数据库中的这条检查记录已损坏（字段缺失、类型不对或不是有效的 JSON，"
-                                  "可能在 luoshi 之外被改过），无法显示、比较或复算；"
-                                  "请用 luoshi verify 查看")])
-        self.run_id = run_id
-
-
 def _sound(run: sa.Row[Any]) -> bool:
     """Whether a run has the shape every reader of it relies on."""
     if not (isinstance(run.findings, list) and isinstance(run.triggers, list)
@@ -103,11 +92,11 @@ def _sound(run: sa.Row[Any]) -> bool:
 
 
 def checked(*found: sa.Row[Any]) -> None:
-    """Raise `DamagedRun` for the first of the runs `found` that lost its shape; a reader
+    """Raise `DamagedRecord` for the first of the runs `found` that lost its shape; a reader
     checks the runs it uses, so one damaged run does not stop the use of the others."""
     damaged = next((run for run in found if not _sound(run)), None)
     if damaged is not None:
-        raise DamagedRun(damaged.id)
+        raise DamagedRecord(f"检查记录 {damaged.id}")
 
 
 def runs(db: str | None) -> list[sa.Row[Any]]:

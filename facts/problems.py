@@ -162,3 +162,15 @@ class InputError(Exception):
     def __init__(self, problems: list[Problem]) -> None:
         super().__init__(f"{len(problems)} problems")
         self.problems = sorted(problems, key=lambda problem: problem.where.sort_key())
+
+
+class DamagedRecord(InputError):
+    """A stored load or run whose fields lost their shape (edited by hand in SQL), by name
+    ("检查记录 3", "导入 5"): readers name it instead of failing on it."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__([Problem(Location(name), "C003",
+                                  "数据库中的这条记录已损坏（字段缺失、类型不对或不是有效的 JSON，"
+                                  "可能在 luoshi 之外被改过），无法显示、比较或复算；"
+                                  "请用 luoshi verify 查看")])
+        self.name = name

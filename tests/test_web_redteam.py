@@ -477,14 +477,16 @@ def test_luoshi_serve_logs_the_reference_with_the_error(tmp_path):
 @pytest.mark.parametrize(("damage", "sentence", "logged"), [
     ("UPDATE inspections SET date = 'not a date'", "存储的数据或设置有误", "C003"),
     ("UPDATE runs SET findings = '{\"x\": 1}'", "检查记录 1 在服务器的数据库中已损坏", "C003"),
-    ("UPDATE runs SET findings = '[{\"id\": '", "检查记录 1 在服务器的数据库中已损坏", "C003")])
+    ("UPDATE runs SET findings = '[{\"id\": '", "检查记录 1 在服务器的数据库中已损坏", "C003"),
+    ("UPDATE loads SET counts = '{\"units\": '", "导入 1 在服务器的数据库中已损坏", "C003")])
 def test_a_damaged_store_shows_a_reference_not_the_drivers_words(tmp_path, caplog, damage,
                                                                  sentence, logged):
     """A stored value the driver cannot convert: the pages and the API answered 409 with
     "sqlite:///…/portal.db: C003 数据库中的数据已损坏，无法读取（ValueError: Invalid isoformat
     string: 'not a date'）", the database's name and Python's message. A damaged check record
     (its findings of the wrong shape, or not JSON at all) was a crash, "服务器内部错误" with
-    TypeError or JSONDecodeError in the log: now the run is named, with what to do."""
+    TypeError or JSONDecodeError in the log: now the run is named, with what to do; so is a
+    damaged load (its counts), which failed every page that lists submissions."""
     import sqlalchemy as sa
 
     db = make_store(tmp_path)
@@ -495,7 +497,7 @@ def test_a_damaged_store_shows_a_reference_not_the_drivers_words(tmp_path, caplo
                            headers={"x-csrf-token": office.csrf}).status_code == 201
     engine = sa.create_engine(db)
     with engine.begin() as connection:
-        connection.execute(sa.text(damage + (" WHERE id = 1" if "runs" in damage else "")))
+        connection.execute(sa.text(damage + (" WHERE id = 1" if "inspections" not in damage else "")))
     engine.dispose()
     app = app_for(db)  # the state kept between requests was read before the damage
     office = login(app, "office1")
@@ -503,12 +505,12 @@ def test_a_damaged_store_shows_a_reference_not_the_drivers_words(tmp_path, caplo
     office.client = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
     office.client.cookies = cookies
     answers = [office.get("/?year=2013"), office.get("/api/findings?year=2013"),
-               office.get("/checks"), office.get("/api/runs/1")]
+               office.get("/checks"), office.get("/api/runs/1"), office.get("/api/submissions")]
     failed = [answer for answer in answers if answer.status_code != 200]
     assert failed
     for answer in failed:
         assert answer.status_code == 500 and sentence in answer.text, answer.text[:300]
-        assert "runs" not in damage or "luoshi verify" in answer.text
+        assert "inspections" in damage or "luoshi verify" in answer.text
         for leak in ("sqlite", "portal.db", "Error", "isoformat", "C003", str(tmp_path)):
             assert leak not in answer.text, (leak, answer.text[:400])
         reference = _reference(answer.text)

@@ -181,7 +181,7 @@ class Pipeline:
                                 state.load_id)
 
     def runs(self, newest: int = 50) -> list[sa.Row[Any]]:
-        """The newest recorded runs, the pages' lists; a damaged one is named (`DamagedRun`)."""
+        """The newest recorded runs, the pages' lists; a damaged one is named (`DamagedRecord`)."""
         found = history.runs(self.db)[:newest]
         history.checked(*found)
         return found
