@@ -634,3 +634,22 @@ def test_a_request_uvicorn_cannot_parse_is_answered_in_chinese(served, request_b
     assert b"content-type: text/plain; charset=utf-8" in head.lower()
     assert body.decode() == "请求的格式不正确（不是有效的 HTTP 请求），无法处理\n"
     assert httpx.get(f"http://127.0.0.1:{served}/healthz", timeout=10).status_code == 200
+
+
+def test_a_refused_submission_lists_a_bounded_number_of_problems(tmp_path):
+    """A 20 MB table with one wrong column has a million problems: the answer was 180 MB of
+    JSON (18 MB per 100,000) and the page a million rows. At most 1,000 are listed, all counted."""
+    from luoshi.web.actions import MAX_LISTED
+
+    rows = MAX_LISTED + 500
+    table = ("unit,date,form,participants\n" + "cb-cz,2013-02-30,x,y\n" * rows).encode()
+    files = [("files", ("education.csv", table))]
+    unit = login(app_for(make_store(tmp_path)), "caizheng")
+    answer = unit.post("/api/submissions", files=files, headers={"x-csrf-token": unit.csrf})
+    total = answer.json()["total"]
+    assert answer.status_code == 422 and total >= rows  # one per row, and a few of the file
+    assert len(answer.json()["problems"]) == MAX_LISTED
+    page = unit.post("/submit", data={"csrf": unit.csrf}, files=files)
+    assert page.status_code == 422 and page.text.count("<td><code>E") == MAX_LISTED
+    assert f"中有 {total} 个问题" in page.text and f"下面列出前 {MAX_LISTED} 个" in page.text
+    assert f"education.csv（{total} 个问题，列出 {MAX_LISTED} 个）" in page.text

@@ -45,8 +45,9 @@ async def post_submissions(request: Request) -> Response:
         return JSONResponse({"status": "rejected", "message": "上传的文件超过大小上限"}, 413)
     outcome = await actions.submit(request, account, form)
     if outcome.result is None:
-        return JSONResponse({"status": "rejected",
-                             "problems": [actions.problem_data(p) for p in outcome.problems]}, 422)
+        listed = outcome.problems[:actions.MAX_LISTED]
+        return JSONResponse({"status": "rejected", "total": len(outcome.problems),
+                             "problems": [actions.problem_data(p) for p in listed]}, 422)
     return JSONResponse({"id": outcome.result.load_id, "unit": outcome.unit, "status": "accepted",
                          "counts": outcome.result.counts}, 201)
 
