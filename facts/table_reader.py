@@ -174,9 +174,20 @@ def _from_excel_serial(serial: float) -> Any:
         return serial  # left for the date type to refuse with its own message
 
 
-_CSV_MESSAGES = {
-    "unexpected end of data": "引号没有闭合，此行的带引号字段一直延续到文件末尾",
-}
+# The csv module's messages, in Chinese; one it may add later keeps its words in parentheses.
+_CSV_MESSAGES = (
+    ("unexpected end of data", "引号没有闭合，此行的带引号字段一直延续到文件末尾"),
+    ("field larger than field limit", "有一个单元格超过 131,072 个字符的上限：若它本身没有这么长，"
+                                      "多半是引号没有闭合，把后面的许多行都并进了这个单元格"),
+    ("expected after '\"'", "引号括起的单元格在结束引号之后还有字符：单元格中的引号应写作两个引号（\"\"）"),
+    ("new-line character seen in unquoted field", "没有引号括起的单元格中有换行"),
+)
+
+
+def _csv_message(error: csv.Error) -> str:
+    words = str(error)
+    return next((chinese for english, chinese in _CSV_MESSAGES if english in words),
+                f"无法解析此行（{words}）")
 
 
 def read_csv(path: str, text: str, reading: Reading) -> None:
@@ -195,8 +206,7 @@ def read_csv(path: str, text: str, reading: Reading) -> None:
             except StopIteration:
                 return
             except csv.Error as error:
-                message = _CSV_MESSAGES.get(str(error), str(error))
-                reading.problem(where.at(start), "E103", f"CSV 格式错误：{message}")
+                reading.problem(where.at(start), "E103", f"CSV 格式错误：{_csv_message(error)}")
                 return
             yield start, cells
 
