@@ -93,12 +93,11 @@ def test_a_message_the_table_does_not_know_is_still_chinese_first():
 
 
 def test_an_unreadable_file_names_its_reason_in_chinese(tmp_path):
-    folder = tmp_path / "data"
-    folder.mkdir()
-    (folder / "units.yaml").mkdir()  # a folder where a file is expected is skipped as a folder
+    """The operating system's reason was its English ("Is a directory") alone."""
     waivers = tmp_path / "waivers.yaml"
     waivers.mkdir()
     result = CliRunner().invoke(app, ["check", str(MINIMAL), "--year", "2013",
                                       "--waivers", str(waivers)])
     assert result.exit_code == 2
     assert "W101 豁免文件无法读取：这是一个文件夹，不是文件（Is a directory）" in result.stdout
+
