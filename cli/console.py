@@ -15,7 +15,7 @@ import typer
 from luoshi.engine.errors import EngineError
 from luoshi.facts.factset import Rows
 from luoshi.facts.kinds import KINDS, date_fields
-from luoshi.facts.problems import InputError, Location, Problem, StoreError
+from luoshi.facts.problems import InputError, Location, Problem, StoreError, os_reason
 from luoshi.facts.problems import Progress as ProgressFn
 
 if TYPE_CHECKING:  # Rich is imported only when something is drawn (start-up time)
@@ -77,7 +77,7 @@ def exit_on_errors(storing: bool = False) -> Iterator[None]:
         raise typer.Exit(2) from None
     except OSError as error:  # a file that could not be read or written after all checks
         where = error.filename or "文件"
-        sys.stdout.write(f"{where}: C002 无法读写：{error.strerror or error}\n")
+        sys.stdout.write(f"{where}: C002 无法读写：{os_reason(error)}\n")
         _err().print("[bold red]共 1 个问题[/]。")
         raise typer.Exit(2) from None
 

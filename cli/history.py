@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -37,22 +37,6 @@ def _zone() -> str:
     return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
-def _checked(runs: list[Any]) -> list[Any]:
-    """Refuse run records that were damaged in the database, naming the run."""
-    for run in runs:
-        try:
-            assert isinstance(run.findings, list) and isinstance(run.triggers, list)
-            assert isinstance(run.waivers, list) and isinstance(run.params, dict)
-            for finding in run.findings:
-                assert isinstance(finding, dict) and {"id", "rule", "severity"} <= set(finding)
-            assert isinstance(run.created_at, dt.datetime) and isinstance(run.as_of, dt.date)
-        except AssertionError:
-            raise InputError([Problem(Location(f"检查记录 {run.id}"), "C003",
-                                      "数据库中的这条检查记录已损坏（字段缺失或类型不对），"
-                                      "无法显示或比较")]) from None
-    return runs
-
-
 def history(db: DbOption = None) -> None:
     """列出记录过的检查（check --record），最新的在前；时间为本地时间。"""
     from luoshi.facts import history as runs_store
@@ -60,7 +44,8 @@ def history(db: DbOption = None) -> None:
     from .verify import warn_if_broken
 
     with exit_on_errors():
-        runs = _checked(runs_store.runs(db))
+        runs = runs_store.runs(db)
+        runs_store.checked(*runs)
         if runs:
             warn_if_broken(db)
     table = Table(title=f"检查记录（{len(runs)} 次）", title_justify="left")
@@ -91,7 +76,8 @@ def diff(
             raise InputError([Problem(Location("--format"), "C001", "应为 table 或 json")])
         if (first is None) != (second is None):
             raise InputError([Problem(Location("diff"), "C001", "要么给出两个记录编号，要么都不给")])
-        older, newer = runs_store.pick(_checked(runs_store.runs(db)), first, second)
+        older, newer = runs_store.pick(runs_store.runs(db), first, second)
+        runs_store.checked(older, newer)
         warn_if_broken(db)
     changes = reasons(older, newer)
     if output_format == "json":

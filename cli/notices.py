@@ -113,6 +113,7 @@ def _recorded_run(run_id: int, paths: list[str] | None, db: str | None, year: in
     if found is None:
         raise InputError([Problem(Location("--run"), "C001",
                                   f"没有编号为 {run_id} 的检查记录（luoshi history 列出全部）")])
+    history.checked(found)
     if year is not None and year != found.year:
         raise InputError([Problem(Location("--year"), "C001",
                                   f"检查记录 {run_id} 是 {found.year} 年度的，不是 {year} 年度")])

@@ -13,7 +13,7 @@ from rich.text import Text
 from luoshi.engine.runtime import run
 from luoshi.engine.runtime.waivers import load_waivers
 from luoshi.facts.inputs import read_input
-from luoshi.facts.problems import InputError, Location, Problem
+from luoshi.facts.problems import InputError, Location, Problem, os_reason
 from luoshi.outputs import appraisal, ranking
 
 from .check import as_of_date
@@ -83,7 +83,7 @@ def report(
                 appraisal.xlsx(xlsx, result, scores, weights, catalog, settings.bands)
         except OSError as error:
             raise InputError([Problem(Location(str(error.filename or out or xlsx)), "C001",
-                                      f"无法写入：{error.strerror or error}")]) from None
+                                      f"无法写入：{os_reason(error)}")]) from None
     if output_format == "json":
         data = {**appraisal.as_json(result, scores), "config": settings.file}
         sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")

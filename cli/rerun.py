@@ -40,16 +40,16 @@ def rerun(
     from luoshi.facts.inputs import read_input
     from luoshi.outputs.formats import json_format
 
-    from .history import _checked
     from .verify import warn_if_broken
 
     with exit_on_errors():
         if output_format not in ("table", "json"):
             raise InputError([Problem(Location("--format"), "C001", "应为 table 或 json")])
-        recorded = {run.id: run for run in _checked(history.runs(db))}.get(run_id)
+        recorded = {run.id: run for run in history.runs(db)}.get(run_id)
         if recorded is None:
             raise InputError([Problem(Location("rerun"), "C001",
                                       f"没有编号为 {run_id} 的检查记录（luoshi history 列出全部）")])
+        history.checked(recorded)
         warn_if_broken(db)
         if recorded.load_id is None:
             raise InputError([Problem(Location(f"检查记录 {run_id}"), "C001",

@@ -32,6 +32,7 @@ def serve(
     import uvicorn
 
     from luoshi.web.app import MAX_UNPACKED, create_app
+    from luoshi.web.protocol import Protocol
 
     with exit_on_errors():
         app = create_app(db, config, secure_cookies=secure_cookies,
@@ -46,5 +47,7 @@ def serve(
     # default 5 ms while checks run in other threads: a submission's few dozen queries then take
     # 0.1 s under load, not 0.9 s (docs/performance.md, the portal under load).
     sys.setswitchinterval(SWITCH_INTERVAL)
+    # Protocol: a request uvicorn cannot parse is answered in Chinese; no WebSockets: the portal
+    # has none, and an upgrade request is then an ordinary request the portal answers.
     uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=True,
-                server_header=False)
+                server_header=False, http=Protocol, ws="none")

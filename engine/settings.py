@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from luoshi.facts.problems import InputError, Location, Problem
+from luoshi.facts.problems import InputError, Location, Problem, os_reason
 
 DEFAULT_FILE = "luoshi.toml"
 DEFAULT_BANDS = {"好": 90.0, "较好": 80.0, "一般": 60.0, "差": 0.0}
@@ -88,9 +88,13 @@ def load_settings(path: str | None = None, use_file: bool = True) -> Settings:
     except tomllib.TOMLDecodeError as error:
         line = getattr(error, "lineno", None) or _line_of_error(str(error))
         raise InputError([Problem(Location(str(file), line), "C001",
-                                  f"配置文件不是有效的 TOML：{error}")]) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputError([Problem(Location(str(file)), "C001", f"配置文件无法读取：{error}")]) from None
+                                  f"配置文件不是有效的 TOML，请检查这一行的写法（{error}）")]) from None
+    except OSError as error:
+        raise InputError([Problem(Location(str(file)), "C001",
+                                  f"配置文件无法读取：{os_reason(error)}")]) from None
+    except UnicodeDecodeError:
+        raise InputError([Problem(Location(str(file)), "C001",
+                                  "配置文件不是 UTF-8 文本，请另存为 UTF-8")]) from None
     problems: list[Problem] = []
 
     def wrong(key: str, message: str) -> None:

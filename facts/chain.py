@@ -237,8 +237,9 @@ def _counts_gap(load: Any, versions: dict[tuple[int, str, str], int]) -> list[st
     """Which kinds' versions of a load are more or fewer than its counts say (a load whose
     manifest is missing)."""
     gaps: list[str] = []
-    for kind, count in (load.counts or {}).items():
-        if kind not in KINDS:
+    counts = load.counts if isinstance(load.counts, dict) else {}  # damaged: its hash tells
+    for kind, count in counts.items():
+        if kind not in KINDS or not isinstance(count, dict):
             continue
         for how, expected, label in (("brought", count.get("added", 0) + count.get("changed", 0),
                                       "写入"),
@@ -308,7 +309,10 @@ def _verify_files(connection: sa.Connection, loads: dict[int, Any], verdict: Ver
         files = kept.get(load_id, {})
         if not files:
             continue  # loaded before files were kept
-        for position, item in enumerate(load.files or []):
+        if not isinstance(load.files, list) or not all(isinstance(item, dict) for item in load.files):
+            verdict.problems.append(f"导入 {load_id}：文件清单已损坏，无法核对保存的文件")
+            continue  # its link's hash names the change too
+        for position, item in enumerate(load.files):
             kept_file = files.get(position)
             if kept_file is None:
                 verdict.problems.append(f"导入 {load_id} 的文件 {item.get('path')}：保存的内容被删除")

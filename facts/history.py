@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import chain
-from .problems import InputError, Location, Problem
+from .problems import DamagedRecord, InputError, Location, Problem
 from .store import LOAD_LOCK, StoreError, describe_error, migrate, reading, shared_engine
 from .tables import POLICY_TEXTS, RUNS
 from .version import tool_version
@@ -77,8 +77,30 @@ def policy_texts(db: str | None, run: sa.Row[Any]) -> list[tuple[str, str, bytes
     return reading(db, read)
 
 
+def _sound(run: sa.Row[Any]) -> bool:
+    """Whether a run has the shape every reader of it relies on."""
+    if not (isinstance(run.findings, list) and isinstance(run.triggers, list)
+            and isinstance(run.waivers, list) and isinstance(run.params, dict)
+            and isinstance(run.created_at, dt.datetime) and isinstance(run.as_of, dt.date)
+            and isinstance(run.year, int)
+            and isinstance(run.policy_files, list | None)):
+        return False
+    return all(isinstance(finding, dict) and {"id", "rule", "severity", "subject"} <= finding.keys()
+               for finding in run.findings) and \
+        all(isinstance(trigger, dict) and "type" in trigger for trigger in run.triggers) and \
+        all(isinstance(waiver, dict) for waiver in run.waivers)
+
+
+def checked(*found: sa.Row[Any]) -> None:
+    """Raise `DamagedRecord` for the first of the runs `found` that lost its shape; a reader
+    checks the runs it uses, so one damaged run does not stop the use of the others."""
+    damaged = next((run for run in found if not _sound(run)), None)
+    if damaged is not None:
+        raise DamagedRecord(f"检查记录 {damaged.id}")
+
+
 def runs(db: str | None) -> list[sa.Row[Any]]:
-    """Every recorded run, newest first."""
+    """Every recorded run, newest first (`checked` before use: they come as stored)."""
     engine = shared_engine(db)
     try:
         with engine.connect() as connection:

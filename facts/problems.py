@@ -8,6 +8,7 @@ docs/errors.md (a test keeps the two in step).
 
 from __future__ import annotations
 
+import errno
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -122,6 +123,30 @@ def printable(text: str) -> str:
                             else f"\\u{ord(found.group()):04x}", text)
 
 
+# The operating system's reasons (English whatever the locale a service runs in), in Chinese;
+# the original follows in parentheses for IT staff.
+_OS_REASONS = {
+    errno.ENOENT: "文件或文件夹不存在",
+    errno.EACCES: "没有权限",
+    errno.EPERM: "没有权限",
+    errno.EISDIR: "这是一个文件夹，不是文件",
+    errno.ENOTDIR: "路径中有一段不是文件夹",
+    errno.ENOSPC: "磁盘已满",
+    errno.EROFS: "文件系统只读",
+    errno.ELOOP: "符号链接循环",
+    errno.ENAMETOOLONG: "文件名过长",
+    errno.EIO: "磁盘读写错误",
+    errno.EMFILE: "打开的文件过多",
+    errno.EEXIST: "已存在同名文件",
+}
+
+
+def os_reason(error: OSError) -> str:
+    """Why a file could not be read or written, Chinese first."""
+    chinese = _OS_REASONS.get(error.errno or 0, "操作系统拒绝了这次读写")
+    return f"{chinese}（{error.strerror or type(error).__name__}）"
+
+
 # Reports work done: (step, done, total), e.g. ("读取", bytes read, bytes to read). Steps are
 # 读取 (bytes), 校验 and 写入 (records). The command line turns it into progress bars.
 Progress = Callable[[str, int, int], None]
@@ -137,3 +162,15 @@ class InputError(Exception):
     def __init__(self, problems: list[Problem]) -> None:
         super().__init__(f"{len(problems)} problems")
         self.problems = sorted(problems, key=lambda problem: problem.where.sort_key())
+
+
+class DamagedRecord(InputError):
+    """A stored load or run whose fields lost their shape (edited by hand in SQL), by name
+    ("检查记录 3", "导入 5"): readers name it instead of failing on it."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__([Problem(Location(name), "C003",
+                                  "数据库中的这条记录已损坏（字段缺失、类型不对或不是有效的 JSON，"
+                                  "可能在 luoshi 之外被改过），无法显示、比较或复算；"
+                                  "请用 luoshi verify 查看")])
+        self.name = name

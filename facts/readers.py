@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .json_reader import read_json
-from .problems import Location, Progress
+from .problems import Location, Progress, os_reason
 from .raw import Reading
 from .table_reader import read_csv, read_xlsx
 from .yaml_reader import read_yaml
@@ -96,7 +96,7 @@ def _walk(root: Path, reading: Reading) -> list[Path]:
         try:
             children = sorted(folder.iterdir())
         except OSError as error:
-            reading.problem(Location(str(folder)), "E001", f"文件夹无法读取：{error.strerror}")
+            reading.problem(Location(str(folder)), "E001", f"文件夹无法读取：{os_reason(error)}")
             continue
         for child in children:
             if child.name.startswith((".", "~$")):
@@ -161,7 +161,7 @@ def read_paths(paths: Iterable[str], reading: Reading,
         try:
             data = path.read_bytes()
         except OSError as error:
-            reading.problem(Location(name), "E001", f"无法读取：{error.strerror}")
+            reading.problem(Location(name), "E001", f"无法读取：{os_reason(error)}")
             continue
         inputs.append(InputFile(name, hashlib.sha256(data).hexdigest(), len(data), data))
         read_bytes(name, data, reading)

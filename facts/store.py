@@ -29,7 +29,7 @@ from . import chain, tables
 from .factset import FactSet, Record, Row, Rows, record_key
 from .gc_pause import cyclic_gc_paused
 from .kinds import KINDS, references
-from .problems import InputError, Location, Problem, Progress, StoreError
+from .problems import DamagedRecord, InputError, Location, Problem, Progress, StoreError
 from .readers import InputFile
 from .tables import FACT_TABLES, LOAD_FILES, LOADS
 from .version import tool_version
@@ -57,7 +57,7 @@ def connect(db: str | None = None, *, pooled: bool = False) -> sa.Engine:
         options = {"poolclass": sa.pool.NullPool} if url.startswith("sqlite") else \
             {"pool_pre_ping": True}
     try:
-        engine = sa.create_engine(url, **options)
+        engine = sa.create_engine(url, json_deserializer=_stored_json, **options)
     except (SQLAlchemyError, ImportError, ValueError) as error:
         raise StoreError(f"数据库地址无效：{url}（{error}）") from None
     if engine.dialect.name == "postgresql":
@@ -68,6 +68,19 @@ def connect(db: str | None = None, *, pooled: bool = False) -> sa.Engine:
         # reading and then deadlocking on the upgrade to a write lock; a snapshot only reads.
         sa.event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+class Damaged(str):
+    """The text of a JSON column that does not parse (edited by hand in SQL), in place of its
+    value: readers that check a row's shape then name the row, and `verify` finds its link
+    changed, instead of Python's JSONDecodeError escaping from every read of the table."""
+
+
+def _stored_json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return Damaged(text)
 
 
 _engines: dict[str, sa.Engine] = {}
@@ -484,10 +497,13 @@ def read_newer(db: str | None, rows: Rows, since: int, seen: dict[str, int]) -> 
         result = dict(rows)
         # Only the kinds the loads since wrote to (their counts say which): two queries for a
         # unit's typical submission instead of two per kind.
-        written = {kind for counts in connection.scalars(sa.select(LOADS.c.counts)
-                                                         .where(LOADS.c.id > since))
-                   for kind, count in counts.items()
-                   if count.get("added") or count.get("changed") or count.get("removed")}
+        written = set()
+        for counts in connection.scalars(sa.select(LOADS.c.counts).where(LOADS.c.id > since)):
+            if not isinstance(counts, dict):  # damaged (verify names it): read every kind
+                written = set(KINDS)
+                break
+            written |= {kind for kind, count in counts.items() if not isinstance(count, dict)
+                        or count.get("added") or count.get("changed") or count.get("removed")}
         for kind, model in KINDS.items():
             if kind not in written:
                 continue
@@ -567,7 +583,20 @@ def submissions(db: str | None = None, unit: str | None = None,
             statement = statement.where(LOADS.c.id == load_id)
         return list(connection.execute(statement))
 
-    return reading(db, read)
+    found = reading(db, read)
+    damaged = next((load for load in found if not _sound_load(load)), None)
+    if damaged is not None:
+        raise DamagedRecord(f"导入 {damaged.id}")
+    return found
+
+
+def _sound_load(load: sa.Row[Any]) -> bool:
+    """Whether a load has the shape its readers rely on (`describe_load`, the pages)."""
+    return isinstance(load.counts, dict) and all(isinstance(count, dict) and all(
+        isinstance(number, int) for number in count.values()) for count in load.counts.values()) \
+        and isinstance(load.files, list) and all(isinstance(item, dict) and "path" in item
+                                                 for item in load.files) \
+        and isinstance(load.received_at, dt.datetime) and isinstance(load.loaded_at, dt.datetime)
 
 
 COUNTS = ("added", "changed", "removed", "unchanged")

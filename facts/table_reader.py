@@ -174,9 +174,20 @@ def _from_excel_serial(serial: float) -> Any:
         return serial  # left for the date type to refuse with its own message
 
 
-_CSV_MESSAGES = {
-    "unexpected end of data": "引号没有闭合，此行的带引号字段一直延续到文件末尾",
-}
+# The csv module's messages, in Chinese; one it may add later keeps its words in parentheses.
+_CSV_MESSAGES = (
+    ("unexpected end of data", "引号没有闭合，此行的带引号字段一直延续到文件末尾"),
+    ("field larger than field limit", "有一个单元格超过 131,072 个字符的上限：若它本身没有这么长，"
+                                      "多半是引号没有闭合，把后面的许多行都并进了这个单元格"),
+    ("expected after '\"'", "引号括起的单元格在结束引号之后还有字符：单元格中的引号应写作两个引号（\"\"）"),
+    ("new-line character seen in unquoted field", "没有引号括起的单元格中有换行"),
+)
+
+
+def _csv_message(error: csv.Error) -> str:
+    words = str(error)
+    return next((chinese for english, chinese in _CSV_MESSAGES if english in words),
+                f"无法解析此行（{words}）")
 
 
 def read_csv(path: str, text: str, reading: Reading) -> None:
@@ -195,8 +206,7 @@ def read_csv(path: str, text: str, reading: Reading) -> None:
             except StopIteration:
                 return
             except csv.Error as error:
-                message = _CSV_MESSAGES.get(str(error), str(error))
-                reading.problem(where.at(start), "E103", f"CSV 格式错误：{message}")
+                reading.problem(where.at(start), "E103", f"CSV 格式错误：{_csv_message(error)}")
                 return
             yield start, cells
 
@@ -243,6 +253,20 @@ def _xlsx_too_large(data: bytes) -> str | None:
     return None
 
 
+def _damage(error: Exception) -> str:
+    """What is wrong with a workbook, Chinese first; the library's words follow for IT staff."""
+    original = f"{type(error).__name__}: {str(error)[:200]}"
+    if isinstance(error, zipfile.BadZipFile):
+        why = "压缩包已损坏，文件是否没有完整传送或保存？请重新保存后再试"
+    elif isinstance(error, KeyError) and "no item named" in str(error):
+        why = "这是 ZIP 压缩包，但缺少 Excel 工作簿必需的部件，不是 Excel 工作簿"
+    elif "ParseError" in type(error).__name__ or "XMLSyntaxError" in type(error).__name__:
+        why = "工作簿中的 XML 已损坏，请在 Excel 或 WPS 中打开后另存为 .xlsx"
+    else:
+        why = "文件可能已损坏或不是 Excel 工作簿，请在 Excel 或 WPS 中打开后另存为 .xlsx"
+    return f"{why}（{original}）"
+
+
 def read_xlsx(path: str, data: bytes, reading: Reading) -> None:
     import openpyxl  # imported here: loading it costs time every other command does not need
 
@@ -254,8 +278,7 @@ def read_xlsx(path: str, data: bytes, reading: Reading) -> None:
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # a damaged workbook raises anything from zipfile, lxml, openpyxl
-        reading.problem(where, "E104", "XLSX 工作簿无法打开，文件可能已损坏或不是 Excel 工作簿"
-                                       f"（{type(error).__name__}: {error}）")
+        reading.problem(where, "E104", f"XLSX 工作簿无法打开：{_damage(error)}")
         return
     try:
         for sheet in workbook.worksheets:
@@ -272,10 +295,9 @@ def read_xlsx(path: str, data: bytes, reading: Reading) -> None:
                 records_from_table(sheet.title, rows, where, reading, excel_dates=True,
                                    merges=merges)
             except Exception as error:  # sheets are parsed lazily: damage shows up only here
-                reading.problem(where, "E104", f"工作表已损坏，无法读取（{type(error).__name__}: "
-                                               f"{str(error)[:200]}）")
+                reading.problem(where, "E104", f"工作表无法读取：{_damage(error)}")
     except Exception as error:
-        reading.problem(Location(path), "E104", f"XLSX 工作簿已损坏（{type(error).__name__}）")
+        reading.problem(Location(path), "E104", f"XLSX 工作簿无法读取：{_damage(error)}")
     finally:
         workbook.close()
 

@@ -83,6 +83,14 @@ def _example(kind: str, name: str, codes: dict[str, list[str]]) -> Any:
     return f"（{info.title}）"
 
 
+def _text(cell: Any) -> Any:
+    """`cell`, its text kept as text: openpyxl makes any text starting with "=" a formula
+    (=HYPERLINK(…) in a unit's name would become a link in every unit's template)."""
+    if isinstance(cell.value, str):
+        cell.data_type = "s"
+    return cell
+
+
 def code_labels(rows: Rows | None) -> dict[str, list[str]]:
     """For each kind of CODE_LISTS: "code｜name" of every record given."""
     labels: dict[str, list[str]] = {}
@@ -152,7 +160,7 @@ def write_template(path: Path, rows: Rows | None = None, codes_from: Rows | None
         if values not in option_columns:
             column = get_column_letter(len(option_columns) + 1)
             for row, value in enumerate(values, start=1):
-                options.cell(row=row, column=len(option_columns) + 1, value=value).data_type = "s"
+                _text(options.cell(row=row, column=len(option_columns) + 1, value=value))
             option_columns[values] = f"'{OPTIONS_SHEET}'!${column}$1:${column}${len(values)}"
         return option_columns[values]
 
@@ -174,6 +182,7 @@ def write_template(path: Path, rows: Rows | None = None, codes_from: Rows | None
             example = sheet.cell(row=2, column=column, value=_example(kind, name, codes))
             if column == 1:
                 example.value = f"{EXAMPLE_MARK}：{example.value}"
+            _text(example)  # a stored code of the office's data can start with "="
             example.font = example_font
             if isinstance(example.value, dt.date):
                 example.number_format = "yyyy-mm-dd"
@@ -201,9 +210,7 @@ def write_template(path: Path, rows: Rows | None = None, codes_from: Rows | None
         for row, record in enumerate((rows or {}).get(kind, ()), start=FIRST_DATA_ROW):
             for column, name in enumerate(model.model_fields, start=1):
                 value = cell(kind, name, record.get(name), True, False)
-                target = sheet.cell(row=row, column=column, value=value)
-                if isinstance(value, str) and value.startswith("="):
-                    target.data_type = "s"  # text, never a formula
+                target = _text(sheet.cell(row=row, column=column, value=value))
                 if isinstance(value, dt.date):
                     target.number_format = "yyyy-mm-dd"
 

@@ -20,6 +20,7 @@ import yaml
 
 from .problems import Location
 from .raw import Positioned, PositionedList, Reading, records_from_document
+from .yaml_errors import describe
 
 _Parser = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser where installed
 _NULL = "tag:yaml.org,2002:null"
@@ -122,23 +123,23 @@ YamlRefused = _Refused
 
 
 def read_yaml(path: str, text: str, reading: Reading) -> None:
-    parser = _Parser(text)
+    parser = None
     try:
+        parser = _Parser(text)  # PyYAML's own reader checks the characters here already
         document = _build(parser)
     except _Refused as refused:
         reading.problem(Location(path, *_position(refused.mark)), refused.code, refused.message)
         return
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        where = Location(path, mark.line + 1, mark.column + 1) if mark else Location(path, 1)
-        reading.problem(where, "E101", f"YAML 语法错误：{error.problem or error.context}")
-        return
     except yaml.YAMLError as error:
-        reading.problem(Location(path, 1), "E101", f"YAML 语法错误：{error}")
+        line, column, message = describe(error, text)
+        deep = "nesting depth" in str(getattr(error, "problem", ""))
+        reading.problem(Location(path, line, column), "E105" if deep else "E101",
+                        "嵌套层次过深，不像是事实数据文件" if deep else f"YAML 语法错误：{message}")
         return
     except RecursionError:
         reading.problem(Location(path, 1), "E105", "嵌套层次过深，不像是事实数据文件")
         return
     finally:
-        parser.dispose()
+        if parser is not None:
+            parser.dispose()
     records_from_document(document, path, reading)

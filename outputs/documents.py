@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from luoshi.facts.problems import InputError, Location, Problem
+from luoshi.facts.problems import InputError, Location, Problem, os_reason
 from luoshi.outputs import templating
 from luoshi.outputs.notices import Document
 
@@ -72,7 +72,7 @@ def render(document: Document, fmt: str, templates: Path | None = None) -> bytes
 
 def _unwritable(out: Path, error: OSError) -> InputError:
     return InputError([Problem(Location(str(out)), "C001",
-                               f"无法写入输出文件夹：{error.strerror or error}")])
+                               f"无法写入输出文件夹：{os_reason(error)}")])
 
 
 def _render(fmt: str, name: str, context: dict[str, Any], templates: Path | None) -> bytes:

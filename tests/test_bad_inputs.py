@@ -81,3 +81,13 @@ def test_links_inside_the_folder_are_followed_once(tmp_path):
     assert f"已跳过 {data / 'latest'}：与 {data / '2013'} 是同一个文件夹" in result.stderr
     assert f"已跳过 {data / 'again.yaml'}：与 {data / '2013' / 'facts.yaml'} 是同一个文件" in result.stderr
     assert "校验通过：1 个文件" in result.stderr
+
+
+def test_a_cell_past_the_csv_limit_is_refused_in_chinese(tmp_path):
+    """The csv module's "field larger than field limit (131072)" reached the user as it was."""
+    (tmp_path / "units.csv").write_text("id,name,kind\nu1,\"" + "x" * 140_000 + "\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["validate", str(tmp_path / "units.csv")])
+    assert result.exit_code == 2
+    assert result.stdout.splitlines() == [
+        f"{tmp_path / 'units.csv'}:2: E103 CSV 格式错误：有一个单元格超过 131,072 个字符的上限："
+        "若它本身没有这么长，多半是引号没有闭合，把后面的许多行都并进了这个单元格"]

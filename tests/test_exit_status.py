@@ -120,3 +120,15 @@ def test_the_settings_file_used_is_named_and_no_config_reads_none(tmp_path, monk
                                       "--config", str(other)])
     assert json.loads(chosen.stdout)["config"] == str(other)
     assert f"配置文件：{other}" in chosen.stderr
+
+
+def test_a_config_file_that_cannot_be_read_says_why_in_chinese(tmp_path):
+    """`--config` naming a file that is not UTF-8, or a folder: Python's words
+    ("'utf-8' codec can't decode byte…", "[Errno 21] Is a directory")."""
+    (tmp_path / "gbk.toml").write_bytes("[notices]\norgan = '纪委'\n".encode("gbk"))
+    (tmp_path / "folder.toml").mkdir()
+    for name, words in (("gbk.toml", "C001 配置文件不是 UTF-8 文本，请另存为 UTF-8"),
+                        ("folder.toml", "C001 配置文件无法读取：这是一个文件夹，不是文件")):
+        result = CliRunner().invoke(app, ["check", str(MINIMAL), "--year", "2013",
+                                          "--config", str(tmp_path / name)])
+        assert result.exit_code == 2 and words in result.stdout, result.output

@@ -5,6 +5,7 @@ import datetime as dt
 import json
 import time
 
+import pytest
 from typer.testing import CliRunner
 
 from luoshi.cli.main import app
@@ -74,20 +75,31 @@ def test_history_shows_local_time(minimal_path, tmp_path, monkeypatch):
         time.tzset()
 
 
-def test_a_damaged_run_record_is_named_not_a_traceback(minimal_path, tmp_path):
+@pytest.mark.parametrize("damage", [
+    "findings = '{\"x\": 1}'",  # JSON of the wrong shape
+    "findings = '[{\"id\": '",  # not JSON at all: JSONDecodeError escaped as an internal error
+    "triggers = 'not json'", "params = '[1]'", "findings = '[{\"id\": \"f\"}]'"])
+def test_a_damaged_run_record_is_named_not_a_traceback(minimal_path, tmp_path, damage):
     import sqlalchemy as sa
 
     db = f"sqlite:///{tmp_path / 'runs.db'}"
     assert runner.invoke(app, ["load", str(minimal_path), "--db", db]).exit_code == 0
-    runner.invoke(app, ["check", "--year", "2013", "--db", db, "--record"])
+    for _ in range(2):
+        runner.invoke(app, ["check", "--year", "2013", "--db", db, "--record"])
     engine = sa.create_engine(db)
     with engine.begin() as connection:
-        connection.execute(sa.text("UPDATE runs SET findings = '{\"x\": 1}'"))
+        connection.execute(sa.text(f"UPDATE runs SET {damage} WHERE id = 1"))
     engine.dispose()
-    for command in (["history"], ["diff", "1", "1"]):
+    for command in (["history"], ["diff"], ["diff", "1", "2"], ["rerun", "1"],
+                    ["notices", "--run", "1", "--out", str(tmp_path / "out")]):
         result = runner.invoke(app, [*command, "--db", db])
-        assert result.exit_code == 2, result.output
-        assert "检查记录 1: C003 数据库中的这条检查记录已损坏" in result.output
+        assert result.exit_code == 2, (command, result.output)
+        assert "检查记录 1: C003 数据库中的这条记录已损坏" in result.output, (command, result.output)
+        assert "luoshi verify" in result.output and "内部错误" not in result.output
+    # The other run is still there to use, and verify names the damaged one.
+    assert runner.invoke(app, ["rerun", "2", "--db", db]).exit_code == 0
+    verified = runner.invoke(app, ["verify", "--db", db])
+    assert verified.exit_code == 1 and "检查记录 1：内容在 luoshi 之外被改动" in verified.output
 
 
 def test_a_damaged_value_in_the_database_is_named_not_an_internal_error(minimal_path, tmp_path):
@@ -102,3 +114,24 @@ def test_a_damaged_value_in_the_database_is_named_not_an_internal_error(minimal_
     result = runner.invoke(app, ["check", "--year", "2013", "--db", db, "--format", "json"])
     assert result.exit_code == 2, result.output
     assert "C003 数据库中的数据已损坏" in result.output and "内部错误" not in result.output
+
+
+@pytest.mark.parametrize("damage", ["counts = '{\"units\": '", "files = '{\"x\": 1}'",
+                                    "counts = '{\"units\": 3}'"])
+def test_a_damaged_load_record_is_named_not_a_traceback(minimal_path, tmp_path, damage):
+    """A load's counts edited in SQL into broken JSON: `luoshi submissions` was an internal
+    error (AttributeError); the portal's pages that list submissions a generic 500."""
+    import sqlalchemy as sa
+
+    db = f"sqlite:///{tmp_path / 'loads.db'}"
+    assert runner.invoke(app, ["load", str(minimal_path), "--db", db]).exit_code == 0
+    engine = sa.create_engine(db)
+    with engine.begin() as connection:
+        connection.execute(sa.text(f"UPDATE loads SET {damage} WHERE id = 1"))
+    engine.dispose()
+    result = runner.invoke(app, ["submissions", "--db", db])
+    assert result.exit_code == 2, result.output
+    assert "导入 1: C003 数据库中的这条记录已损坏" in result.output and "luoshi verify" in result.output
+    assert runner.invoke(app, ["check", "--db", db, "--year", "2013"]).exit_code == 1  # still checks
+    verified = runner.invoke(app, ["verify", "--db", db])
+    assert verified.exit_code == 1 and "导入 1：内容在 luoshi 之外被改动" in verified.output

@@ -103,3 +103,18 @@ def test_template_from_a_database(example_path, tmp_path):
     from_book, _ = read_facts([str(book)])
     assert sorted(r.fact.id for r in from_book.records["units"]) == \
         sorted(r.fact.id for r in from_yaml.records["units"])
+
+
+def test_a_code_that_looks_like_a_formula_stays_text_in_every_cell(tmp_path):
+    """A unit stored as `=HYPERLINK("http://…","x")` (the office's data) became a formula in
+    the example row of every sheet that refers to units: a link in every unit's template."""
+    source = tmp_path / "facts.yaml"
+    source.write_text('units:\n  - {id: "=HYPERLINK(\\"http://evil\\",\\"x\\")", name: "=1+1", '
+                      'kind: discipline}\n  - {id: u2, name: "@SUM(1)", kind: county}\n',
+                      encoding="utf-8")
+    out = tmp_path / "t.xlsx"
+    assert CliRunner().invoke(app, ["template", "--out", str(out), "--from", str(source)]).exit_code == 0
+    book = load_workbook(out)
+    cells = [cell for sheet in book for row in sheet.iter_rows() for cell in row]
+    assert [cell.coordinate for cell in cells if cell.data_type == "f"] == []
+    assert any(str(cell.value).startswith("=HYPERLINK") for cell in cells)  # kept, as text

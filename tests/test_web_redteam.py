@@ -452,34 +452,17 @@ def test_a_lost_database_shows_a_reference_not_its_path(tmp_path, caplog):
 def test_luoshi_serve_logs_the_reference_with_the_error(tmp_path):
     """What IT staff read (luoshi serve's standard error, systemd's journal) names the
     reference a user was shown, with the database's path and the driver's words."""
-    import socket
-    import subprocess
-    import sys
-    import time
-
     from luoshi.web import accounts
 
     data = tmp_path / "data"
     data.mkdir()
     db = make_store(data)
     token = accounts.new_token(store.connect(db), "office1")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-c", "from luoshi.cli.main import run; run()", "serve", "--db", db,
-         "--port", str(port)], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        text=True)
+    server, port = _serve(tmp_path, db)
     api = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60,
                        headers={"authorization": f"Bearer {token}"})
     try:
-        for _ in range(300):
-            try:
-                assert api.get("/api/submissions").status_code == 200  # opens the pool
-                break
-            except httpx.TransportError:
-                assert server.poll() is None
-                time.sleep(0.1)
+        assert api.get("/api/submissions").status_code == 200  # opens the pool
         data.rename(tmp_path / "moved")
         answer = api.get("/api/findings", params={"year": 2013})
     finally:
@@ -493,24 +476,28 @@ def test_luoshi_serve_logs_the_reference_with_the_error(tmp_path):
 
 @pytest.mark.parametrize(("damage", "sentence", "logged"), [
     ("UPDATE inspections SET date = 'not a date'", "存储的数据或设置有误", "C003"),
-    ("UPDATE runs SET findings = '{\"x\": 1}'", "服务器内部错误", "TypeError")])
+    ("UPDATE runs SET findings = '{\"x\": 1}'", "检查记录 1 在服务器的数据库中已损坏", "C003"),
+    ("UPDATE runs SET findings = '[{\"id\": '", "检查记录 1 在服务器的数据库中已损坏", "C003"),
+    ("UPDATE loads SET counts = '{\"units\": '", "导入 1 在服务器的数据库中已损坏", "C003")])
 def test_a_damaged_store_shows_a_reference_not_the_drivers_words(tmp_path, caplog, damage,
                                                                  sentence, logged):
     """A stored value the driver cannot convert: the pages and the API answered 409 with
     "sqlite:///…/portal.db: C003 数据库中的数据已损坏，无法读取（ValueError: Invalid isoformat
     string: 'not a date'）", the database's name and Python's message. A damaged check record
-    is a crash (the command line names it, the portal does not read it so closely): one
-    sentence too, the traceback in the log."""
+    (its findings of the wrong shape, or not JSON at all) was a crash, "服务器内部错误" with
+    TypeError or JSONDecodeError in the log: now the run is named, with what to do; so is a
+    damaged load (its counts), which failed every page that lists submissions."""
     import sqlalchemy as sa
 
     db = make_store(tmp_path)
     app = app_for(db)
     office = login(app, "office1")
-    assert office.post("/api/runs", json={"year": 2013},
-                       headers={"x-csrf-token": office.csrf}).status_code == 201
+    for _ in range(2):
+        assert office.post("/api/runs", json={"year": 2013},
+                           headers={"x-csrf-token": office.csrf}).status_code == 201
     engine = sa.create_engine(db)
     with engine.begin() as connection:
-        connection.execute(sa.text(damage))
+        connection.execute(sa.text(damage + (" WHERE id = 1" if "inspections" not in damage else "")))
     engine.dispose()
     app = app_for(db)  # the state kept between requests was read before the damage
     office = login(app, "office1")
@@ -518,15 +505,18 @@ def test_a_damaged_store_shows_a_reference_not_the_drivers_words(tmp_path, caplo
     office.client = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
     office.client.cookies = cookies
     answers = [office.get("/?year=2013"), office.get("/api/findings?year=2013"),
-               office.get("/checks"), office.get("/api/runs/1")]
+               office.get("/checks"), office.get("/api/runs/1"), office.get("/api/submissions")]
     failed = [answer for answer in answers if answer.status_code != 200]
     assert failed
     for answer in failed:
         assert answer.status_code == 500 and sentence in answer.text, answer.text[:300]
+        assert "inspections" in damage or "luoshi verify" in answer.text
         for leak in ("sqlite", "portal.db", "Error", "isoformat", "C003", str(tmp_path)):
             assert leak not in answer.text, (leak, answer.text[:400])
         reference = _reference(answer.text)
         assert any(reference in line and logged in line for line in caplog.messages)
+    if "runs" in damage:  # the other run is still there to read
+        assert office.get("/api/runs/2").status_code == 200
 
 
 def test_an_engine_failure_shows_a_reference_not_pythons_words(tmp_path, monkeypatch, caplog):
@@ -562,3 +552,104 @@ def test_a_number_too_long_is_refused_in_chinese_not_pythons_words(tmp_path):
     [problem] = answer.json()["problems"]
     assert problem["code"] == "E102" and "4400 位的整数" in problem["message"]
     assert "sys." not in answer.text and "Exceeds" not in answer.text
+
+
+@pytest.mark.parametrize(("body", "words"), [
+    ({"year": 2013, "as_of": 2013}, "as_of 应为日期文本"),
+    ({"year": 2013, "as_of": 20130630}, "as_of 应为日期文本"),
+    ({"year": 2013, "as_of": ["2013-06-30"]}, "as_of 应为日期文本"),
+    ({"year": 2013, "as_of": True}, "as_of 应为日期文本"),
+    ({"year": 2013, "asof": "2013-06-30"}, "未知的字段 'asof'"),
+    ([2013], "请求体应为 JSON 对象")])
+def test_a_check_day_that_is_not_a_date_is_refused_not_31_december(portal, body, words):
+    """`{"year": 2013, "as_of": 2013}` recorded a check as of 2013-12-31, as did a misspelt
+    key: the office believed it had checked as of the day it typed."""
+    office = portal["office"]
+    answer = office.post("/api/runs", json=body, headers={"x-csrf-token": office.csrf})
+    assert answer.status_code == 422 and words in answer.json()["detail"], answer.text
+    assert _CJK.search(answer.json()["detail"].split("，")[0])
+    ok = office.post("/api/runs", json={"year": 2013, "as_of": None},
+                     headers={"x-csrf-token": office.csrf})
+    assert ok.status_code == 201 and ok.json()["as_of"] == "2013-12-31"
+
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _serve(tmp_path, db):  # noqa: ANN001, ANN202
+    """A real `luoshi serve` on a free port, ready: (process, port)."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-c", "from luoshi.cli.main import run; run()", "serve", "--db", db,
+         "--port", str(port)], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True)
+    for _ in range(300):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200:
+                return server, port
+        except httpx.TransportError:
+            assert server.poll() is None
+            time.sleep(0.1)
+    raise AssertionError("luoshi serve did not start")
+
+
+def _raw(port: int, data: bytes) -> bytes:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(data)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("served")
+    server, port = _serve(folder, make_store(folder))
+    yield port
+    server.terminate()
+    server.communicate(timeout=30)
+
+
+@pytest.mark.parametrize("request_bytes", [
+    b"GARBAGE\r\n\r\n",  # not a request line
+    b"GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",  # a header without a colon
+    b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 70_000,  # headers that never end
+    b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 40,  # TLS spoken to plain HTTP
+])
+def test_a_request_uvicorn_cannot_parse_is_answered_in_chinese(served, request_bytes):
+    """uvicorn answered malformed HTTP itself with "Invalid HTTP request received.", English
+    prose on direct access to the portal."""
+    head, _, body = _raw(served, request_bytes).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 "), head[:200]
+    assert b"content-type: text/plain; charset=utf-8" in head.lower()
+    assert body.decode() == "请求的格式不正确（不是有效的 HTTP 请求），无法处理\n"
+    assert httpx.get(f"http://127.0.0.1:{served}/healthz", timeout=10).status_code == 200
+
+
+def test_a_refused_submission_lists_a_bounded_number_of_problems(tmp_path):
+    """A 20 MB table with one wrong column has a million problems: the answer was 180 MB of
+    JSON (18 MB per 100,000) and the page a million rows. At most 1,000 are listed, all counted."""
+    from luoshi.web.actions import MAX_LISTED
+
+    rows = MAX_LISTED + 500
+    table = ("unit,date,form,participants\n" + "cb-cz,2013-02-30,x,y\n" * rows).encode()
+    files = [("files", ("education.csv", table))]
+    unit = login(app_for(make_store(tmp_path)), "caizheng")
+    answer = unit.post("/api/submissions", files=files, headers={"x-csrf-token": unit.csrf})
+    total = answer.json()["total"]
+    assert answer.status_code == 422 and total >= rows  # one per row, and a few of the file
+    assert len(answer.json()["problems"]) == MAX_LISTED
+    page = unit.post("/submit", data={"csrf": unit.csrf}, files=files)
+    assert page.status_code == 422 and page.text.count("<td><code>E") == MAX_LISTED
+    assert f"中有 {total} 个问题" in page.text and f"下面列出前 {MAX_LISTED} 个" in page.text
+    assert f"education.csv（{total} 个问题，列出 {MAX_LISTED} 个）" in page.text

@@ -245,6 +245,16 @@ def test_uploaded_file_names_lose_their_folders(tmp_path, name):
     assert not (tmp_path.parent / "etc").exists()
 
 
+@pytest.mark.parametrize(("name", "shown"), [
+    ("报送\u202exslx.yaml", "报送_xslx.yaml"),  # right-to-left override: showed as 报送lmay.xlsx
+    ("报送\u2066x\u2069.xlsx", "报送_x_.xlsx"), ("报\u200f送.xlsx", "报_送.xlsx"),
+    ("a\x85b.xlsx", "a_b.xlsx"), ("a\u2028b.xlsx", "a_b.xlsx"), ("\ufeff报送.xlsx", "_报送.xlsx")])
+def test_uploaded_file_names_lose_characters_that_disguise_them(name, shown):
+    """A name with bidirectional controls, C1 controls or line separators was stored and shown
+    as it came: the office read a name other than the file's, or a line broke in a list."""
+    assert clean_name(name, set()) == shown
+
+
 def test_clean_name_keeps_names_unique_and_short():
     taken: set[str] = set()
     assert clean_name("报送.xlsx", taken) == "报送.xlsx"

@@ -33,6 +33,10 @@ MAX_FILES = 50
 LOADS_AT_ONCE = 2
 
 
+# The problems of a refused submission that a page or an answer lists: a 20 MB table with a wrong
+# column has a million (an answer of 180 MB, a page of a million rows); the rest are counted.
+MAX_LISTED = 1000
+
 # The largest id a database's integer holds: a larger one in a URL names nothing.
 MAX_ID = 2**63 - 1
 

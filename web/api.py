@@ -45,8 +45,9 @@ async def post_submissions(request: Request) -> Response:
         return JSONResponse({"status": "rejected", "message": "上传的文件超过大小上限"}, 413)
     outcome = await actions.submit(request, account, form)
     if outcome.result is None:
-        return JSONResponse({"status": "rejected",
-                             "problems": [actions.problem_data(p) for p in outcome.problems]}, 422)
+        listed = outcome.problems[:actions.MAX_LISTED]
+        return JSONResponse({"status": "rejected", "total": len(outcome.problems),
+                             "problems": [actions.problem_data(p) for p in listed]}, 422)
     return JSONResponse({"id": outcome.result.load_id, "unit": outcome.unit, "status": "accepted",
                          "counts": outcome.result.counts}, 201)
 
@@ -85,12 +86,20 @@ async def post_runs(request: Request) -> Response:
         body = json.loads(await actions.read_body(request) or b"{}")
     except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: [[[[…
         raise HTTPException(422, "请求体应为 JSON：{\"year\": 2013, \"as_of\": \"2013-12-31\"}") from None
-    year = body.get("year") if isinstance(body, dict) else None
+    if not isinstance(body, dict):
+        raise HTTPException(422, "请求体应为 JSON 对象：{\"year\": 2013, \"as_of\": \"2013-12-31\"}")
+    unknown = sorted(set(body) - {"year", "as_of"})
+    if unknown:  # a misspelt "as_of" must not quietly check as of 31 December
+        raise HTTPException(422, f"未知的字段 {unknown[0][:40]!r}，可用的字段：year、as_of")
+    year = body.get("year")
     if not isinstance(year, int) or isinstance(year, bool) or not 2000 <= year <= 2100:
         raise HTTPException(422, "year 应为 2000–2100 的年份")
     as_of = body.get("as_of")
+    if as_of is not None and not isinstance(as_of, str):  # 2013 is not a day: refused, not 31 December
+        raise HTTPException(422, "as_of 应为日期文本，如 \"2013-12-31\"（加引号；省略则为该年 12 月 31 日），"
+                                 f"而不是 {json.dumps(as_of, ensure_ascii=False)[:40]}")
     try:
-        day = as_of_date(as_of if isinstance(as_of, str) else None, year)
+        day = as_of_date(as_of, year)
     except InputError as error:
         raise HTTPException(422, error.problems[0].message) from None
     run_id = await actions.record_run(request, account, year, day)

@@ -10,7 +10,7 @@ import secrets
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from luoshi.facts.problems import InputError, StoreError, printable
+from luoshi.facts.problems import DamagedRecord, InputError, StoreError, printable
 
 log = logging.getLogger("luoshi.web")
 
@@ -22,6 +22,9 @@ CRASH = "服务器内部错误，请稍后再试；若一再出现，请联系�
 
 def sentence_of(error: BaseException) -> str:
     """What the user is told about `error` (before its reference)."""
+    if isinstance(error, DamagedRecord):  # the office can act on it: which record, what to run
+        return (f"{error.name} 在服务器的数据库中已损坏（可能在 luoshi 之外被改过），无法显示；"
+                "请惩防办在服务器上运行 luoshi verify 查看")
     if isinstance(error, StoreError | SQLAlchemyError):  # the store's own, or one it did not wrap
         return DATABASE
     if isinstance(error, InputError):  # outside an upload: the stored state, not the user's input

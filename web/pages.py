@@ -172,13 +172,16 @@ async def submit_form(request: Request, outcome: actions.Submitted | None = None
     loads = await run_in_threadpool(pipeline.submissions, unit)
     units = await run_in_threadpool(_units, request) if account.office else []
     groups: dict[str, list[dict[str, Any]]] = {}
+    counts: dict[str, int] = {}
     uploaded = set(outcome.files) if outcome else set()
-    for problem in outcome.problems if outcome else []:
+    for number, problem in enumerate(outcome.problems if outcome else []):
         path = problem.where.path  # an uploaded file, else a stored record cited (E501)
         heading = path if path in uploaded else f"已存的记录（{path}）"
-        groups.setdefault(heading, []).append(actions.problem_data(problem))
+        counts[heading] = counts.get(heading, 0) + 1
+        if number < actions.MAX_LISTED:
+            groups.setdefault(heading, []).append(actions.problem_data(problem))
     return render(request, "submit.html", status, loads=loads[:20], units=units, outcome=outcome,
-                  groups=groups, error=error)
+                  groups=groups, counts=counts, listed=actions.MAX_LISTED, error=error)
 
 
 async def submit(request: Request) -> Response:

@@ -180,11 +180,17 @@ class Pipeline:
         return recording.record(self.db, report, self.catalog, [], facts_sha256(state.rows),
                                 state.load_id)
 
-    def runs(self) -> list[sa.Row[Any]]:
-        return history.runs(self.db)
+    def runs(self, newest: int = 50) -> list[sa.Row[Any]]:
+        """The newest recorded runs, the pages' lists; a damaged one is named (`DamagedRecord`)."""
+        found = history.runs(self.db)[:newest]
+        history.checked(*found)
+        return found
 
     def run(self, run_id: int) -> sa.Row[Any] | None:
-        return next((found for found in self.runs() if found.id == run_id), None)
+        found = next((found for found in history.runs(self.db) if found.id == run_id), None)
+        if found is not None:
+            history.checked(found)
+        return found
 
     def diff(self, older: sa.Row[Any], newer: sa.Row[Any]) -> dict[str, list[dict[str, Any]]]:
         return history.reasons(older, newer)

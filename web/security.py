@@ -60,12 +60,17 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f<>:\"|?*]")
+# What Windows cannot name a file with; control characters (C0, DEL, C1), line and paragraph
+# separators (they break a line in a log or a list), and the bidirectional controls, with which
+# "报送\u202exslx.yaml" shows as "报送lmay.xlsx" in a page, a list or a terminal.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f<>:\"|?*\u061c\u200e\u200f\u2028\u2029\u202a-\u202e"
+                     "\u2066-\u2069\ufeff\ud800-\udfff]")
 
 
 def clean_name(name: str | None, taken: set[str]) -> str:
     """An uploaded file's name as it is shown and stored: its last part only (no folder, so no
-    `../`), without control characters, at most 100 characters, and unique in its submission."""
+    `../`), without control, separator or bidirectional characters (`_UNSAFE`), at most 100
+    characters, and unique in its submission."""
     base = PurePosixPath((name or "").replace("\\", "/")).name
     base = _UNSAFE.sub("_", base).strip(" .") or "上传文件"
     stem, dot, suffix = base.rpartition(".")

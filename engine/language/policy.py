@@ -28,8 +28,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from luoshi.engine.language import expr
 from luoshi.engine.language.triggers import TriggerType
-from luoshi.facts.problems import InputError, Location, Problem
+from luoshi.facts.problems import InputError, Location, Problem, os_reason
 from luoshi.facts.raw import Positioned, PositionedList
+from luoshi.facts.yaml_errors import describe as describe_yaml_error
 from luoshi.facts.yaml_reader import YamlRefused, load_positioned
 
 _MATCH = re.compile(r"^\s*(?P<kind>[a-z_.]+)(?:\s+where\s+(?P<where>.+))?\s*$", re.DOTALL)
@@ -215,24 +216,21 @@ def load_catalog(extra_folders: list[str] | None = None, builtin: Path | None = 
 
 def _read(path: Path, problems: list[Problem]) -> Positioned | None:
     try:
-        document = load_positioned(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
-        problems.append(Problem(Location(str(path)), "P101", f"无法读取策略文件：{error}"))
+        text = path.read_text(encoding="utf-8")
+        document = load_positioned(text)
+    except OSError as error:
+        problems.append(Problem(Location(str(path)), "P101", f"无法读取策略文件：{os_reason(error)}"))
+        return None
+    except UnicodeDecodeError:
+        problems.append(Problem(Location(str(path)), "P101", "策略文件不是 UTF-8 文本，请另存为 UTF-8"))
         return None
     except YamlRefused as refused:
         at = Location(str(path), refused.mark.line + 1, refused.mark.column + 1)
         problems.append(Problem(at, "P101", refused.message))
         return None
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark
-        at = Location(str(path), mark.line + 1, mark.column + 1) if mark else Location(str(path))
-        problems.append(Problem(at, "P101", f"YAML 语法错误：{error.problem}"))
-        return None
-    except yaml.YAMLError as error:  # e.g. a control character the YAML reader refuses
-        line = getattr(error, "position", None)
-        problems.append(Problem(Location(str(path), 1 + (path.read_text(encoding="utf-8")[:line]
-                                                          .count("\n") if line else 0)),
-                                "P101", f"YAML 无法读取：{error}"))
+    except yaml.YAMLError as error:
+        line, column, message = describe_yaml_error(error, text)
+        problems.append(Problem(Location(str(path), line, column), "P101", f"YAML 语法错误：{message}"))
         return None
     if not isinstance(document, Positioned):
         problems.append(Problem(Location(str(path), 1), "P101", "策略文件顶层应为映射"))

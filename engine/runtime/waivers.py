@@ -18,9 +18,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from luoshi.engine.language.policy import locate
-from luoshi.facts.problems import InputError, Location, Problem
+from luoshi.facts.problems import InputError, Location, Problem, os_reason
 from luoshi.facts.raw import Positioned, PositionedList
 from luoshi.facts.values import RequiredDay, parse_text
+from luoshi.facts.yaml_errors import describe as describe_yaml_error
 from luoshi.facts.yaml_reader import YamlRefused, load_positioned
 
 
@@ -49,13 +50,20 @@ class Waiver(BaseModel):
 
 def load_waivers(path: str) -> list[tuple[Waiver, Location]]:
     try:
-        document = load_positioned(Path(path).read_text(encoding="utf-8"))
+        text = Path(path).read_text(encoding="utf-8")
+        document = load_positioned(text)
     except OSError as error:
-        raise InputError([Problem(Location(path), "W101", f"豁免文件无法读取：{error.strerror}")]) from None
-    except (yaml.YAMLError, YamlRefused, UnicodeDecodeError) as error:
-        mark = getattr(error, "problem_mark", None) or getattr(error, "mark", None)
-        where = Location(path, mark.line + 1, mark.column + 1) if mark else Location(path, 1)
-        raise InputError([Problem(where, "W101", f"豁免文件不是有效的 YAML：{error}")]) from None
+        raise InputError([Problem(Location(path), "W101", f"豁免文件无法读取：{os_reason(error)}")]) from None
+    except UnicodeDecodeError:
+        raise InputError([Problem(Location(path), "W101",
+                                  "豁免文件不是 UTF-8 文本，请另存为 UTF-8")]) from None
+    except YamlRefused as refused:
+        where = Location(path, refused.mark.line + 1, refused.mark.column + 1)
+        raise InputError([Problem(where, "W101", f"豁免文件不是有效的 YAML：{refused.message}")]) from None
+    except yaml.YAMLError as error:
+        line, column, message = describe_yaml_error(error, text)
+        raise InputError([Problem(Location(path, line, column), "W101",
+                                  f"豁免文件不是有效的 YAML：{message}")]) from None
     if document is None:
         return []
     if not isinstance(document, PositionedList):
