@@ -192,7 +192,7 @@ def _values_of_units(view: FactView, kind: str | None, units: frozenset[str]) ->
     if kind not in KINDS or KINDS[kind].HOME is None:
         return None
     rows = scope.rows_where(view, kind, expr.parse(str(KINDS[kind].HOME)), None, units)
-    return None if rows is None else {row["id"] for row in rows}
+    return None if rows is None else {row.get("id") for row in rows} - {None}
 
 
 def _relevant(view: FactView, program: Program, query: Query, facts: _Facts,

@@ -57,13 +57,14 @@ class RowIndex:
                 entry = self._kinds[kind] = (rows, {})
             if name in entry[1]:
                 return entry[1][name]
-        index: dict[Any, list[int]] | None = {}
+        built: dict[Any, list[int]] = {}
+        index: dict[Any, list[int]] | None = built
         try:
             for position, row in enumerate(rows):
                 value = row.get(name)
                 for item in value if isinstance(value, list) else (value,):
                     if item is not None:
-                        index.setdefault(item, []).append(position)  # type: ignore[union-attr]
+                        built.setdefault(item, []).append(position)
         except TypeError:  # an unhashable value
             index = None
         with self._lock:
