@@ -63,7 +63,7 @@ class FactView:
 
     def _build(self, stored: Rows, copy: bool) -> None:
         for kind, model in KINDS.items():
-            dated, events, key_fields = model.DATED, model.EVENTS, model.KEY
+            dated, events = model.DATED, model.EVENTS
             rows = []
             aligned = self._aligned[kind] = []  # the view's row of each stored row, or None
             for stored_row in stored.get(kind, ()):
@@ -75,9 +75,6 @@ class FactView:
                     if row[name] is not None and row[name] > self.as_of:
                         row[name] = None
                 row["__kind__"] = kind
-                # How evidence names it: the id, or the natural key's parts joined by "/".
-                row["__label__"] = row[key_fields[0]] if len(key_fields) == 1 else \
-                    "/".join(str(row[name]) for name in key_fields)
                 rows.append(row)
                 aligned.append(row)
             self.rows[kind] = rows
@@ -264,6 +261,15 @@ class FactView:
                     index[item].append(row)
             self._indexes[key] = index
         return index
+
+
+def label(row: dict[str, Any]) -> Any:
+    """How evidence names a record: the id, or the natural key's parts joined by "/" (found
+    when asked: few records are evidence); a trigger's row carries its own."""
+    if "__label__" in row:
+        return row["__label__"]
+    key = KINDS[row["__kind__"]].KEY
+    return row[key[0]] if len(key) == 1 else "/".join(str(row[name]) for name in key)
 
 
 def _disjuncts(node: Any) -> list[Any]:
