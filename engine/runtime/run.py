@@ -95,22 +95,22 @@ def _check(facts: FactSet | Rows, program: Program, year: int, as_of: dt.date,
     all_waivers = [waiver for waiver, _ in waivers or []]
     active = {w.key(): w for w in all_waivers if w.expires >= as_of}
     view = FactView(facts, as_of, program.computed, check_context(program, year, as_of), index)
-    scope = frozenset(wanted_units) if wanted_units is not None else None
+    wanted = frozenset(wanted_units) if wanted_units is not None else None
     # Before any worker forks, so that they inherit it: most rules read it. A unit's re-check
     # reports only its units (`narrow`).
-    candidates = view.rows["units"] if scope is None else \
-        [row for unit in sorted(scope) if (row := view.by_id["units"].get(unit)) is not None]
+    candidates = view.rows["units"] if wanted is None else \
+        [row for unit in sorted(wanted) if (row := view.by_id["units"].get(unit)) is not None]
     units = sorted(row["id"] for row in candidates if view.field(row, "responsible"))
     found = Found()
     in_shard = member_of(shard) if shard else None
     share = 1 / shard[1] if shard else 1.0
-    if scope is not None:
-        in_shard = scope.__contains__
-        share = len(scope) / max(1, len(view.rows["units"]))
+    if wanted is not None:
+        in_shard = wanted.__contains__
+        share = len(wanted) / max(1, len(view.rows["units"]))
     # A unit's re-check looks at its own records, not the city's (`enrich`, `scope`): forking
     # workers would cost more than the work.
     rows = sum(len(kind_rows) for kind_rows in view.rows.values()) * \
-        (share if scope is not None else 1)
+        (share if wanted is not None else 1)
     workers = forked.processes(options.workers) if rows >= options.parallel_min_rows else 1
     groups = _rule_groups(program, view, workers, share)
     if progress:
@@ -123,7 +123,7 @@ def _check(facts: FactSet | Rows, program: Program, year: int, as_of: dt.date,
             stratum = [query for query in queries if query.stratum == depth]
             results = Results(program, view, active)
             found_here = _evaluate(Stratum(view, program, stratum, results.triggers_of,
-                                           in_shard, options, scope),
+                                           in_shard, options, wanted),
                                    backend or durable_backend, results)
             part.merge(found_here)
             for kind, derived in found_here.derived.items():
