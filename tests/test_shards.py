@@ -57,8 +57,8 @@ def count_placed(monkeypatch) -> list[int]:
     placed: list[int] = []
     build = enrich.build
 
-    def counting_build(view, program_, queries, in_shard=None):
-        plan = build(view, program_, queries, in_shard)
+    def counting_build(view, program_, queries, in_shard=None, units=None):
+        plan = build(view, program_, queries, in_shard, units)
         placed.append(sum(len(facts_) for facts_ in plan.sessions.values()))
         return plan
 

@@ -25,6 +25,7 @@ from luoshi.engine.plan.locality import local_kinds
 from luoshi.engine.program import load_program
 from luoshi.engine.runtime import recording, run
 from luoshi.engine.runtime.results import Report
+from luoshi.engine.runtime.scope import RowIndex
 from luoshi.engine.settings import Settings, load_settings
 from luoshi.facts import history, store
 from luoshi.facts.factset import Rows, facts_sha256
@@ -63,6 +64,9 @@ class Pipeline:
     _state: State | None = field(default=None, repr=False)
     _state_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _kept: Kept = field(default_factory=Kept, repr=False)  # check results (web/kept.py)
+    # The stored rows by field value, for units' re-checks (`scope`): a kind's index stays
+    # valid while loads leave its rows alone.
+    _index: RowIndex = field(default_factory=RowIndex, repr=False)
 
     @classmethod
     def start(cls, db: str | None, config: str | None = None) -> Pipeline:
@@ -114,7 +118,8 @@ class Pipeline:
         given; a unit's re-check evaluates only what can be charged to it (`check(units=…)`)."""
         if unit is None:
             return run.check(rows, self.program, year, as_of)
-        return run.narrow(run.check(rows, self.program, year, as_of, units=[unit]), units=[unit])
+        return run.narrow(run.check(rows, self.program, year, as_of, units=[unit],
+                                    index=self._index), units=[unit])
 
     def report(self, year: int, as_of: dt.date, unit: str | None) -> Report:
         """The current state's check (a unit's narrowed to it), kept until what it read changes
@@ -125,8 +130,8 @@ class Pipeline:
         def compute(rows: Rows, units: set[str] | None) -> Report:
             if units is None:
                 return lean(run.check(rows, self.program, year, as_of), None)
-            return lean(run.narrow(run.check(rows, self.program, year, as_of, units=units),
-                                   units=sorted(units)), unit)
+            return lean(run.narrow(run.check(rows, self.program, year, as_of, units=units,
+                                             index=self._index), units=sorted(units)), unit)
 
         key = ("check", year, as_of, unit)
         if unit is not None:
@@ -148,7 +153,8 @@ class Pipeline:
             # The check as of the day is kept already when it has the same scope.
             now = self._report(state, year, as_of, unit) if units in (None, {unit}) else None
             return upcoming(rows, self.program, year, as_of, days,
-                            units=sorted(units) if units is not None else None, now=now)
+                            units=sorted(units) if units is not None else None, now=now,
+                            index=self._index)
 
         key = ("upcoming", year, as_of, days, unit)
         if unit is not None:

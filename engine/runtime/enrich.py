@@ -20,13 +20,14 @@ the engine evaluates. The plan is plain data, so it can be sent to a worker proc
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 from luoshi.engine.language import expr, names
 from luoshi.engine.plan.compile import Program, Query, rule_params
 from luoshi.engine.plan.conditions import Columns, Test, engine_value, fields_read, lower
+from luoshi.engine.runtime import scope
 from luoshi.engine.runtime.view import FactView
 from luoshi.facts.kinds import EVALUATED_KINDS as KINDS
 
@@ -108,10 +109,13 @@ def lower_queries(queries: list[Query], program: Program,
 
 
 def build(view: FactView, program: Program, queries: list[Query],
-          in_shard: Callable[[str | None], bool] | None = None) -> Plan:
+          in_shard: Callable[[str | None], bool] | None = None,
+          units: frozenset[str] | None = None) -> Plan:
     """The plan of some queries of one stratum. `in_shard`: whether a unit is in the shard
     being checked; a query whose results are all charged to its session's unit
-    (`Query.by_session`) then places facts only in those units' sessions."""
+    (`Query.by_session`) then places facts only in those units' sessions. `units`: the units
+    of a unit's re-check (then `in_shard` is membership of them): the facts that can be in
+    their sessions are looked up (`scope`), where they can be, instead of walking every one."""
     lowered, columns = lower_queries(queries, program, view.context)
     needed = _fields_needed(queries, lowered)
     plan = Plan(lowered, {}, [])
@@ -125,15 +129,23 @@ def build(view: FactView, program: Program, queries: list[Query],
     named: dict[tuple[str | None, Any], str | None] = {}
     charged = _charged_to_scope(in_shard) if in_shard else None
     for query in queries:
-        relevant = charged if query.by_session else \
-            _relevant(view, program, query, facts, in_shard) if in_shard else None
+        values: set[Any] | None = None  # the partition values of the sessions wanted, if known
+        if query.by_session:
+            relevant = charged
+            if units is not None:
+                values = _values_of_units(view, query.partition.kind, units)
+        else:
+            relevant, values = _relevant(view, program, query, facts, in_shard, units) \
+                if in_shard else (None, None)
         kind = query.partition.kind
         for pattern in query.patterns:
             partition = facts.getter(pattern.token, pattern.partition_field)
             subpartitions = [facts.getter(pattern.token, name)
                              for name in pattern.subpartition_fields]
             spots = placed.setdefault(pattern.token, {})
-            for row, element in facts.each(pattern.token):
+            candidates = facts.where(pattern.token, pattern.partition_field, values) \
+                if values is not None else None
+            for row, element in facts.each(pattern.token) if candidates is None else candidates:
                 value = partition(row, element)
                 if value is None or isinstance(value, list):  # not shared by other facts
                     session = _session_in_scope(view, query, value, row, relevant)
@@ -147,7 +159,7 @@ def build(view: FactView, program: Program, queries: list[Query],
                     for get in subpartitions:
                         session += f"|{_hashable(get(row, element))}"
                     spots.setdefault((id(row), element), set()).add(session)
-    _colocate_negations(queries, facts, placed)
+    _colocate_negations(queries, facts, placed, units is not None)
     for token, spots in placed.items():
         for (row_id, element), sessions in spots.items():
             fact = facts.fact(token, row_id, element)
@@ -172,44 +184,74 @@ def _charged_to_scope(in_shard: Callable[[str | None], bool]) -> Callable[[str],
     return charged
 
 
+def _values_of_units(view: FactView, kind: str | None, units: frozenset[str]) -> set[Any] | None:
+    """The partition values of `kind` whose sessions are the units' (`_session`): the units
+    themselves, or the ids of the records whose home unit is one of them; None if unknown."""
+    if kind == "units":
+        return set(units)
+    if kind not in KINDS or KINDS[kind].HOME is None:
+        return None
+    rows = scope.rows_where(view, kind, expr.parse(str(KINDS[kind].HOME)), None, units)
+    return None if rows is None else {row.get("id") for row in rows} - {None}
+
+
 def _relevant(view: FactView, program: Program, query: Query, facts: _Facts,
-              in_shard: Callable[[str | None], bool]) -> Callable[[str], bool] | None:
+              in_shard: Callable[[str | None], bool], units: frozenset[str] | None
+              ) -> tuple[Callable[[str], bool] | None, set[Any] | None]:
     """For a shard or a unit's re-check, the sessions of `query`, a query not charged by session
     (those are `_charged_to_scope`), that can give a result charged to a unit wanted (a
     finding's unit or a trigger's target): those holding a record of the one positive pattern
     whose record alone decides every such unit, with a unit wanted (a unit's re-check thus
     spares the city's other sessions of a query partitioned by institution or person). None:
-    every session. A session left out could only have given results `run.narrow` drops."""
+    every session. A session left out could only have given results `run.narrow` drops.
+    With `units`, also the partition values of those sessions (None: unknown), and the
+    deciding records are looked up where they can be."""
     rule = program.rules[query.rule]
     aliases = {pattern.alias for pattern in query.patterns}
     charged = [expr.parse(text) for text in
                [rule.finding.unit, *(rule.triggers[i].target_unit for i in query.triggers)]]
     used = set().union(*(expr.aliases_used(node, aliases) for node in charged))
     if not used:  # charged to no unit (or a constant one)
-        units = {expr.evaluate(node, expr.Env({}, view.context, view)) for node in charged}
-        return None if any(in_shard(unit) for unit in units) else frozenset().__contains__
+        to = {expr.evaluate(node, expr.Env({}, view.context, view)) for node in charged}
+        if any(in_shard(unit) for unit in to):
+            return None, None
+        return frozenset().__contains__, set()
     pattern = next((p for p in query.patterns if {p.alias} == used and not p.negated), None)
     if pattern is None:
-        return None
+        return None, None
     alias = pattern.alias
     units_of = [expr.compiled(node) for node in charged]
     partition = facts.getter(pattern.token, pattern.partition_field)
+    deciding = None  # the records that may decide a unit wanted (their order does not matter)
+    if units is not None:
+        found = [facts.where_node(pattern.token, node, alias, units) for node in charged]
+        if all(part is not None for part in found):
+            deciding = [fact for part in found if part is not None for fact in part]
     wanted: set[str] = set()
-    for row, element in facts.each(pattern.token):
+    values: set[Any] | None = set() if units is not None else None
+    for row, element in facts.each(pattern.token) if deciding is None else deciding:
         env = expr.Env({alias: row}, view.context, view)
         if any(in_shard(unit(env)) for unit in units_of):
-            session = _session(view, query, partition(row, element), row)
+            value = partition(row, element)
+            session = _session(view, query, value, row)
             if session is not None:
                 wanted.add(session)
-    return wanted.__contains__
+                if value is None or isinstance(value, list):  # not looked up: walk
+                    values = None
+                elif values is not None:
+                    values.add(value)
+    return wanted.__contains__, values
 
 
 def _colocate_negations(queries: list[Query], facts: _Facts,
-                        placed: dict[str, dict[tuple[int, Any], set[str]]]) -> None:
+                        placed: dict[str, dict[tuple[int, Any], set[str]]],
+                        few: bool = False) -> None:
     """Put each fact of a negated pattern in every session holding a fact of a positive pattern
     it is joined to by equality with the same value; repeated until nothing moves, since a
     negated token may be a positive one of another query. Any one equality is sound (a fact
-    that could block a match shares its value); the one placing the fewest copies is used."""
+    that could block a match shares its value); the one placing the fewest copies is used.
+    `few`: few facts are placed (a unit's re-check), so the negated facts with those values
+    are looked up where they can be, not found by walking every one."""
     links = []
     for query in queries:
         by_alias = {pattern.alias: pattern for pattern in query.patterns}
@@ -229,7 +271,10 @@ def _colocate_negations(queries: list[Query], facts: _Facts,
                     value = facts.value(partner_token, partner_field, spot)
                     if value is not None:
                         where.setdefault(value, set()).update(sessions)
-                found = [(spot, spots_of) for spot, value in facts.values_of(token, own_field).items()
+                candidates = facts.values_where(token, own_field, where) if few else None
+                if candidates is None:
+                    candidates = facts.values_of(token, own_field)
+                found = [(spot, spots_of) for spot, value in candidates.items()
                          if (spots_of := where.get(value))]
                 if best is None or sum(len(v) for _, v in found) < sum(len(v) for _, v in best):
                     best = found
@@ -284,6 +329,49 @@ class _Facts:
                     found.append((row, element))
             self._each[token] = found
         return found
+
+    def where(self, token: str, name: str | None,
+              values: Collection[Any]) -> list[tuple[dict[str, Any], Any]] | None:
+        """A superset of the facts of `token` whose `name` (as `getter` reads it) is one of
+        `values`, in the order of `each`, looked up by index (`scope`); None if it cannot be."""
+        if name is None:
+            return None
+        exploded = token.partition("[")[2][:-1] or None
+        column = self.columns.get(token, {}).get(name)
+        if column is not None and name != exploded:
+            return self.where_node(token, column[1], column[0], values)
+        return self.where_node(token, expr.Path((name,)), None, values)  # its own field
+
+    def where_node(self, token: str, node: Any, alias: str | None,
+                   values: Collection[Any]) -> list[tuple[dict[str, Any], Any]] | None:
+        """As `where`, for an expression over the record (as `alias`, or its own fields)."""
+        kind, _, rest = token.partition("[")
+        exploded = rest[:-1] if rest else None
+        rows = scope.rows_where(self.view, kind, node, alias, values)
+        if rows is None:
+            return None
+        found = []
+        for row in rows:
+            self.rows_by_id[id(row)] = row
+            if exploded:
+                for element in dict.fromkeys(self.view.field(row, exploded) or []):
+                    found.append((row, element))
+            else:
+                found.append((row, None))
+        return found
+
+    def values_where(self, token: str, name: str,
+                     wanted: Collection[Any]) -> dict[tuple[int, Any], Any] | None:
+        """As `values_of`, for a superset of the facts whose value is one of `wanted` (text
+        values, as `values_of` gives them); None if they cannot be looked up."""
+        if not all(isinstance(value, str) for value in wanted):
+            return None
+        found = self.where(token, name, wanted)
+        if found is None:
+            return None
+        get = self.getter(token, name)
+        return {(id(row), element): _hashable(_plain(get(row, element)))
+                for row, element in found}
 
     def getter(self, token: str, name: str | None) -> Callable[[dict[str, Any], Any], Any]:
         """How a fact of `token` reads `name`: the list element it was exploded to, a column,

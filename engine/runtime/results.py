@@ -19,7 +19,7 @@ from luoshi.engine.language import expr
 from luoshi.engine.language.policy import parse_pattern, template_parts
 from luoshi.engine.language.triggers import DERIVED_PREFIX
 from luoshi.engine.plan.compile import Program, Query, rule_params
-from luoshi.engine.runtime.view import FactView
+from luoshi.engine.runtime.view import FactView, label
 
 
 @dataclass
@@ -233,7 +233,7 @@ class Results:
             raising = self.found.findings.get(row["__finding__"])
             items = raising.evidence if raising is not None else []
         if items is None:
-            items = [Evidence(row["__kind__"], row.get("__label__") or row["__key__"],
+            items = [Evidence(row["__kind__"], label(row) or row["__key__"],
                               row["__where__"])]
         for item in items:
             if item not in finding.evidence:

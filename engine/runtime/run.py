@@ -21,6 +21,7 @@ from typing import Any
 from luoshi.engine.plan.compile import Program, Query
 from luoshi.engine.runtime import forked
 from luoshi.engine.runtime.results import Found, Report, Results
+from luoshi.engine.runtime.scope import RowIndex
 from luoshi.engine.runtime.view import FactView, context_for
 from luoshi.facts.factset import FactSet, Rows
 from luoshi.facts.gc_pause import cyclic_gc_paused
@@ -51,6 +52,7 @@ class Stratum:
     chain: Chain
     in_shard: Callable[[str | None], bool] | None
     options: RunOptions
+    units: frozenset[str] | None = None  # a unit's re-check: its units (then `in_shard` too)
 
 
 Backend = Callable[[Stratum], list[tuple[str, Bindings]]]
@@ -60,7 +62,8 @@ def durable_backend(stratum: Stratum) -> list[tuple[str, Bindings]]:
     """Enrichment, then durable_rules."""
     from luoshi.engine.runtime import durable, enrich
 
-    plan = enrich.build(stratum.view, stratum.program, stratum.queries, stratum.in_shard)
+    plan = enrich.build(stratum.view, stratum.program, stratum.queries, stratum.in_shard,
+                        stratum.units)
     by_id = {query.id: query for query in stratum.queries}
     matches = durable.run(plan, lambda query_id, rows: stratum.chain(by_id[query_id], rows),
                           workers=1 if forked.nested else (stratum.options.workers or 0),
@@ -72,33 +75,43 @@ def durable_backend(stratum: Stratum) -> list[tuple[str, Bindings]]:
 def check(facts: FactSet | Rows, program: Program, year: int, as_of: dt.date | None = None,
           backend: Backend | None = None, progress: Progress | None = None,
           waivers: list[Any] | None = None, shard: tuple[int, int] | None = None,
-          options: RunOptions = RunOptions(), units: Collection[str] | None = None) -> Report:
+          options: RunOptions = RunOptions(), units: Collection[str] | None = None,
+          index: RowIndex | None = None) -> Report:
     """`facts`: validated facts, or their rows (`store.read_rows`), left unchanged;
     `waivers`: (Waiver, Location) pairs, as `waivers.load_waivers` reads them; `shard` (K, N),
     or `units` (a unit's re-check after its submission): spare the work whose results all
-    belong to other units (`narrow` then keeps the results wanted)."""
+    belong to other units (`narrow` then keeps the results wanted). `index`: the rows by field
+    value, kept between checks of a state and the next (`scope.RowIndex`); built as needed if
+    not given."""
     with cyclic_gc_paused():  # a check builds millions of small acyclic objects
         return _check(facts, program, year, as_of or dt.date(year, 12, 31), backend, progress,
-                      waivers, shard, options, units)
+                      waivers, shard, options, units, index)
 
 
 def _check(facts: FactSet | Rows, program: Program, year: int, as_of: dt.date,
            backend: Backend | None, progress: Progress | None, waivers: list[Any] | None,
            shard: tuple[int, int] | None, options: RunOptions,
-           wanted_units: Collection[str] | None) -> Report:
+           wanted_units: Collection[str] | None, index: RowIndex | None) -> Report:
     all_waivers = [waiver for waiver, _ in waivers or []]
     active = {w.key(): w for w in all_waivers if w.expires >= as_of}
-    view = FactView(facts, as_of, program.computed, check_context(program, year, as_of))
-    # Before any worker forks, so that they inherit it: most rules read it.
-    units = sorted(row["id"] for row in view.rows["units"] if view.field(row, "responsible"))
+    view = FactView(facts, as_of, program.computed, check_context(program, year, as_of), index)
+    wanted = frozenset(wanted_units) if wanted_units is not None else None
+    # Before any worker forks, so that they inherit it: most rules read it. A unit's re-check
+    # reports only its units (`narrow`).
+    candidates = view.rows["units"] if wanted is None else \
+        [row for unit in sorted(wanted) if (row := view.by_id["units"].get(unit)) is not None]
+    units = sorted(row["id"] for row in candidates if view.field(row, "responsible"))
     found = Found()
-    rows = sum(len(kind_rows) for kind_rows in view.rows.values())
-    workers = forked.processes(options.workers) if rows >= options.parallel_min_rows else 1
     in_shard = member_of(shard) if shard else None
     share = 1 / shard[1] if shard else 1.0
-    if wanted_units is not None:
-        in_shard = frozenset(wanted_units).__contains__
-        share = len(wanted_units) / max(1, len(view.rows["units"]))
+    if wanted is not None:
+        in_shard = wanted.__contains__
+        share = len(wanted) / max(1, len(view.rows["units"]))
+    # A unit's re-check looks at its own records, not the city's (`enrich`, `scope`): forking
+    # workers would cost more than the work.
+    rows = sum(len(kind_rows) for kind_rows in view.rows.values()) * \
+        (share if wanted is not None else 1)
+    workers = forked.processes(options.workers) if rows >= options.parallel_min_rows else 1
     groups = _rule_groups(program, view, workers, share)
     if progress:
         progress("检查", 0, 1)
@@ -110,8 +123,8 @@ def _check(facts: FactSet | Rows, program: Program, year: int, as_of: dt.date,
             stratum = [query for query in queries if query.stratum == depth]
             results = Results(program, view, active)
             found_here = _evaluate(Stratum(view, program, stratum, results.triggers_of,
-                                           in_shard, options), backend or durable_backend,
-                                   results)
+                                           in_shard, options, wanted),
+                                   backend or durable_backend, results)
             part.merge(found_here)
             for kind, derived in found_here.derived.items():
                 view.add_rows(kind, derived)

@@ -25,6 +25,7 @@ from luoshi.engine.language.policy import Alternative, Rule, parse_pattern
 from luoshi.engine.plan.compile import Program
 from luoshi.engine.runtime import run
 from luoshi.engine.runtime.results import Finding, Report, Trigger
+from luoshi.engine.runtime.scope import RowIndex
 from luoshi.facts.factset import FactSet, Rows
 from luoshi.facts.problems import InputError, Location, Problem
 
@@ -51,31 +52,33 @@ class Upcoming:
 
 def upcoming(facts_rows: FactSet | Rows, program: Program, year: int, as_of: dt.date, days: int,
              waivers: list[Any] | None = None, *, units: list[str] | None = None,
-             now: Report | None = None) -> dict[str, Any]:
+             now: Report | None = None, index: RowIndex | None = None) -> dict[str, Any]:
     """The JSON of `luoshi upcoming`: `{"as_of", "until", "upcoming": [finding + "due_on"],
     "triggers": [...]}`. `waivers`: (Waiver, Location) pairs as for `run.check`; `units`: only
     what is charged to these units (a unit's own reminders); `now`: the check as of D, narrowed
-    to `units`, if it is at hand (the portal keeps it)."""
-    return find(facts_rows, program, year, as_of, days, waivers, units=units, now=now).as_data()
+    to `units`, if it is at hand (the portal keeps it); `index`: as for `run.check`."""
+    return find(facts_rows, program, year, as_of, days, waivers, units=units, now=now,
+                index=index).as_data()
 
 
 def find(facts_rows: FactSet | Rows, program: Program, year: int, as_of: dt.date, days: int,
          waivers: list[Any] | None = None, *, units: list[str] | None = None,
-         now: Report | None = None) -> Upcoming:
+         now: Report | None = None, index: RowIndex | None = None) -> Upcoming:
     """As `upcoming`, with the findings and the check as of D+N kept for rendering."""
     until = window_end(year, as_of, days)
+    index = index if index is not None else RowIndex()  # one for all the checks below
     if now is None:
         now = run.narrow(run.check(facts_rows, program, year, as_of, waivers=waivers,
-                                   units=units), units=units)
+                                   units=units, index=index), units=units)
     later = run.narrow(run.check(facts_rows, program, year, until, waivers=waivers,
-                                 units=units), units=units)
+                                 units=units, index=index), units=units)
     before = {finding.id for finding in now.findings}
     raised = {trigger.key() for trigger in now.triggers}
     findings = [finding for finding in later.findings if finding.id not in before]
     triggers = [trigger for trigger in later.triggers if trigger.key() not in raised]
     dated = [f for f in findings if _decided_by_date(program.rules[f.rule])]
     last_day = _last_days_unreported(facts_rows, program, year, as_of, until, dated, waivers,
-                                     units)
+                                     units, index)
     expiring = {waiver.key(): waiver.expires for waiver, _ in waivers or []
                 if as_of <= waiver.expires < until}
     due_on: dict[str, dt.date | None] = {}
@@ -107,7 +110,8 @@ def window_end(year: int, as_of: dt.date, days: int) -> dt.date:
 def _last_days_unreported(facts: FactSet | Rows, program: Program, year: int, start: dt.date,
                           end: dt.date, findings: list[Finding],
                           waivers: list[Any] | None,
-                          units: list[str] | None = None) -> dict[str, dt.date]:
+                          units: list[str] | None = None,
+                          index: RowIndex | None = None) -> dict[str, dt.date]:
     """For each finding (absent as of `start`, present as of `end`), the day before the first
     check day that reports it, by bisection over (start, end]; with `units`, each check spares
     the other units' work (the findings are theirs)."""
@@ -125,7 +129,7 @@ def _last_days_unreported(facts: FactSet | Rows, program: Program, year: int, st
             return
         middle = low + (high - low) // 2
         present = {f.id for f in run.check(facts, part, year, middle, waivers=waivers,
-                                           units=units).findings}
+                                           units=units, index=index).findings}
         if ids & present:
             split(low, middle, ids & present)
         if ids - present:

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from luoshi.engine.language import expr, names
+from luoshi.engine.runtime.scope import RowIndex
 from luoshi.facts.factset import FactSet, Rows, rows_of
 from luoshi.facts.kinds import EVALUATED_KINDS as KINDS
 from luoshi.facts.kinds import references
@@ -32,7 +33,8 @@ class ViewError(Exception):
 
 class FactView:
     def __init__(self, facts: FactSet | Rows, as_of: dt.date,
-                 computed: dict[str, dict[str, expr.Node]], context: dict[str, Any]) -> None:
+                 computed: dict[str, dict[str, expr.Node]], context: dict[str, Any],
+                 index: RowIndex | None = None) -> None:
         self.as_of = as_of
         self.computed = computed
         self.context = context
@@ -50,43 +52,49 @@ class FactView:
         self.homes: dict[tuple[str, Any], Any] = {}  # (kind, id) -> home unit, for sessions
         # Rows are changed in place (event dates cleared, computed fields kept): rows of a
         # FactSet are made here, rows given are the caller's and copied.
-        if isinstance(facts, FactSet):
-            self._build(rows_of(facts), copy=False)
-        else:
-            self._build(facts, copy=True)
+        self.stored = rows_of(facts) if isinstance(facts, FactSet) else facts
+        # The stored rows by field value, to find a unit's records without walking (`scope`);
+        # kept between checks by whoever passes it.
+        self.index = index if index is not None else RowIndex()
+        self._aligned: dict[str, list[dict[str, Any] | None]] = {}
+        self._build(self.stored, copy=not isinstance(facts, FactSet))
 
     # -- building -------------------------------------------------------------------------
 
     def _build(self, stored: Rows, copy: bool) -> None:
         for kind, model in KINDS.items():
-            dated, events, key_fields = model.DATED, model.EVENTS, model.KEY
+            dated, events = model.DATED, model.EVENTS
             rows = []
+            aligned = self._aligned[kind] = []  # the view's row of each stored row, or None
             for stored_row in stored.get(kind, ()):
                 if dated and stored_row[dated] is not None and stored_row[dated] > self.as_of:
+                    aligned.append(None)
                     continue
                 row = dict(stored_row) if copy else stored_row
                 for name in events:
                     if row[name] is not None and row[name] > self.as_of:
                         row[name] = None
                 row["__kind__"] = kind
-                # How evidence names it: the id, or the natural key's parts joined by "/".
-                row["__label__"] = row[key_fields[0]] if len(key_fields) == 1 else \
-                    "/".join(str(row[name]) for name in key_fields)
                 rows.append(row)
+                aligned.append(row)
             self.rows[kind] = rows
-        self._drop_orphans()
+        for kind in self._drop_orphans():
+            kept = {id(row) for row in self.rows[kind]}
+            self._aligned[kind] = [row if row is not None and id(row) in kept else None
+                                   for row in self._aligned[kind]]
         for kind, rows in self.rows.items():
             self.by_id[kind] = {row["id"]: row for row in rows} if "id" in KINDS[kind].model_fields \
                 else {}
 
-    def _drop_orphans(self) -> None:
+    def _drop_orphans(self) -> set[str]:
         """A record that requires a record not yet existing at the as-of date does not exist
-        (nor, in turn, what requires it)."""
+        (nor, in turn, what requires it). The kinds that lost records."""
         required = {kind: [(name, targets) for name, targets in references(kind).items()
                            if KINDS[kind].model_fields[name].is_required()]
                     for kind in KINDS}
         ids = {kind: {row.get("id") for row in rows} for kind, rows in self.rows.items()}
         recheck = set(self.rows)
+        dropped: set[str] = set()
         while recheck:
             shrunk = set()
             for kind in recheck:
@@ -99,8 +107,15 @@ class FactView:
                     self.rows[kind] = rows
                     ids[kind] = {row.get("id") for row in rows}
                     shrunk.add(kind)
+            dropped |= shrunk
             recheck = {kind for kind in self.rows
                        if any(set(targets) & shrunk for _, targets in required[kind])}
+        return dropped
+
+    def aligned(self, kind: str) -> list[dict[str, Any] | None]:
+        """The view's row of each stored row of `kind` (`self.stored[kind]`), None where the
+        view leaves it out: how a stored row found by `index` is the view's."""
+        return self._aligned.get(kind, [])
 
     def add_rows(self, kind: str, rows: Iterable[dict[str, Any]]) -> None:
         """Rows of a derived kind (triggers), for rules of a later stratum."""
@@ -246,6 +261,15 @@ class FactView:
                     index[item].append(row)
             self._indexes[key] = index
         return index
+
+
+def label(row: dict[str, Any]) -> Any:
+    """How evidence names a record: the id, or the natural key's parts joined by "/" (found
+    when asked: few records are evidence); a trigger's row carries its own."""
+    if "__label__" in row:
+        return row["__label__"]
+    key = KINDS[row["__kind__"]].KEY
+    return row[key[0]] if len(key) == 1 else "/".join(str(row[name]) for name in key)
 
 
 def _disjuncts(node: Any) -> list[Any]:
