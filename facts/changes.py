@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from .factset import Row, Rows
-from .kinds import KINDS, references
+from .kinds import KINDS, unit_path
 
 
 def compare(before: Rows, after: Rows, unit: str | None = None) -> dict[str, list[dict[str, Any]]]:
@@ -45,12 +45,12 @@ def owner(kind: str, row: Row | None, by_id: dict[str, dict[str, Row]]) -> str |
     path = KINDS[kind].OWNER
     if row is None or path is None:
         return None
-    first, _, second = path.partition(".")
-    if not second:
-        return row[first]
-    target = references(kind)[first][0]
-    other = by_id[target].get(row[first])
-    return None if other is None else other[second]
+    field, through = unit_path(kind, path)
+    if through is None:
+        return row[field]
+    target, target_field = through
+    other = by_id[target].get(row[field])
+    return None if other is None else other[target_field]
 
 
 def _record(row: Row, fields: list[str]) -> dict[str, Any]:

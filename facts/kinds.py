@@ -402,6 +402,14 @@ def references(kind: str) -> dict[str, list[str]]:
     }
 
 
+def unit_path(kind: str, path: str) -> tuple[str, tuple[str, str] | None]:
+    """A path to a record's unit (OWNER or HOME, e.g. "unit" or "inspection.organizer") read as
+    the field of `kind`, and, when the unit is reached through another record, the kind that
+    field names with that record's field (else None)."""
+    first, _, second = path.partition(".")
+    return first, (references(kind)[first][0], second) if second else None
+
+
 def choice_of(kind: str, name: str) -> Choice | None:
     """The enumeration a field takes its values from, if it is an enum field."""
     metadata = EVALUATED_KINDS[kind].model_fields[name].metadata

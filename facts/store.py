@@ -28,7 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from . import chain, tables
 from .factset import FactSet, Record, Row, Rows, record_key
 from .gc_pause import cyclic_gc_paused
-from .kinds import KINDS, references
+from .kinds import KINDS, references, unit_path
 from .problems import DamagedRecord, InputError, Location, Problem, Progress, StoreError
 from .readers import InputFile
 from .tables import FACT_TABLES, LOAD_FILES, LOADS
@@ -345,13 +345,14 @@ def _owned_by(connection: sa.Connection, kind: str, unit: str | None) -> sa.Colu
     table = FACT_TABLES[kind]
     path = KINDS[kind].OWNER
     assert path is not None
-    first, _, second = path.partition(".")
-    if not second:
-        return table.c[first] == unit
-    target = FACT_TABLES[references(kind)[first][0]]
-    through = connection.scalars(sa.select(target.c.id).where(_open(target),
-                                                              target.c[second] == unit)).all()
-    return table.c[first].in_(sorted(through))
+    field, through = unit_path(kind, path)
+    if through is None:
+        return table.c[field] == unit
+    target_kind, target_field = through
+    target = FACT_TABLES[target_kind]
+    ids = connection.scalars(sa.select(target.c.id).where(
+        _open(target), target.c[target_field] == unit)).all()
+    return table.c[field].in_(sorted(ids))
 
 
 def _open_versions(connection: sa.Connection, table: sa.Table, fields: list[str],
@@ -397,20 +398,20 @@ def refuse_foreign(connection: sa.Connection, facts: FactSet, unit: str) -> None
                                     f"{model.ZH}由纪委办公室统一报送，不属于单位 {unit} 的报送范围",
                                     kind) for record in records)
             continue
-        first, _, second = model.OWNER.partition(".")
+        first, path = unit_path(kind, model.OWNER)
         through: dict[str, Any] = {}
-        if second:
-            target = references(kind)[first][0]
+        if path is not None:
+            target, second = path
             through = {fact.id: getattr(fact, second) for fact in facts.facts(target)}  # type: ignore[attr-defined]  # kinds with an id
             missing = {getattr(record.fact, first) for record in records} - through.keys()
             through |= _stored_values(connection, target, second, missing)
         for record in records:
             owner = getattr(record.fact, first)
-            if second:
+            if path is not None:
                 owner = through.get(owner)
             if owner != unit:
                 field = KINDS[kind].model_fields[first].title
-                shown = f"{first}（{field}）" + (f"所指记录的 {second}" if second else "")
+                shown = f"{first}（{field}）" + (f"所指记录的 {path[1]}" if path else "")
                 problems.append(Problem(record.where, "E502",
                                         f"记录属于单位 {owner or '（空）'}（按 {shown}），"
                                         f"不属于本次报送的单位 {unit}", kind, first))
@@ -592,11 +593,13 @@ def submissions(db: str | None = None, unit: str | None = None,
 
 def _sound_load(load: sa.Row[Any]) -> bool:
     """Whether a load has the shape its readers rely on (`describe_load`, the pages)."""
-    return isinstance(load.counts, dict) and all(isinstance(count, dict) and all(
-        isinstance(number, int) for number in count.values()) for count in load.counts.values()) \
-        and isinstance(load.files, list) and all(isinstance(item, dict) and "path" in item
-                                                 for item in load.files) \
-        and isinstance(load.received_at, dt.datetime) and isinstance(load.loaded_at, dt.datetime)
+    if not (isinstance(load.counts, dict) and isinstance(load.files, list)):
+        return False
+    counts_sound = all(isinstance(count, dict) and all(isinstance(n, int) for n in count.values())
+                       for count in load.counts.values())
+    files_sound = all(isinstance(item, dict) and "path" in item for item in load.files)
+    times_sound = all(isinstance(when, dt.datetime) for when in (load.received_at, load.loaded_at))
+    return counts_sound and files_sound and times_sound
 
 
 COUNTS = ("added", "changed", "removed", "unchanged")

@@ -22,7 +22,7 @@ from typing import Any, get_args, get_origin
 
 import sqlalchemy as sa
 
-from .kinds import KINDS, Fact, references
+from .kinds import KINDS, Fact, unit_path
 
 metadata = sa.MetaData()
 _TIME = sa.DateTime(timezone=True)
@@ -95,10 +95,11 @@ def owner_columns() -> dict[str, set[str]]:
     for kind, model in KINDS.items():
         if model.OWNER is None:
             continue
-        first, _, second = model.OWNER.partition(".")
-        found[kind].add(first)
-        if second:
-            found[references(kind)[first][0]].add(second)
+        field, through = unit_path(kind, model.OWNER)
+        found[kind].add(field)
+        if through is not None:
+            target, target_field = through
+            found[target].add(target_field)
     return found
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from .export import cell
 from .factset import Rows
-from .kinds import KINDS, choice_of, date_fields, references
+from .kinds import KINDS, choice_of, date_fields, references, unit_path
 from .raw import EXAMPLE_MARK, LABEL_SEPARATOR
 
 ROWS = 1000  # rows prepared with formats and dropdowns
@@ -249,12 +249,12 @@ def rows_of_unit(rows: Rows, unit: str) -> tuple[Rows, Rows]:
     def own(kind: str, path: str | None) -> list[dict]:
         if path is None:
             return []
-        first, _, second = path.partition(".")
-        if not second:
-            return [row for row in rows.get(kind, ()) if row.get(first) == unit]
-        target = references(kind)[first][0]
+        field, through = unit_path(kind, path)
+        if through is None:
+            return [row for row in rows.get(kind, ()) if row.get(field) == unit]
+        target, target_field = through
         return [row for row in rows.get(kind, ())
-                if (by_id[target].get(row.get(first)) or {}).get(second) == unit]
+                if (by_id[target].get(row.get(field)) or {}).get(target_field) == unit]
 
     submitted = [kind for kind in rows if kind in KINDS]  # not the store's history kinds
     records = {kind: own(kind, KINDS[kind].OWNER) for kind in submitted}
