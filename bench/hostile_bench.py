@@ -1,7 +1,8 @@
 """Benchmark: memory and time of inputs built to exhaust a reader, each refused.
 
 Builds, in a temporary folder: a 1 MB XLSX whose sheet inflates to 1 GB, one whose shared
-strings inflate to 600 MB, workbooks just under the caps, a 200 MB YAML and a 200 MB JSON.
+strings inflate to 600 MB, workbooks just under the caps, a 200 MB YAML and a 200 MB JSON, and
+a CSV whose header holds a cell of 80 KB of spaces (issue 21: 17 s in a quadratic pattern).
 Each `luoshi validate FILE` runs in a fresh process under /usr/bin/time; the table gives its
 exit status, peak memory (max RSS), wall and CPU seconds, and the first line it printed.
 The target (issue 13): every refused input under 500 MB.
@@ -102,6 +103,11 @@ def big_text(path: Path, total_bytes: int, json_form: bool) -> None:
         file.write("]}\n" if json_form else "")
 
 
+def long_header(path: Path) -> None:
+    cell = "名称" + " " * 80_000 + "x"
+    path.write_text(f'id,"{cell}",kind\nu1,单位,county\n', encoding="utf-8")
+
+
 def measure(path: Path) -> tuple[int, float, float, float, str]:
     command = ["/usr/bin/time", "-f", "%M %e %U %S", sys.executable, "-m", "luoshi.cli.main",
                "validate", str(path)]
@@ -126,6 +132,7 @@ def main() -> None:
         "strings-under-cap.xlsx": lambda p: workbook(p, rows(1000, "x"), shared_strings(47 * mb)),
         "big.yaml": lambda p: big_text(p, 200 * mb, False),
         "big.json": lambda p: big_text(p, 200 * mb, True),
+        "units.csv": long_header,
     }
     print("| 输入 | 文件 MB | 退出状态 | 峰值内存 MB | 墙钟 s | CPU s | 输出的第一行 |")
     print("|---|---|---|---|---|---|---|")

@@ -29,6 +29,10 @@ INSTRUCTION_SHEETS = ("说明", "README")
 _FORMULA_START = ("=", "+", "-", "@")
 # How the template marks a required header; the mark is not part of the field's name.
 _REQUIRED_MARKS = re.compile(r"^[*＊\s]+|[*＊\s]+$|[（(]\s*必填\s*[)）]\s*$")
+# A header names a field in a few words. A longer cell names none and is reported as written
+# (E301): the marks are looked for only in this many characters, for the pattern's search is
+# quadratic in a run of spaces (80 KB of them in one cell held the portal for 17 s).
+MAX_HEADER = 200
 # "u-jw｜市纪委" → "u-jw", in every item of a cell (the template's code dropdowns).
 _LABELS = re.compile(LABEL_SEPARATOR + r"[^;；、]*")
 Merge = tuple[int, int, int, int]  # min_col, min_row, max_col, max_row
@@ -39,7 +43,8 @@ def _empty(cell: Any) -> bool:
 
 
 def _header_name(cell: Any) -> str:
-    return _REQUIRED_MARKS.sub("", str(cell).strip())
+    text = str(cell).strip()
+    return text if len(text) > MAX_HEADER else _REQUIRED_MARKS.sub("", text)
 
 
 def records_from_table(name: str, rows: Iterable[tuple[int, list[Any]]], where: Location,

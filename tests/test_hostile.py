@@ -112,3 +112,28 @@ def test_exports_neutralise_formulas_and_read_back_unchanged(tmp_path):
     for shape in (tmp_path / "csv", tmp_path / "f.xlsx"):
         again, _ = read_facts([str(shape)])
         assert [r.fact.name for r in again.records["units"]] == ['=HYPERLINK("http://x")', "+1-2"]
+
+
+def test_a_long_header_cell_is_read_in_linear_time(monkeypatch):
+    """An 80 KB header cell of spaces (issue 21): the pattern that strips the required marks
+    searched it in quadratic time (17 s, holding every request of the portal). It now sees at
+    most `MAX_HEADER` characters of a cell; the cell is still reported as an unknown header."""
+    from luoshi.facts import table_reader
+
+    searched: list[int] = []
+    pattern = table_reader._REQUIRED_MARKS
+
+    class Counting:
+        def sub(self, replacement: str, text: str) -> str:
+            searched.append(len(text))
+            assert len(text) <= table_reader.MAX_HEADER, f"searched {len(text)} characters"
+            return pattern.sub(replacement, text)
+
+    monkeypatch.setattr(table_reader, "_REQUIRED_MARKS", Counting())
+    cell = "名称" + " " * 80_000 + "x"
+    reading = Reading()
+    read_bytes("units.csv", f"id,*类型,\"{cell}\"\nu1,county,x\n".encode(), reading)
+    assert searched and max(searched) <= table_reader.MAX_HEADER
+    with_marks = [p for p in reading.problems if p.code == "E301"]
+    assert len(with_marks) == 1 and with_marks[0].where.col == 3
+    assert "名称" in with_marks[0].message and len(with_marks[0].message) < 400
