@@ -176,8 +176,8 @@ def year_of(request: Request, required: bool = False) -> int:
     if not text:
         if required:
             raise HTTPException(422, "请给出 year（检查年度）")
-        runs = portal(request).pipeline.runs()
-        return runs[0].year if runs else dt.date.today().year
+        newest = portal(request).pipeline.newest_year()
+        return newest if newest is not None else dt.date.today().year
     year = whole_number(text)
     if year is None or not 2000 <= year <= 2100:
         raise HTTPException(422, f"year 应为 2000–2100 的年份，而不是 {text[:20]!r}")
@@ -205,8 +205,8 @@ def days_of(request: Request, default: int | None = None) -> int:
             raise HTTPException(422, "请给出 days（天数）")
         return default
     days = whole_number(text)
-    if days is None or days > 366:
-        raise HTTPException(422, "days 应为 0–366 的整数")
+    if days is None or not 1 <= days <= 366:
+        raise HTTPException(422, "days 应为 1–366 的整数")
     return days
 
 

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from luoshi.engine.runtime.upcoming import days_left
 from luoshi.outputs.formats import json_format
 
 from . import accounts, actions, audit
@@ -128,7 +129,11 @@ def _overview(request: Request, account: Account, year: int, day: Any,
     unit = None if account.office else account.unit
     report = pipeline.report(year, day, unit)
     found = json_format.as_data(report)
-    coming = pipeline.upcoming(year, day, state.light_days, unit)
+    # The lights look ahead no further than a check of the year may (late in the next year,
+    # fewer days; on its last day, none).
+    days = min(state.light_days, days_left(year, day))
+    coming = pipeline.upcoming(year, day, days, unit) if days else \
+        {"as_of": day.isoformat(), "until": day.isoformat(), "upcoming": [], "triggers": []}
     units = [unit] if unit else report.units
     colours = lights(found, coming, units, day)
     states = audit.submission_states(state.engine, unit)
@@ -143,7 +148,7 @@ def _overview(request: Request, account: Account, year: int, day: Any,
                       "warnings": sum(f["severity"] == "warning" for f in mine)})
     # The office's page lists the findings of the unit it picks (all at once would be thousands).
     listed = [f for f in found["findings"] if unit or f["unit"] == focus]
-    return {"empty": False, "table": table, "findings": listed, "upcoming": coming,
+    return {"empty": False, "table": table, "findings": listed, "upcoming": coming, "days": days,
             "names": report.unit_names, "focus": focus if focus in units else None}
 
 
@@ -153,8 +158,7 @@ async def home(request: Request) -> Response:
     day = actions.day_of(request, year)
     focus = request.query_params.get("unit") if account.office else None
     data = await run_in_threadpool(_overview, request, account, year, day, focus)
-    return render(request, "home.html", year=year, day=day, days=portal(request).light_days,
-                  STATUS=STATUS, LIGHTS=LIGHTS, **data)
+    return render(request, "home.html", year=year, day=day, STATUS=STATUS, LIGHTS=LIGHTS, **data)
 
 
 # -- 报送 ---------------------------------------------------------------------------------

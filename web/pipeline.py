@@ -30,6 +30,7 @@ from luoshi.engine.settings import Settings, load_settings
 from luoshi.facts import history, store
 from luoshi.facts.factset import Rows, facts_sha256
 from luoshi.facts.inputs import read_input
+from luoshi.facts.problems import DamagedRecord
 from luoshi.facts.validate import read_uploads
 from luoshi.outputs import appraisal, documents, notices, ranking
 from luoshi.outputs.formats import json_format
@@ -191,6 +192,17 @@ class Pipeline:
         found = history.runs(self.db)[:newest]
         history.checked(*found)
         return found
+
+    def newest_year(self) -> int | None:
+        """The year of the newest sound recorded run (the pages' default year): a damaged run
+        is named where runs are listed, and does not stop the pages that only need a year."""
+        for found in history.runs(self.db):
+            try:
+                history.checked(found)
+            except DamagedRecord:
+                continue
+            return int(found.year)
+        return None
 
     def run(self, run_id: int) -> sa.Row[Any] | None:
         found = next((found for found in history.runs(self.db) if found.id == run_id), None)
