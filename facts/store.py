@@ -159,6 +159,9 @@ class Submission:
     received: dt.datetime | None = None  # default: now
     by: str | None = None
     note: str | None = None
+    # Sent by the unit itself (the portal's unit accounts): its problems name no stored record
+    # of another unit, so that it learns nothing of them (the office, sending for it, does).
+    private: bool = False
 
 
 def load(facts: FactSet, inputs: list[InputFile], db: str | None = None,
@@ -195,7 +198,7 @@ def _load(connection: sa.Connection, facts: FactSet, inputs: list[InputFile],
     # state before this load (a withdrawn inspection still places its results in scope).
     plans = {kind: _plan(connection, kind, facts.records[kind], submission) for kind in KINDS}
     if submission.scope == "unit":
-        refuse_dangling(connection, facts, plans)
+        refuse_dangling(connection, facts, plans, submission.private)
     now = dt.datetime.now(dt.UTC)
     load_id = connection.execute(sa.insert(LOADS).values(
         loaded_at=now, tool_version=tool_version(),
@@ -298,16 +301,23 @@ def _plan(connection: sa.Connection, kind: str, records: list[Record],
     return _Plan(ended, inserts, counts, removed)
 
 
-def refuse_dangling(connection: sa.Connection, facts: FactSet, plans: dict[str, _Plan]) -> None:
+# Where the problems of a private submission place the stored records of others it cites.
+ELSEWHERE = "已存的其他记录"
+
+
+def refuse_dangling(connection: sa.Connection, facts: FactSet, plans: dict[str, _Plan],
+                    private: bool = False) -> None:
     """A unit may withdraw a record only if nothing left in the state still names it: neither
     a record of the submission nor a stored record this load keeps (say, another unit's
     accountability based on the withdrawn misconduct). Units withdraw no reference kinds, so
-    the list fields, which name only those, need no look."""
+    the list fields, which name only those, need no look. `private`: the stored records are
+    counted, not named (`Submission.private`)."""
     withdrawn = {kind: plan.removed for kind, plan in plans.items()
                  if plan.removed and KINDS[kind].KEY == ("id",)}
     if not withdrawn:
         return
     problems: list[Problem] = []
+    cited: dict[Any, int] = {}  # withdrawn id -> stored records naming it (private)
     for kind in KINDS:
         table = FACT_TABLES[kind]
         for name, targets in references(kind).items():
@@ -326,9 +336,15 @@ def refuse_dangling(connection: sa.Connection, facts: FactSet, plans: dict[str, 
             for key, source, value in connection.execute(kept):
                 if key in submitted:  # reported at its line in the submission above
                     continue
+                if private:
+                    cited[value] = cited.get(value, 0) + 1
+                    continue
                 problems.append(Problem(Location(source), "E501",
                                         f"已存的记录 {key} 引用 {value!r}：本次报送撤回了它，"
                                         "须先由该记录的报送单位修改或撤回该记录", kind, name))
+    problems += [Problem(Location(ELSEWHERE), "E501",
+                         f"本次报送撤回了 {value!r}，但已存的其他记录中还有 {count} 条引用它，"
+                         "不能撤回；请联系惩防办处理引用它的记录") for value, count in sorted(cited.items())]
     if problems:
         raise InputError(problems)
 

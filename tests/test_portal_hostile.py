@@ -5,6 +5,7 @@ server. Each test is a case that once failed."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from types import SimpleNamespace
 
 import pytest
@@ -13,6 +14,7 @@ from starlette.testclient import TestClient
 
 from luoshi.web import actions
 
+from .conftest import EXAMPLE
 from .portal import Browser, app_for, login, make_store
 
 
@@ -95,3 +97,82 @@ def test_one_damaged_old_run_leaves_the_home_pages_working(tmp_path):
         assert page.status_code == 200, page.text[:300]
         assert "2013" in page.text
     assert "检查记录 1" in office.get("/checks").text
+
+
+# -- Leaks between units -----------------------------------------------------------------------
+
+PROBES = {  # a unit's record citing a stored record of another unit: (another's id, kind, text)
+    "inspection_results": ("cb-ins05", "inspection_results:\n  - {{inspection: {id}, institution: "
+                                       "cb-i01, status: implemented}}\n"),
+    "warning_measures": ("cb-mc02", "warning_measures:\n  - {{id: cb-wm-probe, basis: {id}, "
+                                    "person: cb-p12, date: 2013-07-01, kind: explain}}\n"),
+    "rectifications": ("cb-ins05", "rectifications:\n  - {{id: cb-rect-probe, unit: cb-cz, "
+                                   "inspection: {id}, problem: 试探}}\n"),
+}
+
+
+def _submit(browser: Browser, name: str, text: str, **data: str):  # noqa: ANN202
+    return browser.post("/api/submissions", headers={"x-csrf-token": browser.csrf}, data=data,
+                        files=[("files", (name, text.encode()))])
+
+
+@pytest.mark.parametrize("kind", PROBES)
+def test_another_units_record_is_answered_as_a_missing_one(city, kind):
+    """财政局 cites a record of 总工会 (its inspection, or 文教局's misconduct): the answer was
+    E502 "记录属于单位 cb-gh", or even acceptance, while an id that exists nowhere got E501: so
+    a unit could learn which records other units hold, and whose they are. Now a unit's account
+    may cite the office's reference records and the stored records that name it; any other id
+    gets the very answer a missing one gets. The office, sending for the unit, still reads why."""
+    other, text = PROBES[kind]
+    unit = city["unit"]
+    foreign = _submit(unit, "probe.yaml", text.format(id=other))
+    missing = _submit(unit, "probe.yaml", text.format(id="cb-nowhere"))
+    assert foreign.status_code == missing.status_code == 422, (foreign.text, missing.text)
+    assert foreign.json() == json.loads(missing.text.replace("cb-nowhere", other))
+    assert [p["code"] for p in foreign.json()["problems"]] == ["E501"]
+    for leak in ("cb-gh", "cb-wj", "属于单位", "其他单位"):
+        assert leak not in foreign.text
+    if kind != "rectifications":  # the office sending it for 财政局 is told whose it is
+        office = _submit(city["office"], "probe.yaml", text.format(id=other), unit="cb-cz")
+        assert office.status_code == 422 and "E502" in office.text and "记录属于单位" in office.text
+
+
+def test_a_unit_still_cites_what_names_it(tmp_path):
+    """What a unit may cite: the office's reference records (units, persons, institutions) and
+    the stored records that name it, such as 纪委's inspection of it (cb-ins01 targets 财政局)."""
+    from .test_versions import submission_of
+
+    unit = login(app_for(make_store(tmp_path)), "caizheng")
+    sent = submission_of("cb-cz", EXAMPLE, tmp_path / "cz.yaml").read_text(encoding="utf-8")
+    sent = sent.replace("rectifications:\n", "rectifications:\n- {id: cb-rect-own, unit: cb-cz, "
+                        "inspection: cb-ins01, institution: cb-i01, person: cb-p12, problem: 自查}\n")
+    answer = _submit(unit, "财政局.yaml", sent)
+    assert answer.status_code == 201, answer.text[:400]
+    assert answer.json()["counts"]["rectifications"]["added"] == 1
+
+
+def test_a_refused_withdrawal_names_no_record_of_another_unit(tmp_path):
+    """财政局 withdraws its inspection cb-ins04, on which 开发区's rectification cb-rect02 rests:
+    the refusal named cb-rect02 and the file and line it was loaded from. Now the unit reads
+    that the inspection is still cited by other stored records; the office (sending for it, or
+    `luoshi load --unit`) still reads which."""
+    from .test_versions import submission_of
+
+    db = make_store(tmp_path)
+    app = app_for(db)
+    unit, office = login(app, "caizheng"), login(app, "office1")
+    sent = submission_of("cb-cz", EXAMPLE, tmp_path / "cz.yaml", leave_out={"cb-ins04"},
+                         cascade=True).read_text(encoding="utf-8")
+    answer = _submit(unit, "财政局.yaml", sent)
+    assert answer.status_code == 422, answer.text[:300]
+    problems = answer.json()["problems"]
+    assert [p["code"] for p in problems] == ["E501"] and "cb-ins04" in problems[0]["message"]
+    for leak in ("cb-rect02", "facts.yaml", "rectifications", "cb-kfq", "开发区"):
+        assert leak not in answer.text, leak
+    page = unit.post("/submit", data={"csrf": unit.csrf},
+                     files=[("files", ("财政局.yaml", sent.encode()))])
+    assert page.status_code == 422 and "cb-ins04" in page.text
+    for leak in ("cb-rect02", "facts.yaml"):
+        assert leak not in page.text, leak
+    precise = _submit(office, "财政局.yaml", sent, unit="cb-cz")
+    assert precise.status_code == 422 and "cb-rect02" in precise.text

@@ -132,7 +132,8 @@ async def submit(request: Request, account: Account, form: FormData) -> Submitte
     try:
         if too_large:
             raise InputError([Problem(Location(too_large[0]), "E107", too_large[1])])
-        call = functools.partial(state.pipeline.submit, files, unit, replace, account.name)
+        call = functools.partial(state.pipeline.submit, files, unit, replace, account.name,
+                                 private=not account.office)
         outcome.result = await anyio.to_thread.run_sync(call, limiter=_loads(request))
     except InputError as error:
         outcome.problems = sorted(map(plain_problem, error.problems), key=lambda p: p.where.sort_key())

@@ -15,6 +15,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from luoshi.engine.runtime.upcoming import days_left
+from luoshi.facts.store import ELSEWHERE
 from luoshi.outputs.formats import json_format
 
 from . import accounts, actions, audit
@@ -180,7 +181,7 @@ async def submit_form(request: Request, outcome: actions.Submitted | None = None
     uploaded = set(outcome.files) if outcome else set()
     for number, problem in enumerate(outcome.problems if outcome else []):
         path = problem.where.path  # an uploaded file, else a stored record cited (E501)
-        heading = path if path in uploaded else f"已存的记录（{path}）"
+        heading = path if path in uploaded or path == ELSEWHERE else f"已存的记录（{path}）"
         counts[heading] = counts.get(heading, 0) + 1
         if number < actions.MAX_LISTED:
             groups.setdefault(heading, []).append(actions.problem_data(problem))

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_origin
 
 import sqlalchemy as sa
 
@@ -30,6 +30,7 @@ from luoshi.engine.settings import Settings, load_settings
 from luoshi.facts import history, store
 from luoshi.facts.factset import Rows, facts_sha256
 from luoshi.facts.inputs import read_input
+from luoshi.facts.kinds import KINDS, references
 from luoshi.facts.problems import DamagedRecord
 from luoshi.facts.validate import read_uploads
 from luoshi.outputs import appraisal, documents, notices, ranking
@@ -77,14 +78,33 @@ class Pipeline:
     # -- loading ------------------------------------------------------------------------
 
     def submit(self, files: list[tuple[str, bytes]], unit: str | None, replace: bool,
-               by: str) -> store.LoadResult:
+               by: str, private: bool = False) -> store.LoadResult:
         """`load --unit U` (or `--replace`, or a merge) of uploaded files, validated against
-        the stored state; raises `InputError` with every problem, storing nothing."""
+        the stored state; raises `InputError` with every problem, storing nothing. `private`:
+        sent by unit U's own account, which may cite only what it may see (`_citable`)."""
         submission = store.Submission(scope="unit" if unit else "replace" if replace else "merge",
-                                      unit=unit, by=by, note="门户报送")
-        stored = None if replace else (lambda wanted: store.stored_ids(self.db, wanted, False))
-        facts, inputs = read_uploads(files, stored=stored)
+                                      unit=unit, by=by, note="门户报送", private=private)
+
+        def stored(wanted: dict[str, set[str]]) -> dict[str, set[str]]:
+            found = store.stored_ids(self.db, wanted, False)
+            return self._citable(found, unit) if private and unit else found
+
+        facts, inputs = read_uploads(files, stored=None if replace else stored)
         return store.load(facts, inputs, self.db, submission=submission)
+
+    def _citable(self, found: dict[str, set[str]], unit: str) -> dict[str, set[str]]:
+        """Of the stored ids `found`, those unit `unit` may cite: the office's reference records
+        (units, persons, institutions) and the records that name the unit (its own, an
+        inspection of it). Any other is answered as missing, so that a unit cannot tell another
+        unit's records from ids that exist nowhere."""
+        rows = self.rows()
+        citable = {}
+        for kind, ids in found.items():
+            naming = _unit_fields(kind)
+            citable[kind] = ids if naming is None else {
+                row["id"] for row in rows.get(kind, ()) if row["id"] in ids
+                and any(row[name] == unit for name in naming)}
+        return citable
 
     def submissions(self, unit: str | None, load_id: int | None = None) -> list[sa.Row[Any]]:
         """Loads, newest first: a unit's own only (in the query), or one of them."""
@@ -264,6 +284,16 @@ class Pipeline:
             path = Path(folder) / "template.xlsx"
             write_template(path, rows, codes)
             return path.read_bytes()
+
+
+@cache
+def _unit_fields(kind: str) -> tuple[str, ...] | None:
+    """The fields by which a record of `kind` names a unit (an inspection: its organizer and
+    the unit inspected); None for the office's reference kinds, which every unit may cite."""
+    if KINDS[kind].OWNER is None:
+        return None
+    return tuple(name for name, targets in references(kind).items() if targets == ["units"]
+                 and get_origin(KINDS[kind].model_fields[name].annotation) is not list)
 
 
 @cache
