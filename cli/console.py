@@ -67,7 +67,9 @@ def exit_on_errors(storing: bool = False) -> Iterator[None]:
             # Plain writes: a problem line must never be wrapped or re-coloured by rich.
             sys.stdout.write(f"{problem}\n")
         tail = "，未存储任何数据。" if storing else "。"
-        _err().print(f"[bold red]共 {len(error.problems)} 个问题[/]{tail}")
+        if error.total > len(error.problems):  # past MAX_PROBLEMS: counted, not kept
+            tail = f"（列出了前 {len(error.problems):,} 个）{tail}"
+        _err().print(f"[bold red]共 {error.total} 个问题[/]{tail}")
         raise typer.Exit(2) from None
     except StoreError as error:
         _err().print(f"[bold red]E601[/] {_escape(str(error))}")

@@ -27,16 +27,20 @@ def serve(
         "--max-unpacked-mb", min=1, max=4096, show_default=False,
         help="一次报送的全部文件解压后的总大小上限（MB，默认 256；工作簿按其压缩包目录中声明的"
              "大小计）")] = None,
+    max_records: Annotated[int | None, typer.Option(
+        "--max-records", min=1, max=10_000_000, show_default=False,
+        help="一次报送最多读取的记录数（默认 50,000；更大的整批数据请用 luoshi load 导入）")] = None,
 ) -> None:
     """启动门户网站：单位报送、查看问题与期限，惩防办检查、发文、考核（浏览器访问，无需联网）。"""
     import uvicorn
 
-    from luoshi.web.app import MAX_UNPACKED, create_app
+    from luoshi.web.app import MAX_RECORDS, MAX_UNPACKED, create_app
     from luoshi.web.protocol import Protocol
 
     with exit_on_errors():
         app = create_app(db, config, secure_cookies=secure_cookies,
-                         max_unpacked=max_unpacked_mb * 2**20 if max_unpacked_mb else MAX_UNPACKED)
+                         max_unpacked=max_unpacked_mb * 2**20 if max_unpacked_mb else MAX_UNPACKED,
+                         max_records=max_records or MAX_RECORDS)
     # The portal's own log (luoshi.web: each failure a user was shown by its reference) on
     # standard error beside uvicorn's, which systemd keeps in the journal.
     handler = logging.StreamHandler()

@@ -14,13 +14,21 @@ import re
 from typing import Any
 
 from .problems import Location
-from .raw import Positioned, PositionedList, Reading, records_from_document
+from .raw import SCALARS_PER_RECORD, Positioned, PositionedList, Reading, records_from_document
+
+
+class _TooMany(Exception):
+    def __init__(self, offset: int) -> None:
+        super().__init__("too many objects")
+        self.offset = offset
 
 
 class _PositionedDecoder(json.JSONDecoder):
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, room: int | None = None) -> None:
         super().__init__()
         self._text = text
+        # Records that may still be read: no more objects than that (and the document's own).
+        self._room, self._objects, self._scalars = room, 0, 0
         self._line_starts = [0] + [i + 1 for i, char in enumerate(text) if char == "\n"]
         self.parse_object = self._parse_object
         self.parse_array = self._parse_array
@@ -33,7 +41,13 @@ class _PositionedDecoder(json.JSONDecoder):
     def _parse_object(self, s_and_end: tuple[str, int], strict: bool, scan_once: Any,
                       object_hook: Any, object_pairs_hook: Any, memo: Any = None) -> Any:
         start = s_and_end[1] - 1
+        self._objects += 1
+        if self._room is not None and self._objects > self._room + 1:
+            raise _TooMany(start)
         pairs, end = json.decoder.JSONObject(s_and_end, strict, scan_once, None, list, memo)  # type: ignore[attr-defined]
+        self._scalars += 2 * len(pairs)
+        if self._room is not None and self._scalars > SCALARS_PER_RECORD * (self._room + 1):
+            raise _TooMany(start)
         result = Positioned()
         result.start = self.position(start)
         cursor = start
@@ -75,9 +89,12 @@ def read_json(path: str, text: str, reading: Reading) -> None:
     if not text.strip():
         records_from_document(None, path, reading)
         return
-    decoder = _PositionedDecoder(text)
+    decoder = _PositionedDecoder(text, reading.room())
     try:
         document = decoder.decode(text)
+    except _TooMany as too_many:
+        reading.stop(Location(path, *decoder.position(too_many.offset)))
+        return
     except json.JSONDecodeError as error:
         reading.problem(Location(path, error.lineno, error.colno), "E102",
                         f"JSON 语法错误：{_MESSAGES.get(error.msg, error.msg)}")

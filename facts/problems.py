@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import errno
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 # Every error code a user can meet, with the one-line title docs/errors.md explains.
@@ -156,12 +156,37 @@ class StoreError(Exception):
     """The database could not be reached or written; nothing was stored."""
 
 
+# Problems kept of one input: a 20 MB table with a wrong value in every row has a million of
+# them (a refused upload held 3 GB); past this many they are counted, not kept.
+MAX_PROBLEMS = 10_000
+
+
+class Problems(list[Problem]):
+    """Problems as they are found: the first `MAX_PROBLEMS` kept, every one counted (`total`)."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        super().__init__()
+        self.limit = MAX_PROBLEMS if limit is None else limit
+        self.total = 0
+
+    def append(self, problem: Problem) -> None:
+        self.total += 1
+        if len(self) < self.limit:
+            super().append(problem)
+
+    def extend(self, problems: Iterable[Problem]) -> None:  # type: ignore[override]
+        for problem in problems:
+            self.append(problem)
+
+
 class InputError(Exception):
-    """Raised with every problem found, once a whole input has been read."""
+    """Raised with every problem found, once a whole input has been read; `total` counts
+    those past the ones kept (`Problems`)."""
 
     def __init__(self, problems: list[Problem]) -> None:
         super().__init__(f"{len(problems)} problems")
         self.problems = sorted(problems, key=lambda problem: problem.where.sort_key())
+        self.total = max(getattr(problems, "total", 0), len(problems))
 
 
 class DamagedRecord(InputError):

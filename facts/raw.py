@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .kinds import KINDS, kind_choices, resolve_kind, suggest_kind
-from .problems import Location, Problem
+from .problems import Location, Problem, Problems
 
 
 @dataclass(slots=True)
@@ -18,26 +18,56 @@ class RawRecord:
     kind: str
     where: Location
     values: dict[str, Any]
-    # Where each field's key stands, as (line, column): a Location is made only for a problem
+    # Where each field's key stands, as (line, column), or a column of the record's line (a
+    # table's rows share one such map, their header's): a Location is made only for a problem
     # (making one per field of every record was half the time of reading a YAML file).
-    fields_at: dict[Any, tuple[int, int]] = field(default_factory=dict)
+    fields_at: dict[Any, tuple[int, int] | int] = field(default_factory=dict)
 
     def field_at(self, name: Any) -> Location:
         at = self.fields_at.get(name)
-        return self.where if at is None else self.where.at(*at)
+        if at is None:
+            return self.where
+        return self.where.at(col=at) if isinstance(at, int) else self.where.at(*at)
+
+
+# The keys and values a record of the widest kind (13 fields) writes, and room for a few more:
+# past this many per record it may hold, a YAML or JSON document is not built further.
+SCALARS_PER_RECORD = 32
 
 
 @dataclass(slots=True)
 class Reading:
-    """Everything read from the inputs so far: records, and problems found while reading."""
+    """Everything read from the inputs so far: records, and problems found while reading.
+    With `max_records` (the portal's submissions), reading stops past that many records."""
 
     records: list[RawRecord] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
+    problems: Problems = field(default_factory=Problems)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why) not read
+    max_records: int | None = None
+    stopped: bool = False  # past `max_records`
 
     def problem(self, where: Location, code: str, message: str, kind: str | None = None,
                 field_name: str | None = None) -> None:
         self.problems.append(Problem(where, code, message, kind, field_name))
+
+    def full(self, where: Location) -> bool:
+        """Whether `max_records` are read, so that the record at `where` is not (`stop`)."""
+        room = self.room()
+        if room is None or room > 0:
+            return False
+        self.stop(where)
+        return True
+
+    def room(self) -> int | None:
+        """How many more records may be read (None: any number)."""
+        return None if self.max_records is None else self.max_records - len(self.records)
+
+    def stop(self, where: Location) -> None:
+        """Reading stops at `where`, past `max_records` (said once)."""
+        if not self.stopped:
+            self.stopped = True
+            self.problem(where, "E107", f"一次报送最多 {self.max_records or 0:,} 条记录，读到这里已满，"
+                                        "其后的记录没有读取：请分几次报送，或请惩防办用 luoshi load 导入")
 
 
 class Positioned(dict):
@@ -123,9 +153,11 @@ def records_from_document(document: Any, path: str, reading: Reading) -> None:
                                 f"第 {index + 1} 条记录应为字段映射，实际为{_shape(item)}", kind)
                 continue
             record_at = origin.at(*item.start)
+            if reading.full(record_at):
+                return
             for key, key_at in item.duplicates:
                 reading.problem(origin.at(*key_at), "E302", f"字段 {key!r} 在同一条记录中出现两次",
                                 kind, str(key))
-            reading.records.append(RawRecord(kind, record_at, dict(item), item.keys_at))
+            reading.records.append(RawRecord(kind, record_at, item, item.keys_at))
     for name, at in document.duplicates:
         reading.problem(origin.at(*at), "E302", f"数据类别 {name!r} 在同一文件中出现两次（后者会覆盖前者）")

@@ -61,6 +61,7 @@ def records_from_table(name: str, rows: Iterable[tuple[int, list[Any]]], where: 
     dates = date_fields(kind) if excel_dates else frozenset()
     refs = references(kind)
     header: list[str | None] | None = None
+    columns: dict[Any, tuple[int, int] | int] = {}  # field -> its column, shared by every row
     headerless_reported: set[int] = set()
     # Columns under a header already reported (unknown or repeated) or ignored: cells skipped.
     reported: set[int] = set()
@@ -76,12 +77,14 @@ def records_from_table(name: str, rows: Iterable[tuple[int, list[Any]]], where: 
                                         f"标题行“{title[:40]}”（表头之上的标题不是数据）"))
                 continue
             header = _read_header(kind, number, cells, where, reading, reported)
+            columns = {name: index + 1 for index, name in enumerate(header) if name is not None}
             _report_merges(merges or [], number, kind, where, reading)
             continue
         if isinstance(filled[0], str) and filled[0].strip().startswith(EXAMPLE_MARK):
             continue
+        if reading.full(where.at(number)):
+            return
         values: dict[str, Any] = {}
-        fields_at: dict[str, tuple[int, int]] = {}
         for index, cell in enumerate(cells):
             if _empty(cell):
                 continue
@@ -100,8 +103,7 @@ def records_from_table(name: str, rows: Iterable[tuple[int, list[Any]]], where: 
             if name in refs and isinstance(cell, str) and LABEL_SEPARATOR in cell:
                 cell = _LABELS.sub("", cell)
             values[name] = cell
-            fields_at[name] = (number, index + 1)
-        reading.records.append(RawRecord(kind, where.at(number), values, fields_at))
+        reading.records.append(RawRecord(kind, where.at(number), values, columns))
 
 
 def _read_header(kind: str, number: int, cells: list[Any], where: Location,

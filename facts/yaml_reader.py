@@ -14,12 +14,13 @@ of megabytes, and the constructor is slower than the parse itself and knows noth
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import yaml
 
 from .problems import Location
-from .raw import Positioned, PositionedList, Reading, records_from_document
+from .raw import SCALARS_PER_RECORD, Positioned, PositionedList, Reading, records_from_document
 from .yaml_errors import describe
 
 _Parser = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser where installed
@@ -44,11 +45,21 @@ def _position(mark: yaml.Mark) -> tuple[int, int]:
     return mark.line + 1, mark.column + 1
 
 
-def _build(parser: Any) -> Any:
-    """The document's value, built straight from the parser's events with a stack."""
+class _TooMany(Exception):
+    def __init__(self, mark: yaml.Mark) -> None:
+        super().__init__("too many mappings")
+        self.mark = mark
+
+
+def _build(parser: Any, room: int | None = None) -> Any:
+    """The document's value, built straight from the parser's events with a stack; with `room`
+    (records that may still be read), no more mappings than that (one per record, and the
+    document's own), nor scalars than such records hold (`SCALARS_PER_RECORD`), are built
+    (`_TooMany`)."""
     stack: list[Any] = []  # open collections; for a mapping, [mapping, pending key, key mark]
     root: Any = None
     documents = 0
+    mappings = scalars = 0
     while True:
         event = parser.get_event()
         kind = event.__class__
@@ -70,9 +81,15 @@ def _build(parser: Any) -> Any:
             if event.tag not in (None, "!", _STR, _SEQ, _MAP, _NULL):
                 raise _Refused(event.start_mark, "E101", _TAG_REFUSED)
             if kind is yaml.ScalarEvent:
+                scalars += 1
+                if room is not None and scalars > SCALARS_PER_RECORD * (room + 1):
+                    raise _TooMany(event.start_mark)
                 plain = event.implicit[0] and event.tag is None
                 value = None if plain and event.value in _NULLS else event.value
             elif kind is yaml.MappingStartEvent:
+                mappings += 1
+                if room is not None and mappings > room + 1:
+                    raise _TooMany(event.start_mark)
                 mapping = Positioned()
                 mapping.start = _position(event.start_mark)
                 stack.append([mapping, _NO_KEY, None])
@@ -93,7 +110,9 @@ def _build(parser: Any) -> Any:
                 raise _Refused(event.start_mark, "E101", "映射的键应为普通文本")
             if value == "<<" and event.implicit[0]:
                 raise _Refused(event.start_mark, "E106", _ALIAS_REFUSED)
-            parent[1], parent[2] = value, _position(event.start_mark)
+            # one string per distinct key: a record of many fields repeated 100,000 times
+            parent[1], parent[2] = sys.intern(value) if isinstance(value, str) else value, \
+                _position(event.start_mark)
         else:
             mapping, key, at = parent
             if key in mapping:
@@ -126,7 +145,10 @@ def read_yaml(path: str, text: str, reading: Reading) -> None:
     parser = None
     try:
         parser = _Parser(text)  # PyYAML's own reader checks the characters here already
-        document = _build(parser)
+        document = _build(parser, reading.room())
+    except _TooMany as too_many:
+        reading.stop(Location(path, *_position(too_many.mark)))
+        return
     except _Refused as refused:
         reading.problem(Location(path, *_position(refused.mark)), refused.code, refused.message)
         return

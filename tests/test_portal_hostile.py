@@ -176,3 +176,113 @@ def test_a_refused_withdrawal_names_no_record_of_another_unit(tmp_path):
         assert leak not in page.text, leak
     precise = _submit(office, "财政局.yaml", sent, unit="cb-cz")
     assert precise.status_code == 422 and "cb-rect02" in precise.text
+
+
+# -- Memory and bodies -------------------------------------------------------------------------
+
+def test_the_problems_kept_of_one_input_are_bounded_and_all_counted(monkeypatch):
+    """A table with a wrong value in every row has as many problems as rows: a million of them
+    for a 20 MB CSV, each kept. Past `MAX_PROBLEMS` they are counted, not kept."""
+    from luoshi.facts import problems
+    from luoshi.facts.problems import InputError
+    from luoshi.facts.validate import read_uploads
+
+    monkeypatch.setattr(problems, "MAX_PROBLEMS", 100)
+    rows = "".join(f"u{n},单位{n},not-a-kind\n" for n in range(400))
+    with pytest.raises(InputError) as refused:
+        read_uploads([("units.csv", ("id,name,kind\n" + rows).encode())])
+    assert len(refused.value.problems) == 100 and refused.value.total == 400
+    assert {p.code for p in refused.value.problems} == {"E305"}
+
+
+def _posted(browser: Browser, name: str, data: bytes) -> tuple[object, int, int]:
+    """The answer to an upload, the most memory Python held while it was answered (bytes, not
+    counting the request), and what it held afterwards."""
+    import gc
+    import tracemalloc
+
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    answer = browser.post("/api/submissions", headers={"x-csrf-token": browser.csrf},
+                          files=[("files", (name, data))])
+    gc.collect()
+    after, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return answer, peak - before - 3 * len(data), after - before
+
+
+def test_a_large_refused_upload_holds_bounded_memory_and_gives_it_back(tmp_path):
+    """A refused 20 MB CSV peaked at 3.0 GB (2.9 GB kept): every row was read and kept, and
+    with it a problem per row. A submission now reads at most `max_records` records (E107 for
+    the rest), keeps at most `MAX_PROBLEMS` problems, and lets each raw record go once it is
+    checked; what it held is freed once it is answered. (Memory in bytes Python allocates, a
+    correctness bound, not a timing: bench/upload_bench.py measures the server's.)"""
+    from luoshi.web.app import MAX_RECORDS
+
+    unit = login(app_for(make_store(tmp_path)), "caizheng")
+    rows = 2 * MAX_RECORDS  # every person in a unit that exists nowhere (E501 each)
+    data = ("id,name,unit\n" + "".join(f"p{n},张三,nowhere\n" for n in range(rows))).encode()
+    answer, peak, kept = _posted(unit, "persons.csv", data)
+    assert answer.status_code == 422, answer.text[:300]
+    body = answer.json()
+    # one E501 per record read, and the E107 where reading stopped
+    assert body["total"] == MAX_RECORDS + 1 and len(body["problems"]) == 1000
+    assert peak < 100 * 2**20, f"{peak / 2**20:.0f} MB"  # 50,000 records read and checked
+    assert kept < 8 * 2**20, f"{kept / 2**20:.0f} MB"
+
+
+def _asgi(app, method: str, path: str, headers: dict[str, str], chunks: list[bytes]):  # noqa: ANN001, ANN202
+    """Call the app directly as a server would: (status, number of body chunks it took)."""
+    import anyio
+
+    taken = 0
+    status: list[int] = []
+
+    async def receive() -> dict:
+        nonlocal taken
+        taken += 1
+        if taken > len(chunks):
+            return {"type": "http.disconnect"}
+        return {"type": "http.request", "body": chunks[taken - 1],
+                "more_body": taken < len(chunks)}
+
+    async def send(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            status.append(message["status"])
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
+             "query_string": b"", "root_path": "", "client": ("127.0.0.1", 5000),
+             "server": ("portal", 80),
+             "headers": [(k.encode(), v.encode()) for k, v in headers.items()]}
+    anyio.run(app, scope, receive, send)
+    return status[0], taken
+
+
+def test_a_body_past_its_limit_is_refused_before_it_is_read(city):
+    """Anyone, before logging in, could make the server take in 20 MB with the login form (the
+    limit was the upload's for every form). A request that carries no files may now send 64 KB;
+    past its limit a body is refused from its Content-Length before a byte of it is read, and
+    while it streams (no Content-Length) as soon as it passes the limit."""
+    from luoshi.web import accounts
+    from luoshi.web.app import MAX_FORM, MAX_UPLOAD
+
+    app = city["app"]
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    chunk = b"x" * 65536
+    status, taken = _asgi(app, "POST", "/login", {**form, "content-length": str(2**20)},
+                          [chunk] * 16)
+    assert status in (403, 413) and taken == 0
+    status, taken = _asgi(app, "POST", "/login", form, [chunk] * 100)  # streamed, no length
+    assert status in (403, 413) and taken <= MAX_FORM // len(chunk) + 1
+    token = accounts.new_token(sa.create_engine(city["db"]), "caizheng")
+    upload = {"authorization": f"Bearer {token}", "content-type": "multipart/form-data; boundary=x"}
+    status, taken = _asgi(app, "POST", "/api/submissions",
+                          {**upload, "content-length": str(MAX_UPLOAD + 1)}, [chunk])
+    assert status == 413 and taken == 0
+    part = (b'--x\r\ncontent-disposition: form-data; name="files"; filename="a.csv"\r\n'
+            b"content-type: text/csv\r\n\r\n")
+    many = MAX_UPLOAD // len(chunk) + 50
+    status, taken = _asgi(app, "POST", "/api/submissions", upload, [part] + [chunk] * many)
+    assert status == 413 and taken <= MAX_UPLOAD // len(chunk) + 1

@@ -383,10 +383,13 @@ def test_no_portal_answer_shows_the_servers_folders(tmp_path):
             assert folder not in _text(answer.content), url
     assert "facts.yaml:" in _text(office.get(f"/api/runs/{number}/notices/cb-gh").content)
 
-    # cb-cz's submission without its records withdraws cb-ins04, which a stored record names.
+    # cb-cz's submission without its records withdraws cb-ins04, which a stored record names:
+    # the office, sending it for cb-cz, reads which record (a unit reads only how many,
+    # tests/test_portal_hostile.py).
     withdrawn = [("files", ("空.yaml", b"units: []\n"))]
-    api = unit.post("/api/submissions", files=withdrawn, headers={"x-csrf-token": unit.csrf})
-    page = unit.post("/submit", data={"csrf": unit.csrf}, files=withdrawn)
+    api = office.post("/api/submissions", files=withdrawn, data={"unit": "cb-cz"},
+                      headers={"x-csrf-token": office.csrf})
+    page = office.post("/submit", data={"csrf": office.csrf, "unit": "cb-cz"}, files=withdrawn)
     assert api.status_code == page.status_code == 422
     stored = [p for p in api.json()["problems"] if p["code"] == "E501"]
     assert stored and all(p["path"] == "facts.yaml" for p in stored)

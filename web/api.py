@@ -47,7 +47,7 @@ async def post_submissions(request: Request) -> Response:
     outcome = await actions.submit(request, account, form)
     if outcome.result is None:
         listed = outcome.problems[:actions.MAX_LISTED]
-        return JSONResponse({"status": "rejected", "total": len(outcome.problems),
+        return JSONResponse({"status": "rejected", "total": outcome.total,
                              "problems": [actions.problem_data(p) for p in listed]}, 422)
     return JSONResponse({"id": outcome.result.load_id, "unit": outcome.unit, "status": "accepted",
                          "counts": outcome.result.counts}, 201)

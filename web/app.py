@@ -26,32 +26,43 @@ from luoshi.facts.problems import InputError, StoreError
 from . import accounts, api, incidents, pages
 from .auth import NOT_FOUND, Portal
 from .pipeline import Pipeline
-from .security import SecurityHeaders, Throttle, secured
+from .security import BodyLimit, SecurityHeaders, Throttle, secured
 
 MAX_UPLOAD = 20 * 2**20  # bytes of one submission's request
+UPLOADS = ("/api/submissions", "/submit")  # the requests that carry files
+# Bytes of any other request's body (a login, a form, a check's JSON: a few hundred are sent):
+# no one, logged in or not, makes the server take in 20 MB with a login form.
+MAX_FORM = 64 * 2**10
 # Bytes all files of one submission may unpack to (workbooks are zip archives): above one
 # workbook's own cap (192 MB, E107), below what a 2-core, few-GB server reads at once.
 MAX_UNPACKED = 256 * 2**20
+# Records one submission may hold (`luoshi serve --max-records`): what reading and checking an
+# upload holds grows with its records, and 20 MB of short CSV rows are a million of them (a
+# refused one held 3 GB). A unit sends tens to hundreds; a city of 700 units has 28,000 in all.
+MAX_RECORDS = 50_000
 LIGHT_DAYS = 7
 
 
 def create_app(db: str | None = None, config: str | None = None, *,
                max_upload: int = MAX_UPLOAD, light_days: int = LIGHT_DAYS,
                secure_cookies: bool = False, throttle: Throttle | None = None,
-               max_unpacked: int = MAX_UNPACKED) -> Starlette:
+               max_unpacked: int = MAX_UNPACKED, max_records: int = MAX_RECORDS) -> Starlette:
     """The portal over store `db` (migrated here), with the policies and settings of `config`
     (default ./luoshi.toml, if any)."""
     engine = store.connect(db)
     store.migrate(engine)
     key = os.environ.get("LUOSHI_SECRET_KEY") or accounts.signing_key(engine)
     state = Portal(engine, Pipeline.start(db, config), TimestampSigner(key, salt="luoshi-session"),
-                   throttle or Throttle(), max_upload, light_days, secure_cookies, max_unpacked)
+                   throttle or Throttle(), max_upload, light_days, secure_cookies, max_unpacked,
+                   max_records)
     static = StaticFiles(directory=Path(__file__).parent / "static")
     app = Starlette(routes=[*api.ROUTES, *pages.ROUTES, Mount("/static", static, name="static")],
                     exception_handlers={HTTPException: _error, InputError: _failed,  # type: ignore[dict-item]
                                         StoreError: _failed, EngineError: _failed,
                                         Exception: _crashed})
     app.state.portal = state
+    app.add_middleware(BodyLimit, limit=min(MAX_FORM, max_upload),
+                       larger=dict.fromkeys(UPLOADS, max_upload))
     app.add_middleware(SecurityHeaders)
     return app
 

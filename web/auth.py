@@ -35,6 +35,7 @@ class Portal:
     light_days: int  # yellow: due within this many days
     secure_cookies: bool  # set the Secure flag (behind TLS)
     max_unpacked: int  # bytes all files of one submission may unpack to
+    max_records: int  # records one submission may hold
 
 
 def portal(request: Request) -> Portal:

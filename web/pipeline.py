@@ -78,10 +78,12 @@ class Pipeline:
     # -- loading ------------------------------------------------------------------------
 
     def submit(self, files: list[tuple[str, bytes]], unit: str | None, replace: bool,
-               by: str, private: bool = False) -> store.LoadResult:
+               by: str, private: bool = False, max_records: int | None = None,
+               ) -> store.LoadResult:
         """`load --unit U` (or `--replace`, or a merge) of uploaded files, validated against
         the stored state; raises `InputError` with every problem, storing nothing. `private`:
-        sent by unit U's own account, which may cite only what it may see (`_citable`)."""
+        sent by unit U's own account, which may cite only what it may see (`_citable`);
+        `max_records`: reading stops past that many (E107)."""
         submission = store.Submission(scope="unit" if unit else "replace" if replace else "merge",
                                       unit=unit, by=by, note="门户报送", private=private)
 
@@ -89,7 +91,8 @@ class Pipeline:
             found = store.stored_ids(self.db, wanted, False)
             return self._citable(found, unit) if private and unit else found
 
-        facts, inputs = read_uploads(files, stored=None if replace else stored)
+        facts, inputs = read_uploads(files, stored=None if replace else stored,
+                                     max_records=max_records)
         return store.load(facts, inputs, self.db, submission=submission)
 
     def _citable(self, found: dict[str, set[str]], unit: str) -> dict[str, set[str]]:

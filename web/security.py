@@ -1,5 +1,5 @@
-"""What protects every response and request: security headers, upload limits, cleaned file
-names, and the throttle on failed logins."""
+"""What protects every response and request: security headers, the limit on a body, upload
+limits, cleaned file names, and the throttle on failed logins."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
+
+from starlette.exceptions import HTTPException
 
 # No source but the server itself; no frame may hold a page (clickjacking); forms post only here.
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -58,6 +60,44 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+class TooLarge(HTTPException):
+    """The request's body is past the portal's limit: 413 wherever it is not caught."""
+
+    def __init__(self) -> None:
+        super().__init__(413, "请求的内容超过大小上限，未存储任何数据")
+
+
+class BodyLimit:
+    """ASGI middleware: no handler reads more than `limit` bytes of a request's body, or the
+    larger limit of its path in `larger` (the uploads'). Past it, reading raises `TooLarge`
+    (413) before another byte is taken: at the first read if the Content-Length says so, else
+    as soon as the bytes received pass it (a chunked upload). A body nobody reads (a request
+    refused for its login first) is not read at all."""
+
+    def __init__(self, app: Any, limit: int, larger: dict[str, int] | None = None) -> None:
+        self.app, self.limit, self.larger = app, limit, larger or {}
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.larger.get(scope["path"], self.limit)
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
+        received = 0
+
+        async def limited() -> dict:
+            nonlocal received
+            if declared.isdigit() and int(declared) > limit:
+                raise TooLarge()
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise TooLarge()
+            return message
+
+        await self.app(scope, limited, send)
 
 
 # What Windows cannot name a file with; control characters (C0, DEL, C1), line and paragraph
