@@ -1,8 +1,9 @@
 """`luoshi notices [PATH...] --year Y --out DIR`: the documents to send after a check.
 
 `--run ID` makes them from a recorded check (`check --record`): its findings, triggers, year
-and as-of date, so the documents and their numbers are the same however often they are made
-again, whatever has been loaded since (names are read from the store as it is now)."""
+and as-of date, and the names of the stored records as they were right after its load, so the
+documents and their numbers are the same however often they are made again, whatever has been
+loaded or renamed since; nothing is checked again."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from rich.text import Text
 
 from luoshi.engine.runtime import recording, run
 from luoshi.engine.runtime.waivers import load_waivers
-from luoshi.facts.factset import facts_sha256
 from luoshi.facts.inputs import read_input
 from luoshi.facts.problems import InputError, Location, Problem
 from luoshi.outputs import documents
@@ -78,13 +78,18 @@ def notices(
         days = reply_days if reply_days is not None else settings.notices.get(
             "reply_days", notice_model.DEFAULT_REPLY_DAYS)
         catalog, program = load_program(policies, param, settings)
-        waiver_list = load_waivers(waivers) if waivers else []
-        facts = read_input(paths, db)
-        year_in_data(facts, year)
-        changed = recorded is not None and facts_sha256(facts) != recorded.inputs_sha256
-        report = run.check(facts, program, year, day, waivers=waiver_list)
-        if recorded is not None:  # what the office recorded, named from the store
-            report = recording.as_recorded(report, recorded)
+        if recorded is not None:  # what the office recorded, with the names it had: no check
+            from luoshi.facts import store
+
+            report = recording.as_recorded(
+                recorded, recording.names_as_recorded(db, recorded, program))
+            changed = bool(recorded.load_id) and store.newest_load(db) > recorded.load_id
+        else:
+            waiver_list = load_waivers(waivers) if waivers else []
+            facts = read_input(paths, db)
+            year_in_data(facts, year)
+            report = run.check(facts, program, year, day, waivers=waiver_list)
+            changed = False
         built = notice_model.build(report, catalog, days, issued, settings.notices)
         counts = {title: sum(d.kind_title == title for d in built)
                   for title in notice_model.KIND_TITLES.values()}
@@ -92,8 +97,8 @@ def notices(
                    + "，".join(f"{title}{count}份" for title, count in counts.items() if count))
         written = documents.write(built, out, output_format, summary, templates)
     if changed:
-        err.print(Text(f"注意：数据库中的数据在检查记录 {run_id} 之后有变化；文书的问题、触发和文号"
-                       "取自记录，单位、人员、制度的名称取自现有数据。", style="yellow"))
+        err.print(Text(f"注意：数据库中的数据在检查记录 {run_id} 之后有变化；文书按记录时的情况生成："
+                       "问题、触发和文号取自记录，单位、人员、制度的名称取自当时的数据。", style="yellow"))
     message = Text("已生成 ", style="green")
     message.append(f"{len(written) - 1} 份文书及目录 {written[-1]}", style="")
     err.print(message)

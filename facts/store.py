@@ -570,6 +570,11 @@ def readable(db: str | None) -> bool:
         return False
 
 
+def newest_load(db: str | None) -> int:
+    """The id of the newest load (0 before any)."""
+    return reading(db, lambda connection: connection.scalar(sa.select(sa.func.max(LOADS.c.id))) or 0)
+
+
 def states(db: str | None, first: int | None, second: int | None) -> tuple[int, int, Rows, Rows]:
     """The two states `luoshi changes` compares, read in one snapshot: right after loads
     `first` and `second` (default: before and after the newest load; `first` alone: with

@@ -20,6 +20,7 @@ from typing import Any
 
 from rich.cells import cell_len
 
+from luoshi.engine.runtime.directory import names_of
 from luoshi.engine.runtime.results import Report
 from luoshi.engine.settings import DEFAULT_BANDS
 from luoshi.outputs import templating
@@ -93,7 +94,7 @@ def html(report: Report, scores: list[Score], weights: dict[str, float], catalog
             errors = sum(f.severity == "error" for f in items)
             cells.append({"errors": errors, "warnings": len(items) - errors})
         matrix.append({"score": score, "cells": cells})
-    words = Words(report.view)
+    words = Words(names_of(report))
     colours = band_colours(bands)
     limits = list(bands.values())
     legend = [{"name": name, "colour": colours[name], "low": _number(low),
@@ -104,7 +105,7 @@ def html(report: Report, scores: list[Score], weights: dict[str, float], catalog
         report=report, scores=scores, chart=bar_chart(scores, bands), clauses=clauses,
         clause_names=CLAUSES, matrix=matrix, weights=weights, number=_number,
         deduction=lambda f: _number(deduction(f, weights)), triggers=TRIGGERS,
-        person=lambda person_id: _person(report, person_id), legend=legend,
+        person=lambda person_id: _person(words, person_id), legend=legend,
         grade=lambda s: grade(s, bands), colour=lambda s: colours[grade(s, bands)],
         unassigned=[f for f in report.findings if not f.unit],
         title=lambda rule: _rule_title(catalog, rule), basis=lambda key: words.basis(key))
@@ -115,10 +116,10 @@ def _rule_title(catalog: Any, rule: str) -> str:
     return found.title.zh if found else ""
 
 
-def _person(report: Report, person_id: str | None) -> str:
+def _person(words: Words, person_id: str | None) -> str:
     if person_id is None:
         return ""
-    row = report.view.by_id["persons"].get(person_id) if report.view else None
+    row = words.row("persons", person_id)
     return f"{row['name']}（{person_id}）" if row else person_id
 
 
@@ -128,7 +129,7 @@ def sheets(report: Report, scores: list[Score], weights: dict[str, float], catal
            bands: dict[str, float]) -> dict[str, list[list[Any]]]:
     """Each sheet's rows, the header first."""
     names = report.unit_names
-    words = Words(report.view)
+    words = Words(names_of(report))
     ranking: list[list[Any]] = [["排名", "单位编号", "单位", "得分", "等次", "错误", "警告"]]
     ranking += [[s.rank, s.unit, s.name, s.score, grade(s.score, bands), s.errors, s.warnings]
                 for s in scores]
@@ -148,9 +149,9 @@ def sheets(report: Report, scores: list[Score], weights: dict[str, float], catal
     triggers: list[list[Any]] = [["类型", "规则", "依据", "依据说明", "单位编号", "单位", "对象", "期限", "实施机关",
                  "结果编号"]]
     for t in report.triggers:
-        triggers.append([TRIGGERS[t.type], t.rule, t.basis, words.basis(t.basis) if report.view
+        triggers.append([TRIGGERS[t.type], t.rule, t.basis, words.basis(t.basis) if words.records
                          else "", t.target_unit or "", names.get(t.target_unit, "") if t.target_unit
-                         else "", _person(report, t.target_person), t.due, names.get(t.issuer or "", t.issuer or ""),
+                         else "", _person(words, t.target_person), t.due, names.get(t.issuer or "", t.issuer or ""),
                          t.finding])
     unassigned = [["规则", "规则名称", "条款", "级别", "对象", "问题", "结果编号"]]
     unassigned += [[f.rule, _rule_title(catalog, f.rule), f.clause, SEVERITY[f.severity],

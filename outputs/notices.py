@@ -25,7 +25,9 @@ from typing import Any
 
 from luoshi.engine.language import expr
 from luoshi.engine.language.policy import Catalog
+from luoshi.engine.runtime.directory import names_of
 from luoshi.engine.runtime.results import Finding, Report, Trigger, render
+from luoshi.engine.runtime.view import ViewError
 from luoshi.facts.kinds import KINDS
 from luoshi.facts.problems import InputError, Location, Problem
 from luoshi.outputs.wording import Words, chinese_date
@@ -127,10 +129,10 @@ class Addressing:
 
     def __init__(self, report: Report, config: dict[str, Any] | None = None) -> None:
         config = config or {}
-        self.view = report.view
-        self.words = Words(report.view)
+        self.names = names_of(report)
+        self.words = Words(self.names)
         self.year = report.year
-        organs = sorted(row["name"] for row in self.view.rows.get("units", [])
+        organs = sorted(row["name"] for row in self.names.rows("units")
                         if row.get("kind") == "discipline")
         match = _PLACE.match(organs[0]) if organs else None
         self.place = match[1] if match else ""
@@ -154,7 +156,7 @@ class Addressing:
         if target == "unit":
             return self.words.unit(unit), unit
         if target == "discipline_organ":
-            organ = self.view.field(row, "organ") if row else None
+            organ = row.get("organ") if row else None
             return (self.words.unit(organ), organ) if organ else self.resolve("leading_group", unit)
         if target == "parent":
             parent = row.get("parent") if row else None
@@ -359,9 +361,12 @@ class _Builder:
         rule = self.catalog.rules.get(finding.rule)
         message = finding.message
         if rule is not None and rule.finding.notice:
-            context = {**self.report.view.context, "subject": finding.subject,
+            context = {**self.address.names.context, "subject": finding.subject,
                        "unit": finding.unit}
-            message = render(rule.finding.notice, expr.Env({}, context, self.report.view))
+            try:
+                message = render(rule.finding.notice, expr.Env({}, context, _NO_RECORDS))
+            except ViewError:  # wording that reads records: the message says it as well
+                pass
         return self.words.plain(message).rstrip("。")
 
     def _person(self, person: str, unit: str | None) -> str:
@@ -385,6 +390,23 @@ class _Builder:
 
     def _accountability_due(self, trigger: Trigger) -> dt.date | None:
         return self.due.get((trigger.basis, trigger.target_unit))
+
+
+class _NoRecords:
+    """What a notice's wording evaluates against: `$subject`, `$unit` and the check's context
+    only, no records (a document is made from the directory, not the facts)."""
+
+    def field(self, row: dict[str, Any], name: str) -> Any:
+        raise ViewError(name)
+
+    def follow(self, row: dict[str, Any], name: str) -> dict[str, Any] | None:
+        raise ViewError(name)
+
+    def aggregate(self, node: expr.Aggregate, env: expr.Env) -> Any:
+        raise ViewError("aggregate")
+
+
+_NO_RECORDS = _NoRecords()
 
 
 def _address(text: str, name: str, you: str) -> str:

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
 
+from luoshi.engine.runtime.directory import Directory, Entry
 from luoshi.facts.kinds import EVALUATED_KINDS, MISCONDUCT_KIND
 
 RULE_CODE = re.compile(r"^[A-Z]\d{3}$")
@@ -51,17 +51,17 @@ def chinese_dates(text: str) -> str:
 
 
 class Words:
-    """Plain words for the records of one check (`report.view`)."""
+    """Plain words for the records of one check (its directory, `names_of(report)`)."""
 
-    def __init__(self, view: Any) -> None:
-        self.view = view
-        self.records: dict[str, tuple[str, dict[str, Any]]] = {}
+    def __init__(self, names: Directory) -> None:
+        self.names = names
+        self.records: dict[str, tuple[str, Entry]] = {}
         for kind in reversed(NAMED_KINDS):  # the first kind wins where two share an id
-            for key, row in (view.by_id.get(kind, {}) if view else {}).items():
+            for key, row in names.records.get(kind, {}).items():
                 self.records[str(key)] = (kind, row)
 
-    def row(self, kind: str, key: str | None) -> dict[str, Any] | None:
-        return self.view.by_id.get(kind, {}).get(key) if (self.view and key) else None
+    def row(self, kind: str, key: str | None) -> Entry | None:
+        return self.names.row(kind, key) if key else None
 
     def unit(self, key: str | None) -> str:
         row = self.row("units", key)
@@ -75,7 +75,7 @@ class Words:
         row = self.row("institutions", key)
         return f"《{row['title']}》" if row else (key or "")
 
-    def record(self, kind: str, row: dict[str, Any]) -> str:
+    def record(self, kind: str, row: Entry) -> str:
         """What a record is, in a few words."""
         if kind == "institutions":
             return f"《{row['title']}》"

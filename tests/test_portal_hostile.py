@@ -286,3 +286,83 @@ def test_a_body_past_its_limit_is_refused_before_it_is_read(city):
     many = MAX_UPLOAD // len(chunk) + 50
     status, taken = _asgi(app, "POST", "/api/submissions", upload, [part] + [chunk] * many)
     assert status == 413 and taken <= MAX_UPLOAD // len(chunk) + 1
+
+
+# -- Documents of a recorded run ---------------------------------------------------------------
+
+def _text(content: bytes) -> str:
+    """A workbook's cells, a DOCX's parts unpacked, or the answer itself, as text."""
+    import io
+    import zipfile
+
+    import openpyxl
+
+    if not content.startswith(b"PK"):
+        return content.decode("utf-8", "replace")
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        if "xl/workbook.xml" in archive.namelist():  # its text as character references
+            book = openpyxl.load_workbook(io.BytesIO(content))
+            return "\n".join(str(cell.value) for sheet in book for row in sheet.iter_rows()
+                             for cell in row)
+        return b"".join(archive.read(name) for name in archive.namelist()).decode("utf-8", "replace")
+
+
+RENAMED = ("units:\n  - {id: cb-cz, name: 赤壁市财政和国资局, kind: department, party_secretary: "
+           "cb-p10, main_leader: cb-p11, responsible_body: 内控建设领导小组办公室, "
+           "discipline_organ: cb-jw}\n"
+           "persons:\n  - {id: cb-p12, name: 邹新凯, unit: cb-cz, post: 国库股股长}\n")
+
+
+def test_a_recorded_runs_documents_keep_the_names_it_had(tmp_path):
+    """A recorded run's notice and report were made with the names in the store at download
+    time: after 财政局 was renamed, last year's notice was addressed to the new name. Now they
+    print the names of the stored records as they were right after the run's load, in the
+    portal and with `luoshi notices --run`."""
+    from typer.testing import CliRunner
+
+    from luoshi.cli.main import app as cli
+
+    db = make_store(tmp_path)
+    app = app_for(db)
+    office = login(app, "office1")
+    run = office.post("/api/runs", json={"year": 2013}, headers={"x-csrf-token": office.csrf})
+    number = run.json()["id"]
+    urls = [f"/api/runs/{number}/notices/cb-cz", f"/api/runs/{number}/report.html",
+            f"/api/runs/{number}/report.xlsx"]
+    before = [_text(office.get(url).content) for url in urls]
+    assert all("赤壁市财政局" in text for text in before)
+    assert "邹凯（cb-p12）" in before[2]  # the person an accountability names
+    renamed = _submit(office, "改名.yaml", RENAMED)  # the office's merge: a rename
+    assert renamed.status_code == 201, renamed.text[:300]
+    assert "赤壁市财政和国资局" in office.get("/?year=2013&as_of=2013-12-31").text  # it took
+    for url, then in zip(urls, before, strict=True):
+        now = _text(office.get(url).content)
+        assert "赤壁市财政和国资局" not in now and "邹新凯" not in now, url
+        assert "赤壁市财政局" in now, url
+        if url.endswith("cb-cz"):
+            assert now == then  # the very document
+    out = tmp_path / "notices"
+    result = CliRunner().invoke(cli, ["notices", "--run", str(number), "--db", db, "--out",
+                                      str(out), "--format", "md"])
+    assert result.exit_code == 0, result.output
+    written = "".join(path.read_text(encoding="utf-8") for path in out.glob("*.md"))
+    assert "赤壁市财政局" in written and "赤壁市财政和国资局" not in written
+    assert "邹新凯" not in written
+
+
+def test_downloading_a_recorded_runs_documents_checks_nothing(city, monkeypatch):
+    """Each notice or report download ran a whole-city check only to find names (3 s at 700
+    units, 11.5 s with four at once). Now it reads the run's names; the engine is not asked."""
+    from luoshi.engine.runtime import run
+
+    def no_check(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("a download checked the city")
+
+    monkeypatch.setattr(run, "check", no_check)
+    number = city["run"]
+    for browser, url in ((city["office"], f"/api/runs/{number}/notices/cb-gh"),
+                         (city["unit"], f"/api/runs/{number}/notices/cb-cz"),
+                         (city["office"], f"/api/runs/{number}/report.html"),
+                         (city["office"], f"/api/runs/{number}/report.xlsx")):
+        answer = browser.get(url)
+        assert answer.status_code == 200, (url, answer.text[:300])

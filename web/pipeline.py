@@ -24,6 +24,7 @@ from luoshi.engine.plan.compile import Program
 from luoshi.engine.plan.locality import local_kinds
 from luoshi.engine.program import load_program
 from luoshi.engine.runtime import recording, run
+from luoshi.engine.runtime.directory import Directory
 from luoshi.engine.runtime.results import Report
 from luoshi.engine.runtime.scope import RowIndex
 from luoshi.engine.settings import Settings, load_settings
@@ -69,6 +70,8 @@ class Pipeline:
     # The stored rows by field value, for units' re-checks (`scope`): a kind's index stays
     # valid while loads leave its rows alone.
     _index: RowIndex = field(default_factory=RowIndex, repr=False)
+    # The names of recorded runs, by run id (`_recorded`): a few, the runs being downloaded.
+    _names: Kept = field(default_factory=lambda: Kept(size=8), repr=False)
 
     @classmethod
     def start(cls, db: str | None, config: str | None = None) -> Pipeline:
@@ -239,9 +242,16 @@ class Pipeline:
     # -- documents and the appraisal ------------------------------------------------------
 
     def _recorded(self, recorded: sa.Row[Any]) -> Report:
-        """The recorded run as documents show it: its records' files by name (`sources`)."""
-        report = run.check(self.rows(), self.program, recorded.year, recorded.as_of)
-        return plain_report(recording.as_recorded(report, recorded))
+        """The recorded run as documents show it: its findings and triggers with the names it
+        had (its directory as of its load, kept: a run never changes), its records' files by
+        name (`sources`). Nothing is checked."""
+        names = self._names.fetch(recorded.id, None, lambda: self._names_of(recorded))
+        return plain_report(recording.as_recorded(recorded, names))
+
+    def _names_of(self, recorded: sa.Row[Any]) -> Directory:
+        state = self.state()  # a run of the newest state reads no more than that
+        rows = state.rows if recorded.load_id == state.load_id else None
+        return recording.names_as_recorded(self.db, recorded, self.program, rows)
 
     def notice(self, recorded: sa.Row[Any], unit: str) -> tuple[str, bytes] | None:
         """`unit`'s 整改通知书 of a recorded run as DOCX (file name, bytes), if it has one."""

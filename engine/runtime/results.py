@@ -272,4 +272,7 @@ class Report:
     expired: list[Any] = field(default_factory=list)  # waivers past their date
     stale: list[Any] = field(default_factory=list)  # unexpired waivers that matched nothing
     view: Any = None  # the FactView the check read: names and titles for documents
+    # A recorded run's names and titles as of the run (`directory.Directory`), else None: the
+    # documents then read them from `view`.
+    names: Any = None
     config: str | None = None  # the settings file the run read (luoshi.toml), named in outputs

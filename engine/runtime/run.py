@@ -310,7 +310,8 @@ def narrow(report: Report, select: list[str] | None = None, ignore: list[str] | 
                   report.unit_names,
                   [(f, w) for f, w in report.waived if wanted(f.rule, f.unit)],
                   [w for w in report.expired if wanted(w.rule, w.unit)],
-                  [w for w in report.stale if wanted(w.rule, w.unit)], report.view)
+                  [w for w in report.stale if wanted(w.rule, w.unit)], report.view,
+                  names=report.names)
 
 
 def as_of_date(text: str | None, year: int) -> dt.date:

@@ -209,9 +209,10 @@ class Names:
     """Names instead of codes for the triggers table."""
 
     def __init__(self, report: Report) -> None:
+        from luoshi.engine.runtime.directory import names_of
         from luoshi.outputs.wording import Words
 
-        self.words = Words(report.view)
+        self.words = Words(names_of(report))
         self.report = report
 
     def unit(self, key: str | None) -> str:
@@ -221,6 +222,6 @@ class Names:
         return escape.one_line(self.words.person(key) if key else "")
 
     def basis(self, key: str) -> str:
-        if self.report.view is None:
+        if not self.words.records:  # a report without names (the portal's kept results)
             return escape.one_line(key)
         return escape.one_line(self.words.basis(key))
