@@ -174,7 +174,7 @@ class Problems(list[Problem]):
         if len(self) < self.limit:
             super().append(problem)
 
-    def extend(self, problems: Iterable[Problem]) -> None:  # type: ignore[override]
+    def extend(self, problems: Iterable[Problem]) -> None:
         for problem in problems:
             self.append(problem)
 

@@ -6,6 +6,7 @@ Readers only parse. Turning a raw record into a fact (field names, types, enums)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,7 @@ class RawRecord:
     # Where each field's key stands, as (line, column), or a column of the record's line (a
     # table's rows share one such map, their header's): a Location is made only for a problem
     # (making one per field of every record was half the time of reading a YAML file).
-    fields_at: dict[Any, tuple[int, int] | int] = field(default_factory=dict)
+    fields_at: Mapping[Any, tuple[int, int] | int] = field(default_factory=dict)
 
     def field_at(self, name: Any) -> Location:
         at = self.fields_at.get(name)
