@@ -16,28 +16,12 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import os
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
-LUOSHI = [sys.executable, "-c", "from luoshi.cli.main import run; run()"]
-
-
-def cpu(pid: int) -> float:
-    """The server's CPU seconds, with its finished worker processes' (a check forks them)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
-
-
-def luoshi(*args: str, stdin: str | None = None) -> str:
-    return subprocess.run([*LUOSHI, *args], input=stdin, text=True, check=True,
-                          capture_output=True).stdout
+from served import LUOSHI, cpu, luoshi, serving
 
 
 def main() -> None:
@@ -50,23 +34,7 @@ def main() -> None:
     luoshi("load", str(folder / "city" / "facts.yaml"), "--db", db)
     subprocess.run([*LUOSHI, "check", "--year", "2013", "--db", db, "--record", "--format",
                     "json"], capture_output=True, check=False)  # exit 1: findings
-    luoshi("users", "add", "office1", "--role", "office", "--password-stdin", "--db", db,
-           stdin="bench-pass-1234\n")
-    token = luoshi("users", "token", "office1", "--db", db).strip().split()[-1]
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen([*LUOSHI, "serve", "--db", db, "--port", str(port)], cwd=folder,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600,
-                          headers={"authorization": f"Bearer {token}"})
-    try:
-        for _ in range(600):
-            try:
-                if client.get("/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    with serving(db, folder, "office1", "office") as (server, client):
         run = client.get("/api/runs/1").json()
         units = sorted({f["unit"] for f in run["findings"] if f["unit"]})
         print(f"{args.units} 个单位，检查记录 1：{len(run['findings'])} 个问题，{len(units)} 个单位有问题")
@@ -91,9 +59,6 @@ def main() -> None:
                          encoding="utf-8")
         luoshi("load", str(extra), "--db", db)
         timed("又一次导入之后的一份通知书", f"/api/runs/1/notices/{units[6]}")
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -18,20 +18,15 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
+from served import cpu, luoshi, serving
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "chibi" / "facts.yaml"
-LUOSHI = [sys.executable, "-c", "from luoshi.cli.main import run; run()"]
 
 
 def sized(head: str, row: Callable[[int], str], size: int, tail: str = "") -> bytes:
@@ -73,12 +68,10 @@ def inputs(size: int) -> dict[str, tuple[str, bytes]]:
 
 def status(pid: int) -> dict[str, float]:
     """The server's peak and resident memory (MB) and CPU seconds so far."""
-    found: dict[str, float] = {}
+    found: dict[str, float] = {"cpu": cpu(pid)}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(("VmHWM", "VmRSS")):
             found[line[:5]] = int(line.split()[1]) / 1024
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    found["cpu"] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return found
 
 
@@ -89,27 +82,9 @@ def main() -> None:
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="luoshi-upload-"))
     db = f"sqlite:///{folder / 'portal.db'}"
-    subprocess.run([*LUOSHI, "load", str(EXAMPLE), "--db", db], check=True, capture_output=True)
-    subprocess.run([*LUOSHI, "users", "add", "caizheng", "--role", "unit", "--unit", "cb-cz",
-                    "--password-stdin", "--db", db], input="bench-pass-1234\n", text=True,
-                   check=True, capture_output=True)
-    token = subprocess.run([*LUOSHI, "users", "token", "caizheng", "--db", db], text=True,
-                           check=True, capture_output=True).stdout.strip().split()[-1]
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    limit = ["--max-records", str(args.max_records)] if args.max_records else []
-    server = subprocess.Popen([*LUOSHI, "serve", "--db", db, "--port", str(port), *limit],
-                              cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600,
-                          headers={"authorization": f"Bearer {token}"})
-    try:
-        for _ in range(300):
-            try:
-                if client.get("/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    luoshi("load", str(EXAMPLE), "--db", db)
+    limit = ("--max-records", str(args.max_records)) if args.max_records else ()
+    with serving(db, folder, "caizheng", "unit", "cb-cz", limit) as (server, client):
         client.get("/api/submissions")  # the pool and the first reads, before any measure
         print("| 输入 | MB | 答复 | 问题数 | 峰值内存 MB | 之前常驻 MB | 之后常驻 MB | 墙钟 s | 服务器 CPU s |")
         print("|---|---|---|---|---|---|---|---|---|")
@@ -124,9 +99,6 @@ def main() -> None:
             print(f"| {title} | {len(data) / 2**20:.1f} | {answer.status_code} | {total} | "
                   f"{after['VmHWM']:.0f} | {before['VmRSS']:.0f} | {after['VmRSS']:.0f} | "
                   f"{wall:.1f} | {after['cpu'] - before['cpu']:.1f} |", flush=True)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,21 @@ def make_store(folder: Path, text: str | None = None, db: str | None = None) -> 
     return db
 
 
+def with_runs(folder: Path, count: int = 1):  # noqa: ANN201 (db, app, office, ids)
+    """`make_store`'s store with `count` recorded checks of 2013 (as of 31 December), its app,
+    the office logged in, and the runs' ids."""
+    db = make_store(folder)
+    app = app_for(db)
+    office = login(app, "office1")
+    ids = []
+    for _ in range(count):
+        answer = office.post("/api/runs", json={"year": 2013, "as_of": "2013-12-31"},
+                             headers={"x-csrf-token": office.csrf})
+        assert answer.status_code == 201, answer.text
+        ids.append(answer.json()["id"])
+    return db, app, office, ids
+
+
 @dataclass
 class Browser:
     """A TestClient with a session (or none), and the CSRF token its pages carry."""

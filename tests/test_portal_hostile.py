@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 from luoshi.web import actions
 
 from .conftest import EXAMPLE
-from .portal import Browser, app_for, login, make_store
+from .portal import Browser, app_for, login, make_store, with_runs
 
 
 def _answering(app, browser: Browser) -> Browser:  # noqa: ANN001
@@ -28,13 +28,8 @@ def _answering(app, browser: Browser) -> Browser:  # noqa: ANN001
 @pytest.fixture(scope="module")
 def city(tmp_path_factory):
     """The example city (2013) with one recorded check, as the office and a unit see it."""
-    db = make_store(tmp_path_factory.mktemp("hostile"))
-    app = app_for(db)
-    office = login(app, "office1")
-    answer = office.post("/api/runs", json={"year": 2013, "as_of": "2013-12-31"},
-                         headers={"x-csrf-token": office.csrf})
-    assert answer.status_code == 201, answer.text
-    return {"db": db, "app": app, "run": answer.json()["id"],
+    db, app, office, [run] = with_runs(tmp_path_factory.mktemp("hostile"))
+    return {"db": db, "app": app, "run": run,
             "office": _answering(app, office), "unit": _answering(app, login(app, "caizheng"))}
 
 
@@ -80,12 +75,7 @@ def test_one_damaged_old_run_leaves_the_home_pages_working(tmp_path):
     newest for damage: one run edited outside luoshi failed every unit's home page. The home
     page needs only the newest sound run's year; the office's list of checks still names the
     damaged one."""
-    db = make_store(tmp_path)
-    app = app_for(db)
-    office = login(app, "office1")
-    for _ in range(2):
-        assert office.post("/api/runs", json={"year": 2013},
-                           headers={"x-csrf-token": office.csrf}).status_code == 201
+    db, *_ = with_runs(tmp_path, 2)
     engine = sa.create_engine(db)
     with engine.begin() as connection:
         connection.execute(sa.text("UPDATE runs SET findings = '{\"x\": 1}' WHERE id = 1"))
@@ -322,11 +312,7 @@ def test_a_recorded_runs_documents_keep_the_names_it_had(tmp_path):
 
     from luoshi.cli.main import app as cli
 
-    db = make_store(tmp_path)
-    app = app_for(db)
-    office = login(app, "office1")
-    run = office.post("/api/runs", json={"year": 2013}, headers={"x-csrf-token": office.csrf})
-    number = run.json()["id"]
+    db, app, office, [number] = with_runs(tmp_path)
     urls = [f"/api/runs/{number}/notices/cb-cz", f"/api/runs/{number}/report.html",
             f"/api/runs/{number}/report.xlsx"]
     before = [_text(office.get(url).content) for url in urls]

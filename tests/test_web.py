@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from luoshi.cli.main import app as cli
 from luoshi.facts import store
 
-from .portal import UNITS, anonymous, app_for, login, make_store, with_row
+from .portal import UNITS, anonymous, app_for, login, make_store, with_row, with_runs
 
 OWN, OTHER = "caizheng", "gonghui"  # units cb-cz and cb-gh: both have findings in 2013
 
@@ -20,13 +20,8 @@ OWN, OTHER = "caizheng", "gonghui"  # units cb-cz and cb-gh: both have findings 
 @pytest.fixture(scope="module")
 def portal(tmp_path_factory):
     """One store and app for the read-only tests, with one recorded check of 2013."""
-    db = make_store(tmp_path_factory.mktemp("portal"))
-    app = app_for(db)
-    office = login(app, "office1")
-    answer = office.post("/api/runs", json={"year": 2013, "as_of": "2013-12-31"},
-                         headers={"x-csrf-token": office.csrf})
-    assert answer.status_code == 201, answer.text
-    return {"db": db, "app": app, "run": answer.json()["id"], "office": office,
+    db, app, office, [run] = with_runs(tmp_path_factory.mktemp("portal"))
+    return {"db": db, "app": app, "run": run, "office": office,
             "own": login(app, OWN), "other": login(app, OTHER), "anonymous": anonymous(app)}
 
 

@@ -16,7 +16,7 @@ from luoshi.web import audit
 from luoshi.web.auth import COOKIE
 from luoshi.web.security import Throttle, unpacked_size
 
-from .portal import CSRF, PASSWORD, app_for, login, make_store
+from .portal import CSRF, PASSWORD, app_for, login, make_store, with_runs
 
 
 def test_concurrent_guesses_cannot_outrun_the_throttle(tmp_path):
@@ -492,12 +492,7 @@ def test_a_damaged_store_shows_a_reference_not_the_drivers_words(tmp_path, caplo
     damaged load (its counts), which failed every page that lists submissions."""
     import sqlalchemy as sa
 
-    db = make_store(tmp_path)
-    app = app_for(db)
-    office = login(app, "office1")
-    for _ in range(2):
-        assert office.post("/api/runs", json={"year": 2013},
-                           headers={"x-csrf-token": office.csrf}).status_code == 201
+    db, *_ = with_runs(tmp_path, 2)
     engine = sa.create_engine(db)
     with engine.begin() as connection:
         connection.execute(sa.text(damage + (" WHERE id = 1" if "inspections" not in damage else "")))
