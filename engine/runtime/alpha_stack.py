@@ -19,8 +19,8 @@ visited last. The backend splits rules into rulesets whose bound stays within th
 
 from __future__ import annotations
 
-import json
 import dataclasses
+import json
 from dataclasses import dataclass
 from typing import Any
 
