@@ -84,13 +84,13 @@ def test_durable_matches_a_same_fact_comparison_with_a_missing_field_after_anoth
 def test_durable_is_false_on_a_missing_value_where_no_guard_is_emitted():
     """Comparisons with constants, list tests, equality joins, and a later fact lacking its own
     side of a join: false without any guard (positive), true under `$not`."""
-    lone = [{"type": "x"}]
+    lone: list[dict] = [{"type": "x"}]
     for op in OPS:
         assert _matches([{FIRST: {"$and": [{"type": "x"}, _compare(op, "a", 3)]}}], lone) == 0
     assert _matches([{FIRST: {"$and": [{"type": "x"}, {"$iany": {"l": {"$i": 3}}}]}}], lone) == 0
     lacks = {"$iall": {"l": {"$neq": {"$i": 3}}}}
     assert _matches([{FIRST: {"$and": [{"type": "x"}, lacks]}}], lone) == 0
-    pair = [{"type": "x", "a": 5}, {"type": "y"}]
+    pair: list[dict] = [{"type": "x", "a": 5}, {"type": "y"}]
     for op in OPS:
         later = {"$and": [{"type": "y"}, _compare(op, "b", {FIRST: "a"})]}
         assert _matches([{FIRST: {"type": "x"}}, {SECOND: later}], pair) == 0
@@ -119,7 +119,7 @@ def _policy(rules: list[tuple[str, dict, list[str]]]) -> str:
 
 
 def _rules() -> list[tuple[str, dict, list[str]]]:
-    rules = []
+    rules: list[tuple[str, dict, list[str]]] = []
     number = iter(range(900, 1000))
     for op in OPS:
         # a join of tasks (earlier) and persons (later), positive and negated

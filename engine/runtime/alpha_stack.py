@@ -86,14 +86,15 @@ class Network:
             return node
         text = json.dumps(right, sort_keys=True)
         test = (name, op, text)
-        node = parent.by_test.get(test) or next(
+        found = parent.by_test.get(test) or next(
             (n for n in parent.listed if (n.name, n.op, n.value) == test), None)
-        if node is None:
-            node = _Node(name, op, text)
-            if op == "$nex":
-                parent.listed.append(node)
-            else:
-                parent.by_test[test] = node
+        if found is not None:
+            return found
+        node = _Node(name, op, text)
+        if op == "$nex":
+            parent.listed.append(node)
+        else:
+            parent.by_test[test] = node
         return node
 
 

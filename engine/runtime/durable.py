@@ -416,8 +416,8 @@ def _row(plan: Plan, derived: list[dict[str, Any]], ref: int) -> dict[str, Any]:
     return plan.rows[ref] if ref >= 0 else derived[-ref - 1]
 
 
-def _json(facts: list[dict[str, Any]]) -> str:
-    return json.dumps(facts, ensure_ascii=False)
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
 
 
 class ActionFailed(Exception):
