@@ -97,7 +97,8 @@ def lower_queries(queries: list[Query], program: Program,
         patterns = []
         for pattern in query.patterns:
             fields = names.fields_of(pattern.kind, program.computed)
-            test = lower(pattern.filter, pattern.alias, fields, values, names_of)
+            test = lower(pattern.filter, pattern.alias, fields, values, names_of, pattern.kind,
+                         program.computed)
             patterns.append(EnginePattern(
                 pattern.alias, pattern.token, pattern.negated, test,
                 [(j.field, j.op, j.other, j.other_field) for j in pattern.joins]))
