@@ -41,9 +41,7 @@ def rules(context: typer.Context, policies: PoliciesOption = None) -> None:
                       params)
     out.print(table)
     shared = "、".join(f"{k}={v}" for k, v in catalog.terms.params.items())
-    # Not markup: Rich would take `[params]` for a style tag and print nothing.
-    out.print(f"共用参数：{shared}。用 --param 名称=值 或 luoshi.toml 的 [params] 修改。",
-              markup=False)
+    out.print(f"共用参数：{shared}。用 --param 名称=值 或 luoshi.toml 的 [params] 修改。")
 
 
 @app.command("show")
@@ -76,7 +74,7 @@ def show(context: typer.Context,
         text += "\n\n规则引擎之前计算的值（富化，见 docs/engine.md）\n" + "\n".join(
             f"  {token}.{name} = {source}" for token, found in columns.items()
             for name, source in found.items())
-    out.print(text, markup=False)
+    out.print(text)
 
 
 def describe(catalog: Catalog, rule_id: str) -> str:
