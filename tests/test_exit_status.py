@@ -132,3 +132,19 @@ def test_a_config_file_that_cannot_be_read_says_why_in_chinese(tmp_path):
         result = CliRunner().invoke(app, ["check", str(MINIMAL), "--year", "2013",
                                           "--config", str(tmp_path / name)])
         assert result.exit_code == 2 and words in result.stdout, result.output
+
+
+@pytest.mark.parametrize("args", [["--version"], ["rules"],
+                                  ["check", str(MINIMAL), "--year", "2013", "--format", "json"]])
+def test_a_full_standard_output_is_c002_not_an_internal_error(args, tmp_path):
+    """Issue 21: `luoshi check … > /dev/full` said "内部错误"; a short output failed only at
+    exit, after the guard. Both are C002 with status 2."""
+    import subprocess
+    import sys
+
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "luoshi.cli.main", *args], stdout=full,
+                              stderr=subprocess.PIPE, cwd=tmp_path, text=True)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("标准输出: C002 输出无法写出：磁盘已满"), done.stderr
+    assert "内部错误" not in done.stderr and "Traceback" not in done.stderr
