@@ -19,8 +19,8 @@ from .kinds import (
     field_choices,
     references,
     resolve_field,
-    resolve_kind,
     suggest_field,
+    table_kind,
 )
 from .problems import Location, column_letter
 from .raw import EXAMPLE_MARK, IGNORED_FIELDS, LABEL_SEPARATOR, RawRecord, Reading, unknown_kind
@@ -48,7 +48,7 @@ def records_from_table(name: str, rows: Iterable[tuple[int, list[Any]]], where: 
     """A table's records. Before the header, a row of one cell that names no field is a title
     (skipped, and said so); a row whose first cell starts with 示例 is the template's example;
     a 备注 column is the unit's own and not read."""
-    kind = resolve_kind(name)
+    kind = table_kind(name)
     if kind is None:
         what = "工作表名" if where.sheet is not None else "文件名"
         reading.problem(where, "E202", f"{what}表示数据类别：{unknown_kind(name)}")
