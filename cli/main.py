@@ -67,7 +67,7 @@ class LuoshiGroup(LazyGroup):
              windows_expand_args: bool = True, **extra: Any) -> Any:
         """Run a command; whatever escapes it ends with a Chinese message and status 2."""
         stdout = sys.stdout
-        sys.stdout = _Output(stdout)  # type: ignore[assignment]
+        sys.stdout = _Output(stdout)
         try:
             status = super().main(args, prog_name, complete_var, standalone_mode=False,
                                   windows_expand_args=windows_expand_args, **extra)
@@ -124,7 +124,7 @@ class _Output:
 
     def write(self, text: str) -> int:
         try:
-            return self._stream.write(text)  # type: ignore[no-any-return]
+            return self._stream.write(text)
         except BrokenPipeError:
             raise
         except OSError as error:

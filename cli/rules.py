@@ -83,7 +83,8 @@ def describe(catalog: Catalog, rule_id: str) -> str:
              f"级别：{SEVERITY[rule.severity]}    条款：{rule.clause}    定义于：{catalog.where[rule.id]}",
              "", "检查什么", f"  {rule.doc.checks}", "", "为什么", f"  {rule.doc.why}"]
     if rule.params:
-        lines += ["", "参数", *(f"  {rule.id}.{k} = {v}" for k, v in rule.params.items())]
+        lines += ["", "参数", *(f"  {rule.id}.{k} = {v}" for k, v in rule.params.items()),
+                  *(f"  须满足 {check}" for check in rule.param_checks)]
     lines += ["", "条件", *conditions(rule)]
     lines += ["", "违反的例子（报出：" + "、".join(rule.doc.fail.gives) + "）",
               *("  " + line for line in rule.doc.fail.facts.rstrip().splitlines()),

@@ -103,19 +103,19 @@ def test_the_settings_file_used_is_named_and_no_config_reads_none(tmp_path, monk
     import json
 
     shutil.copy(MINIMAL, tmp_path / "facts.yaml")
-    (tmp_path / "luoshi.toml").write_text("[params]\nI201.min = 5\n", encoding="utf-8")
+    (tmp_path / "luoshi.toml").write_text("[params]\nI201.min = 3\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     used = CliRunner().invoke(app, ["check", "facts.yaml", "--year", "2013", "--format", "json"])
     assert "配置文件：luoshi.toml" in used.stderr
     data = json.loads(used.stdout)
-    assert data["config"] == "luoshi.toml" and data["params"]["I201.min"] == 5
+    assert data["config"] == "luoshi.toml" and data["params"]["I201.min"] == 3
     none = CliRunner().invoke(app, ["check", "facts.yaml", "--year", "2013", "--format", "json",
                                     "--no-config"])
     data = json.loads(none.stdout)
     assert data["config"] is None and data["params"]["I201.min"] == 2
     assert "配置文件" not in none.stderr
     other = tmp_path / "other.toml"
-    other.write_text("[params]\nI201.min = 4\n", encoding="utf-8")
+    other.write_text("[params]\nI201.min = 1\n", encoding="utf-8")
     chosen = CliRunner().invoke(app, ["report", "facts.yaml", "--year", "2013", "--format", "json",
                                       "--config", str(other)])
     assert json.loads(chosen.stdout)["config"] == str(other)
