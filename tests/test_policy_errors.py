@@ -37,7 +37,7 @@ CASES = {
     "date-overflow": ("local.yaml:10:13: P301 ", "日期加减“9000 years”超过 100 年的上限，日期会超出日历"),
     "param-checks-defaults": ("local.yaml:11:20: P201 ", "参数的默认值不满足 param_checks 的条件 $min <= $max（X901.min=5、X901.max=3）"),
     "empty-fields-unknown": ("local.yaml:11:42: P302 ", "函数 empty_fields 的参数 'secretary' 不是 units 的字段名"),
-    "param-checks-fields": ("local.yaml:11:20: P302 ", "param_checks 只能读取本规则的参数与共用参数（$accountability_days、$max、$min），不能读取记录的字段或聚合"),
+    "param-checks-fields": ("local.yaml:11:20: P302 ", "param_checks 只能用本规则的参数与共用参数（$accountability_days、$max、$min）、常数、比较、加减与 and/or/not，不能用：记录的字段、聚合或函数"),
 }
 
 

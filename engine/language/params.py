@@ -56,8 +56,9 @@ def policy_problems(catalog: Catalog) -> list[Problem]:
                 continue
             unknown = _not_parameters(node, values)
             if unknown:
-                problems.append(Problem(where, "P302", f"{rule.id} param_checks 只能读取本规则的参数与"
-                                                       f"共用参数（{_listed(values)}），不能读取{unknown}"))
+                problems.append(Problem(where, "P302", f"{rule.id} param_checks 只能用本规则的参数与"
+                                                       f"共用参数（{_listed(values)}）、常数、比较、加减与 "
+                                                       f"and/or/not，不能用：{unknown}"))
             elif not _holds(node, values):
                 problems.append(Problem(where, "P201", f"{rule.id} 参数的默认值不满足 param_checks 的条件 "
                                                        f"{text}（{_shown(node, values, rule)}）"))
@@ -149,10 +150,12 @@ def _too_far(duration: expr.Duration, values: dict[str, Any]) -> bool:
         and abs(amount) > MAX_SHIFT[duration.unit]
 
 
-def _reads_records(node: Any) -> bool:
-    if isinstance(node, (expr.Path, expr.Aggregate)):
-        return True
-    return any(_reads_records(child) for child in expr.children(node))
+def _arithmetic(node: Any) -> bool:
+    """Whether an expression is only constants, `$` names, comparisons, `+ -`, `and or not`:
+    what can be evaluated before a check, on parameters alone, and before the compiler has
+    checked any function's arguments."""
+    return isinstance(node, (expr.Const, expr.Var, expr.Unary, expr.Binary, expr.IsNull)) \
+        and all(_arithmetic(child) for child in expr.children(node))
 
 
 def _variables(node: Any) -> list[str]:
@@ -168,8 +171,8 @@ def _variables(node: Any) -> list[str]:
 
 def _not_parameters(node: Any, values: dict[str, Any]) -> str:
     """What in a condition over parameters is not a parameter (a field, a `$year`), or ''."""
-    if _reads_records(node):
-        return "记录的字段或聚合"
+    if not _arithmetic(node):
+        return "记录的字段、聚合或函数"
     unknown = [name for name in _variables(node) if name not in values]
     return "、".join(f"${name}" for name in unknown)
 
