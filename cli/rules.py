@@ -9,8 +9,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from luoshi.engine.language import expr
 from luoshi.engine.language.policy import Catalog, Rule, load_catalog
 from luoshi.engine.language.source import clause_text
+from luoshi.engine.plan.compile import computed_read
 from luoshi.engine.runtime import durable
 from luoshi.engine.runtime.run import check_context
 from luoshi.facts.problems import InputError, Location, Problem
@@ -41,9 +43,7 @@ def rules(context: typer.Context, policies: PoliciesOption = None) -> None:
                       params)
     out.print(table)
     shared = "、".join(f"{k}={v}" for k, v in catalog.terms.params.items())
-    # Not markup: Rich would take `[params]` for a style tag and print nothing.
-    out.print(f"共用参数：{shared}。用 --param 名称=值 或 luoshi.toml 的 [params] 修改。",
-              markup=False)
+    out.print(f"共用参数：{shared}。用 --param 名称=值 或 luoshi.toml 的 [params] 修改。")
 
 
 @app.command("show")
@@ -72,11 +72,16 @@ def show(context: typer.Context,
         typer.echo(json.dumps(definition, ensure_ascii=False, indent=2))
         return
     text = describe(catalog, rule.id)
+    terms = computed_read(program, rule.id)
+    if terms:
+        text += "\n\n读取的计算字段（terms.yaml；in_force 等单条记录的条件由规则引擎直接判断，其余在引擎之前计算）\n" + \
+            "\n".join(f"  {kind}.{name} = {expr.to_text(node)}"
+                      for (kind, name), node in terms.items())
     if columns:
         text += "\n\n规则引擎之前计算的值（富化，见 docs/engine.md）\n" + "\n".join(
             f"  {token}.{name} = {source}" for token, found in columns.items()
             for name, source in found.items())
-    out.print(text, markup=False)
+    out.print(text)
 
 
 def describe(catalog: Catalog, rule_id: str) -> str:
@@ -85,7 +90,8 @@ def describe(catalog: Catalog, rule_id: str) -> str:
              f"级别：{SEVERITY[rule.severity]}    条款：{rule.clause}    定义于：{catalog.where[rule.id]}",
              "", "检查什么", f"  {rule.doc.checks}", "", "为什么", f"  {rule.doc.why}"]
     if rule.params:
-        lines += ["", "参数", *(f"  {rule.id}.{k} = {v}" for k, v in rule.params.items())]
+        lines += ["", "参数", *(f"  {rule.id}.{k} = {v}" for k, v in rule.params.items()),
+                  *(f"  须满足 {check}" for check in rule.param_checks)]
     lines += ["", "条件", *conditions(rule)]
     lines += ["", "违反的例子（报出：" + "、".join(rule.doc.fail.gives) + "）",
               *("  " + line for line in rule.doc.fail.facts.rstrip().splitlines()),

@@ -44,20 +44,25 @@ def test_upcoming_with_no_days_is_refused_in_words_not_a_500(city):
         assert "1–366" in answer.json()["detail"]
 
 
-def test_upcoming_past_the_years_reach_is_refused_in_words_not_a_500(city):
-    """A check of 2013 may be run as of any day of 2013 or 2014; seven days from 28 December
-    2014 end past that, and the engine's refusal was a 500."""
+def test_upcoming_late_in_the_next_year_and_past_the_calendar(city):
+    """Seven days from 28 December 2014 for a check of 2013 ran past what a check of 2013 could
+    then look at and was a 500; a year is now checked as of any later day (issue 20), so the
+    window is answered. One past the calendar's end is refused in words."""
     answer = city["unit"].get("/api/upcoming?days=7&year=2013&as_of=2014-12-28")
+    assert answer.status_code == 200, answer.text[:300]
+    assert answer.json()["until"] == "2015-01-04"
+    answer = city["unit"].get("/api/upcoming?days=7&year=2013&as_of=9999-12-28")
     assert answer.status_code == 422, answer.text[:300]
-    assert "2014-12-31" in answer.json()["detail"] and "至多 3 天" in answer.json()["detail"]
+    assert "超出了日期的范围" in answer.json()["detail"]
+    assert city["unit"].get("/?year=2013&as_of=9999-12-31").status_code == 200
 
 
 @pytest.mark.parametrize("today", [dt.date(2014, 12, 25), dt.date(2014, 12, 29),
                                    dt.date(2014, 12, 31)])
 def test_the_home_page_between_christmas_and_new_year(city, monkeypatch, today):
     """The home page with no parameters checks the newest run's year (2013) as of today; in the
-    last week of 2014 its seven-day lights reached into 2015, past what a check of 2013 may
-    look at, and every home page was a 500 from 25 to 31 December."""
+    last week of 2014 its seven-day lights reached into 2015, past what a check of 2013 could
+    then look at, and every home page was a 500 from 25 to 31 December."""
     class Today(dt.date):
         @classmethod
         def today(cls) -> Today:

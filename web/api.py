@@ -75,7 +75,7 @@ async def upcoming(request: Request) -> Response:
     year = actions.year_of(request)
     day = actions.day_of(request, year)
     try:
-        window_end(year, day, days)  # a window past what a check of the year may look at
+        window_end(year, day, days)  # a window past the calendar's end
     except InputError as error:
         raise HTTPException(422, error.problems[0].message) from None
     unit = None if account.office else account.unit

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from typing import Any
 
@@ -14,7 +15,6 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from luoshi.engine.runtime.upcoming import days_left
 from luoshi.facts.store import ELSEWHERE
 from luoshi.outputs.formats import json_format
 
@@ -130,9 +130,8 @@ def _overview(request: Request, account: Account, year: int, day: Any,
     unit = None if account.office else account.unit
     report = pipeline.report(year, day, unit)
     found = json_format.as_data(report)
-    # The lights look ahead no further than a check of the year may (late in the next year,
-    # fewer days; on its last day, none).
-    days = min(state.light_days, days_left(year, day))
+    # The lights look ahead no further than the calendar goes (a check as of 9999-12-31).
+    days = min(state.light_days, (dt.date.max - day).days)
     coming = pipeline.upcoming(year, day, days, unit) if days else \
         {"as_of": day.isoformat(), "until": day.isoformat(), "upcoming": [], "triggers": []}
     units = [unit] if unit else report.units
