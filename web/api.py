@@ -14,7 +14,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from luoshi.engine.runtime.run import as_of_date
-from luoshi.engine.runtime.upcoming import window_end
 from luoshi.facts.problems import InputError
 from luoshi.facts.store import describe_load
 
@@ -74,10 +73,6 @@ async def upcoming(request: Request) -> Response:
     days = actions.days_of(request)
     year = actions.year_of(request)
     day = actions.day_of(request, year)
-    try:
-        window_end(year, day, days)  # a window past the calendar's end
-    except InputError as error:
-        raise HTTPException(422, error.problems[0].message) from None
     unit = None if account.office else account.unit
     pipeline = portal(request).pipeline
     data = await run_in_threadpool(pipeline.upcoming, year, day, days, unit)

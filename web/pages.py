@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import secrets
 from typing import Any
 
@@ -130,10 +129,7 @@ def _overview(request: Request, account: Account, year: int, day: Any,
     unit = None if account.office else account.unit
     report = pipeline.report(year, day, unit)
     found = json_format.as_data(report)
-    # The lights look ahead no further than the calendar goes (a check as of 9999-12-31).
-    days = min(state.light_days, (dt.date.max - day).days)
-    coming = pipeline.upcoming(year, day, days, unit) if days else \
-        {"as_of": day.isoformat(), "until": day.isoformat(), "upcoming": [], "triggers": []}
+    coming = pipeline.upcoming(year, day, state.light_days, unit)
     units = [unit] if unit else report.units
     colours = lights(found, coming, units, day)
     states = audit.submission_states(state.engine, unit)
@@ -148,7 +144,7 @@ def _overview(request: Request, account: Account, year: int, day: Any,
                       "warnings": sum(f["severity"] == "warning" for f in mine)})
     # The office's page lists the findings of the unit it picks (all at once would be thousands).
     listed = [f for f in found["findings"] if unit or f["unit"] == focus]
-    return {"empty": False, "table": table, "findings": listed, "upcoming": coming, "days": days,
+    return {"empty": False, "table": table, "findings": listed, "upcoming": coming,
             "names": report.unit_names, "focus": focus if focus in units else None}
 
 
@@ -158,7 +154,8 @@ async def home(request: Request) -> Response:
     day = actions.day_of(request, year)
     focus = request.query_params.get("unit") if account.office else None
     data = await run_in_threadpool(_overview, request, account, year, day, focus)
-    return render(request, "home.html", year=year, day=day, STATUS=STATUS, LIGHTS=LIGHTS, **data)
+    return render(request, "home.html", year=year, day=day, days=portal(request).light_days,
+                  STATUS=STATUS, LIGHTS=LIGHTS, **data)
 
 
 # -- 报送 ---------------------------------------------------------------------------------
