@@ -70,7 +70,7 @@ def exit_on_errors(storing: bool = False) -> Iterator[None]:
         _err().print(f"[bold red]共 {len(error.problems)} 个问题[/]{tail}")
         raise typer.Exit(2) from None
     except StoreError as error:
-        _err().print(f"[bold red]E601[/] {_escape(str(error))}")
+        _err().print(f"[bold red]{error.code}[/] {_escape(str(error))}")
         raise typer.Exit(2) from None
     except EngineError as error:
         _err().print(f"[bold red]规则引擎出错[/]：{_escape(str(error))}（没有输出不完整的结果）")

@@ -13,9 +13,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import chain
+from . import chain, database
 from .problems import DamagedRecord, InputError, Location, Problem
-from .store import LOAD_LOCK, StoreError, describe_error, migrate, reading, shared_engine
+from .store import LOAD_LOCK, StoreError, describe_error, reading, shared_engine
 from .tables import POLICY_TEXTS, RUNS
 from .version import tool_version
 
@@ -30,7 +30,7 @@ def record(db: str | None, *, year: int, as_of: dt.date, inputs_sha256: str,
     that `rerun` can rebuild them; `narrowing`: the --select/--ignore/--unit/--shard it had."""
     engine = shared_engine(db)
     try:
-        migrate(engine)
+        database.writable(engine)
         with engine.begin() as connection:
             if connection.dialect.name == "postgresql":  # the chain's next link: one at a time
                 connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOAD_LOCK})
@@ -100,15 +100,10 @@ def checked(*found: sa.Row[Any]) -> None:
 
 
 def runs(db: str | None) -> list[sa.Row[Any]]:
-    """Every recorded run, newest first (`checked` before use: they come as stored)."""
-    engine = shared_engine(db)
-    try:
-        with engine.connect() as connection:
-            if not sa.inspect(connection).has_table("runs"):
-                return []
-            return list(connection.execute(sa.select(RUNS).order_by(RUNS.c.id.desc())))
-    except SQLAlchemyError as error:
-        raise StoreError(describe_error(error, engine)) from None
+    """Every recorded run, newest first (`checked` before use: they come as stored); none in a
+    database not made yet."""
+    return reading(db, lambda connection: list(connection.execute(
+        sa.select(RUNS).order_by(RUNS.c.id.desc()))), empty=list)
 
 
 def pick(all_runs: list[sa.Row[Any]], first: int | None, second: int | None) -> tuple[sa.Row[Any], sa.Row[Any]]:

@@ -461,7 +461,7 @@ def test_an_upload_is_kept_byte_for_byte_and_fetched_back_identical(fresh, tmp_p
     assert verified.exit_code == 0 and "哈希链完好" in verified.stdout, verified.output
 
     page = unit.get(f"/submissions/{load}").text
-    for position, (name, data) in enumerate(sent.items()):
+    for position, data in enumerate(sent.values()):
         link = f"/submissions/{load}/files/{position}"
         assert f'href="{link}"' in page
         for browser in (unit, login(app, "office1")):
