@@ -28,7 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from .kinds import KINDS
-from .tables import FACT_TABLES, LOAD_FILES, LOADS, POLICY_TEXTS, RUNS
+from .tables import FACT_TABLES, LOAD_FILES, LOADS, POLICY_TEXTS, RUNS, key_sha256
 
 GENESIS = "0" * 64
 # A load's content, in the chain (its id, the chain's own columns and nothing else left out).
@@ -260,8 +260,8 @@ def _verify_versions(connection: sa.Connection, kind: str, fields: list[str],
                      versions: dict[tuple[int, str, str], int], named: set[tuple[str, str, int]],
                      verdict: Verdict) -> None:
     table = FACT_TABLES[kind]
-    statement = sa.select(table.c.version_id, table.c.record_key, table.c.record_source,
-                          table.c.load_id, table.c.ended_by, table.c.row_hash,
+    statement = sa.select(table.c.version_id, table.c.record_key, table.c.key_sha256,
+                          table.c.record_source, table.c.load_id, table.c.ended_by, table.c.row_hash,
                           *(table.c[name] for name in fields))
     for row in connection.execute(statement):
         verdict.rows += 1
@@ -274,6 +274,8 @@ def _verify_versions(connection: sa.Connection, kind: str, fields: list[str],
             named.add((kind, row.record_key, row.load_id))
         elif row.row_hash != expected:
             verdict.problems.append(f"{where}：内容在 luoshi 之外被改动")
+        if row.key_sha256 != key_sha256(row.record_key):  # it would hide or double the record
+            verdict.problems.append(f"{where}：键的哈希在 luoshi 之外被改动")
         if row.load_id in digests:
             digests[row.load_id].brought(kind, row.record_key, content)
             versions[(row.load_id, kind, "brought")] = versions.get((row.load_id, kind, "brought"), 0) + 1

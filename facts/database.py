@@ -234,8 +234,8 @@ def _prepare(engine: sa.Engine, upgrade: bool) -> tuple[str | None, str]:
     url = shown(engine)
     why = read_only(engine.url)
     with engine.connect().execution_options(luoshi_read=True) as connection, connection.begin():
-        if why is None and connection.dialect.name == "postgresql":
-            why = _postgresql_read_only(connection)
+        if why is None and connection.dialect.name == "postgresql" and engine not in _complete:
+            why = _postgresql_read_only(connection)  # later, a failed write says it
         if why is not None:
             raise StoreError(f"数据库 {url} 是只读的（{why}）：这个命令要写入数据库，没有写入任何数据；"
                              "只读的数据库可以用 check、report 等只读的命令读取")

@@ -264,7 +264,8 @@ def _plan(connection: sa.Connection, kind: str, records: list[Record],
             counts["changed"] += 1
         else:
             counts["added"] += 1
-        inserts.append({**row, "record_key": key, "record_source": record.source})
+        inserts.append({**row, "record_key": key, "key_sha256": tables.key_sha256(key),
+                        "record_source": record.source})
     removed = in_scope - submitted.keys()
     for key in sorted(removed):
         ended.append(stored[key])
@@ -343,7 +344,7 @@ def _open_versions(connection: sa.Connection, table: sa.Table, fields: list[str]
         .where(_open(table))
     statement: sa.Select[Any] | sa.CompoundSelect = every
     if not everything and len(wanted) <= _BATCH:  # else reading all is cheaper than many IN lists
-        statement = every.where(table.c.record_key.in_(sorted(wanted)))
+        statement = every.where(table.c.key_sha256.in_(sorted(map(tables.key_sha256, wanted))))
         if owned is not None:  # not an OR, which would read the whole kind instead of two indexes
             statement = sa.union_all(statement, every.where(owned))
     stored, in_scope = {}, set()

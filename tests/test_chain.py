@@ -19,6 +19,7 @@ from luoshi.cli.main import app
 from luoshi.engine.language.policy import builtin_folder
 from luoshi.facts import store
 from luoshi.facts.kinds import KINDS
+from luoshi.facts.tables import key_sha256
 
 from .test_versions import findings, load_like_revision_0002, read_like_revision_0002, upgrade
 
@@ -79,12 +80,21 @@ def test_a_deleted_row_is_named_with_its_table_and_load(example_path, db_url):
 
 def test_an_inserted_row_is_named(example_path, db_url):
     loaded(example_path, db_url)
-    sql(db_url, "INSERT INTO education (record_key, record_source, load_id, unit, date, title) "
-                "VALUES ('k', 'x', 1, 'cb-gh', '2013-06-01', 'forged')")
+    sql(db_url, "INSERT INTO education (record_key, key_sha256, record_source, load_id, unit, "
+                f"date, title) VALUES ('k', '{key_sha256('k')}', 'x', 1, 'cb-gh', '2013-06-01', "
+                "'forged')")
     result = invoke("verify", "--db", db_url)
     assert result.exit_code == 1
     assert "education 表的记录 k" in result.stdout and "在 luoshi 之外插入" in result.stdout
     assert "不在该次导入的清单中" not in result.stdout  # named once
+
+
+def test_a_keys_hash_changed_is_named(example_path, db_url):
+    loaded(example_path, db_url)
+    sql(db_url, f"UPDATE units SET key_sha256 = '{key_sha256('x')}' WHERE record_key = 'cb-gh'")
+    result = invoke("verify", "--db", db_url)
+    assert result.exit_code == 1
+    assert "units 表的记录 cb-gh（版本" in result.stdout and "键的哈希在 luoshi 之外被改动" in result.stdout
 
 
 def test_a_runs_findings_edited_are_named_and_rerun_warns(example_path, db_url):
