@@ -172,7 +172,7 @@ def read_only(url: sa.URL) -> str | None:
     if path is None:
         return None
     if url.query.get("mode") == "ro" or url.query.get("immutable") in ("1", "true"):
-        return "地址中指定了只读（mode=ro）"
+        return "地址中写明 mode=ro"
     if not path.exists():
         return None
     if not os.access(path, os.W_OK):
