@@ -84,35 +84,31 @@ def test_the_newest_revision_is_the_one_alembic_finds():
 
 # ---- not ours, not ours yet ----------------------------------------------------------------
 
+def run_sql(path: Path, *statements: str) -> None:
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        for statement in statements:
+            connection.execute(sa.text(statement))
+    engine.dispose()
+
+
 def other_application(path: Path) -> None:
-    engine = sa.create_engine(f"sqlite:///{path}")
-    with engine.begin() as connection:
-        connection.execute(sa.text("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)"))
-        connection.execute(sa.text("INSERT INTO customers VALUES (1, '客户')"))
-    engine.dispose()
-
-
-def newer_luoshi(path: Path) -> None:
-    engine = sa.create_engine(f"sqlite:///{path}")
-    with engine.begin() as connection:
-        connection.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
-    engine.dispose()
-
-
-def lacking_a_column(path: Path) -> None:
-    engine = sa.create_engine(f"sqlite:///{path}")
-    with engine.begin() as connection:
-        connection.execute(sa.text("ALTER TABLE loads DROP COLUMN note"))
-    engine.dispose()
+    run_sql(path, "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)",
+            "INSERT INTO customers VALUES (1, '客户')")
 
 
 def another_alembic_application(path: Path) -> None:
-    engine = sa.create_engine(f"sqlite:///{path}")
-    with engine.begin() as connection:
-        connection.execute(sa.text("CREATE TABLE alembic_version (version_num VARCHAR(32))"))
-        connection.execute(sa.text("INSERT INTO alembic_version VALUES ('ae1027a6acf')"))
-        connection.execute(sa.text("CREATE TABLE orders (id INTEGER PRIMARY KEY)"))
-    engine.dispose()
+    run_sql(path, "CREATE TABLE alembic_version (version_num VARCHAR(32))",
+            "INSERT INTO alembic_version VALUES ('ae1027a6acf')",
+            "CREATE TABLE orders (id INTEGER PRIMARY KEY)")
+
+
+def newer_luoshi(path: Path) -> None:
+    run_sql(path, "UPDATE alembic_version SET version_num = '9999'")
+
+
+def lacking_a_column(path: Path) -> None:
+    run_sql(path, "ALTER TABLE loads DROP COLUMN note")
 
 
 @pytest.mark.parametrize(("make", "says"), [
