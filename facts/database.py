@@ -49,6 +49,16 @@ class SchemaError(StoreError):
     code = "E602"
 
 
+class ReadOnly(StoreError):
+    """A command that writes was given a database this process can only read; nothing was
+    written."""
+
+    def __init__(self, url: str, why: str) -> None:
+        super().__init__(f"数据库 {url} 只能读取，不能写入（{why}）：这个命令要写入数据库，没有写入任何"
+                         "数据；只读的数据库可以用 check、report 等只读的命令读取")
+        self.url, self.why = url, why
+
+
 @functools.cache
 def revisions() -> tuple[str, ...]:
     """Every migration's revision, oldest first, read from the files Alembic reads. Not through
@@ -237,8 +247,7 @@ def _prepare(engine: sa.Engine, upgrade: bool) -> tuple[str | None, str]:
         if why is None and connection.dialect.name == "postgresql" and engine not in _complete:
             why = _postgresql_read_only(connection)  # later, a failed write says it
         if why is not None:
-            raise StoreError(f"数据库 {url} 是只读的（{why}）：这个命令要写入数据库，没有写入任何数据；"
-                             "只读的数据库可以用 check、report 等只读的命令读取")
+            raise ReadOnly(url, why)
         schema = look(connection)
     if schema.state == CURRENT:
         _write_ahead_log(engine)
@@ -291,11 +300,16 @@ def shown(engine: sa.Engine) -> str:
     return unquote(engine.url.render_as_string(hide_password=True))
 
 
+# How SQLite and PostgreSQL say that a database can only be read.
+_READ_ONLY = ("readonly database", "read-only transaction", "read-only file system")
+
+
 def describe_error(error: sa.exc.SQLAlchemyError, engine: sa.Engine) -> str:
     url = shown(engine)
     detail = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
     if "database is locked" in detail:
         return f"数据库 {url} 正被另一次导入占用，等待 30 秒后仍未释放；请稍后再试（没有写入任何数据）"
-    if "readonly database" in detail or "read-only transaction" in detail:
-        return f"数据库 {url} 是只读的，无法写入（{detail}）；没有写入任何数据"
+    if any(words in detail for words in _READ_ONLY):
+        return (f"数据库 {url} 只能读取，不能写入（{detail}）：文件或所在文件夹没有写入权限、"
+                "只读挂载、以 mode=ro 打开，或是 PostgreSQL 的只读连接")
     return f"数据库 {url} 无法连接或写入：{detail}"

@@ -423,6 +423,14 @@ def stored_ids(db: str | None, wanted: dict[str, set[str]],
                    empty=lambda: {kind: set() for kind in wanted})
 
 
+def refuse_read_only(engine: sa.Engine) -> None:
+    """Raise SQLAlchemy's error if this process cannot write `engine`'s database, by a write
+    that changes nothing: a read-only file, mount or `mode=ro` URL (SQLite) and a read-only
+    transaction or standby (PostgreSQL) all refuse it, where a read would pass."""
+    with engine.begin() as connection:
+        connection.execute(sa.update(LOADS).where(sa.false()).values(note=None))
+
+
 # A test's hook, called after each kind is read (the deterministic "load mid-read" of the
 # snapshot test); None in use.
 _after_reading: Callable[[str], None] | None = None

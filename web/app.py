@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 from itsdangerous import TimestampSigner
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -21,6 +22,7 @@ from starlette.staticfiles import StaticFiles
 
 from luoshi.engine.errors import EngineError
 from luoshi.facts import store
+from luoshi.facts.database import ReadOnly
 from luoshi.facts.problems import InputError, StoreError
 
 from . import accounts, api, incidents, pages
@@ -42,8 +44,14 @@ def create_app(db: str | None = None, config: str | None = None, *,
     """The portal over store `db` (migrated here), with the policies and settings of `config`
     (default ./luoshi.toml, if any)."""
     engine = store.connect(db)
-    store.migrate(engine)
-    key = os.environ.get("LUOSHI_SECRET_KEY") or accounts.signing_key(engine)
+    try:  # the portal writes every sign-in, submission and audit entry: refused at start
+        store.migrate(engine)
+        store.refuse_read_only(engine)
+        key = os.environ.get("LUOSHI_SECRET_KEY") or accounts.signing_key(engine)
+    except (SQLAlchemyError, ReadOnly) as error:
+        said = f"数据库 {error.url} 只能读取，不能写入（{error.why}）" if isinstance(error, ReadOnly) \
+            else store.describe_error(error, engine)
+        raise StoreError(f"{said}。门户要写入登录、报送与审计记录，不能在只读的数据库上启动") from None
     state = Portal(engine, Pipeline.start(db, config), TimestampSigner(key, salt="luoshi-session"),
                    throttle or Throttle(), max_upload, light_days, secure_cookies, max_unpacked)
     static = StaticFiles(directory=Path(__file__).parent / "static")
