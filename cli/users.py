@@ -26,13 +26,13 @@ WHERE = "命令行"
 
 @contextmanager
 def _accounts(db: str | None) -> Iterator[Any]:
-    """The store's engine, migrated, with the errors of a command."""
+    """The store's engine, ready to write (`database.writable`), with the errors of a command."""
     from luoshi.facts import store
 
     with exit_on_errors():
         engine = store.connect(db)
         try:
-            store.migrate(engine)
+            store.database.writable(engine)
             yield engine
         except store.SQLAlchemyError as error:
             raise store.StoreError(store.describe_error(error, engine)) from None

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich.text import Text
 
 from .console import err, exit_on_errors, out
 from .load import DbOption
+
+if TYPE_CHECKING:
+    from luoshi.facts import chain
 
 
 def verify(db: DbOption = None) -> None:
@@ -28,7 +33,7 @@ def verify(db: DbOption = None) -> None:
                    "只有留存的链头能证明此后没有改动。"))
 
 
-def warn_if_broken(db: str | None) -> None:
+def warn_if_broken(db: str | None) -> chain.Verdict:
     """A warning on stderr when the chain is broken: what follows rests on changed data."""
     from luoshi.facts import store
 
@@ -36,3 +41,4 @@ def warn_if_broken(db: str | None) -> None:
     if verdict.problems:
         err.print(Text(f"警告：数据库的哈希链已断（{len(verdict.problems)} 处在 luoshi 之外的改动，"
                        "luoshi verify 列出），以下结果所依据的数据可能已被改动。", style="bold red"))
+    return verdict

@@ -28,7 +28,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from .kinds import KINDS
-from .tables import FACT_TABLES, LOAD_FILES, LOADS, POLICY_TEXTS, RUNS
+from .problems import StoreError
+from .tables import FACT_TABLES, LOAD_FILES, LOADS, POLICY_TEXTS, RUNS, key_sha256
 
 GENESIS = "0" * 64
 # A load's content, in the chain (its id, the chain's own columns and nothing else left out).
@@ -147,12 +148,26 @@ def decompress(data: bytes) -> bytes:
 @dataclass
 class Verdict:
     """What `verify` found: problems in Chinese (each naming its table, key or id, and load),
-    the chain head, and how many rows were checked."""
+    the recorded runs among them (changed or inserted outside luoshi), the chain head, and how
+    many rows were checked."""
 
     problems: list[str] = field(default_factory=list)
+    runs_changed: set[int] = field(default_factory=set)
     head_seq: int = 0
     head_hash: str = GENESIS
     rows: int = 0
+
+
+class ChainBroken(StoreError):
+    """The hash chain is broken: what a new run would rest on may have been changed outside
+    luoshi, so none is recorded."""
+
+    code = "E603"
+
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__(f"数据库的哈希链已断（{len(verdict.problems)} 处在 luoshi 之外的改动，"
+                         "luoshi verify 列出）：这次检查所依据的数据可能已被改动，不予记录，"
+                         "没有写入任何数据；查明改动（必要时从备份恢复）之后再记录")
 
 
 def verify(connection: sa.Connection) -> Verdict:
@@ -186,12 +201,16 @@ def verify(connection: sa.Connection) -> Verdict:
     for seq, what, row in links:
         if seq is None or row.chain_hash is None:
             verdict.problems.append(f"{_named(what, row)}：没有链上的哈希，是在 luoshi 之外插入的")
+            if what == "run":
+                verdict.runs_changed.add(row.id)
     chained = sorted((link for link in links if link[0] is not None and link[2].chain_hash),
                      key=lambda link: link[0])
     previous_seq, previous = 0, GENESIS
     for seq, what, row in chained:
         if seq == previous_seq:
             verdict.problems.append(f"{_named(what, row)}：链上第 {seq} 环重复，是在 luoshi 之外插入的")
+            if what == "run":
+                verdict.runs_changed.add(row.id)
             continue
         if seq != previous_seq + 1:
             verdict.problems.append(f"链上第 {previous_seq + 1}–{seq - 1} 环缺失："
@@ -201,6 +220,8 @@ def verify(connection: sa.Connection) -> Verdict:
                              row.records_sha256 if what == "load" else None)
         if expected != row.chain_hash:
             verdict.problems.append(f"{_named(what, row)}：内容在 luoshi 之外被改动（链上第 {seq} 环）")
+            if what == "run":
+                verdict.runs_changed.add(row.id)
         previous_seq, previous = seq, row.chain_hash
     verdict.head_seq, verdict.head_hash = previous_seq, previous
     return verdict
@@ -260,8 +281,8 @@ def _verify_versions(connection: sa.Connection, kind: str, fields: list[str],
                      versions: dict[tuple[int, str, str], int], named: set[tuple[str, str, int]],
                      verdict: Verdict) -> None:
     table = FACT_TABLES[kind]
-    statement = sa.select(table.c.version_id, table.c.record_key, table.c.record_source,
-                          table.c.load_id, table.c.ended_by, table.c.row_hash,
+    statement = sa.select(table.c.version_id, table.c.record_key, table.c.key_sha256,
+                          table.c.record_source, table.c.load_id, table.c.ended_by, table.c.row_hash,
                           *(table.c[name] for name in fields))
     for row in connection.execute(statement):
         verdict.rows += 1
@@ -274,6 +295,8 @@ def _verify_versions(connection: sa.Connection, kind: str, fields: list[str],
             named.add((kind, row.record_key, row.load_id))
         elif row.row_hash != expected:
             verdict.problems.append(f"{where}：内容在 luoshi 之外被改动")
+        if row.key_sha256 != key_sha256(row.record_key):  # it would hide or double the record
+            verdict.problems.append(f"{where}：键的哈希在 luoshi 之外被改动")
         if row.load_id in digests:
             digests[row.load_id].brought(kind, row.record_key, content)
             versions[(row.load_id, kind, "brought")] = versions.get((row.load_id, kind, "brought"), 0) + 1

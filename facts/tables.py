@@ -3,10 +3,12 @@ recorded runs and the portal's accounts.
 
 Fact tables are built from the pydantic models so the two cannot drift apart: each field is a
 column of the matching type. A row is one version of a record, never overwritten: `version_id`,
-`record_key` (the id, or the natural key as JSON), `record_source` (`file:line` where this
-version was read), `load_id` (the load that brought it), `ended_by` (the load that replaced
-or removed it; NULL while it is current) and `row_hash` (`chain.py`). The current state is the
-open versions, read through a partial unique index (one open version per key). The Alembic
+`record_key` (the id, or the natural key as JSON), `key_sha256` (its hash, `key_sha256()`),
+`record_source` (`file:line` where this version was read), `load_id` (the load that brought
+it), `ended_by` (the load that replaced or removed it; NULL while it is current) and `row_hash`
+(`chain.py`). The current state is the open versions, one per key: a partial unique index over
+the key's hash, not its text, which may be longer than a PostgreSQL index entry can hold (a
+回头看 is keyed by all its fields, its plan too). The Alembic
 migrations in `migrations/` are frozen copies of this; a test compares them with it.
 
 SQLAlchemy Core only: luoshi reads and writes rows with statements, never through ORM objects,
@@ -18,6 +20,7 @@ as attributes (`load.counts`, `run.findings`).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Any, get_args, get_origin
 
 import sqlalchemy as sa
@@ -103,10 +106,16 @@ def owner_columns() -> dict[str, set[str]]:
     return found
 
 
+def key_sha256(key: str) -> str:
+    """What a version's key is found by (the stored format: migration 0007 computes it too)."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
 def _fact_table(model: type[Fact], owned_by: set[str]) -> sa.Table:
     columns: list[sa.Column | sa.Index] = [
         sa.Column("version_id", sa.Integer(), primary_key=True),
         sa.Column("record_key", sa.String(), nullable=False),
+        sa.Column("key_sha256", sa.String(64), nullable=False),
         sa.Column("record_source", sa.String(), nullable=False),
         sa.Column("load_id", sa.Integer(), sa.ForeignKey("loads.id"), nullable=False),
         sa.Column("ended_by", sa.Integer(), sa.ForeignKey("loads.id"), nullable=True),
@@ -118,7 +127,7 @@ def _fact_table(model: type[Fact], owned_by: set[str]) -> sa.Table:
     table = sa.Table(model.KIND, metadata, *columns)
     # Open versions only (see `declare_for_postgresql`): one per key, and a unit's by owner.
     open_only = table.c.ended_by.is_(None)
-    sa.Index(f"ix_{model.KIND}_open", table.c.record_key, unique=True, sqlite_where=open_only)
+    sa.Index(f"ix_{model.KIND}_open", table.c.key_sha256, unique=True, sqlite_where=open_only)
     for name in sorted(owned_by):
         sa.Index(f"ix_{model.KIND}_{name}", table.c[name], sqlite_where=open_only)
     return table

@@ -459,3 +459,34 @@ def test_the_office_disables_an_account_in_the_portal(fresh):
     assert office.post("/users/nobody/disable", data={"csrf": office.csrf}).status_code == 404
     assert office.post("/users/office1/disable", data={"csrf": office.csrf}).status_code == 422
     assert "已停用" in office.get("/users").text and "账号变更" in office.get("/audit").text
+
+
+def test_an_upload_is_kept_byte_for_byte_and_fetched_back_identical(fresh, tmp_path):
+    db, app = fresh
+    unit = login(app, OWN)
+    workbook = unit_file(unit)
+    note = "education:\n  - {unit: cb-cz, date: 2013-07-01, title: 原件保存}\n".encode()
+    answer = unit.post("/api/submissions", headers={"x-csrf-token": unit.csrf},
+                       files=[("files", ("学习.xlsx", workbook)), ("files", ("补充.yaml", note))])
+    assert answer.status_code == 201, answer.text
+    load = answer.json()["id"]
+    sent = {"学习.xlsx": workbook, "补充.yaml": note}
+
+    fetched = CliRunner().invoke(cli, ["submissions", "--files", str(load), "--out",
+                                       str(tmp_path / "back"), "--db", db])
+    assert fetched.exit_code == 0, fetched.output
+    assert {name: (tmp_path / "back" / name).read_bytes() for name in sent} == sent
+    verified = CliRunner().invoke(cli, ["verify", "--db", db])
+    assert verified.exit_code == 0 and "哈希链完好" in verified.stdout, verified.output
+
+    page = unit.get(f"/submissions/{load}").text
+    for position, data in enumerate(sent.values()):
+        link = f"/submissions/{load}/files/{position}"
+        assert f'href="{link}"' in page
+        for browser in (unit, login(app, "office1")):
+            download = browser.get(link)
+            assert download.status_code == 200 and download.content == data
+            assert "attachment" in download.headers["content-disposition"]
+        assert login(app, OTHER).get(link).status_code == 404  # another unit's: not there
+    assert unit.get(f"/submissions/{load}/files/2").status_code == 404
+    assert "报送的原始文件" in login(app, "office1").get("/audit").text

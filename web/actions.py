@@ -17,6 +17,7 @@ from starlette.requests import Request
 
 from luoshi.engine.errors import EngineError
 from luoshi.engine.runtime.run import as_of_date
+from luoshi.facts.chain import ChainBroken
 from luoshi.facts.problems import InputError, Location, Problem, StoreError
 from luoshi.facts.store import LoadResult
 
@@ -218,8 +219,9 @@ async def record_run(request: Request, account: Account, year: int, as_of: dt.da
         message, reference = incidents.reported(error, f"{account.name} 的检查")
         failed(state.engine, "check", who=account, address=address(request), year=year,
                as_of=as_of.isoformat(), reference=reference)
-        raise HTTPException(503 if isinstance(error, StoreError) else 500,
-                            f"无法检查：{message}") from None
+        status = 409 if isinstance(error, ChainBroken) else 503 if isinstance(error, StoreError) \
+            else 500
+        raise HTTPException(status, f"无法检查：{message}") from None
     audit.write(state.engine, "check", who=account, address=address(request), year=year,
                 as_of=as_of.isoformat(), run=run_id)
     return run_id

@@ -22,6 +22,7 @@ from starlette.staticfiles import StaticFiles
 
 from luoshi.engine.errors import EngineError
 from luoshi.facts import store
+from luoshi.facts.database import ReadOnly
 from luoshi.facts.problems import InputError, StoreError
 
 from . import accounts, api, incidents, pages
@@ -47,9 +48,10 @@ def create_app(db: str | None = None, config: str | None = None, *,
         store.migrate(engine)
         store.refuse_read_only(engine)
         key = os.environ.get("LUOSHI_SECRET_KEY") or accounts.signing_key(engine)
-    except SQLAlchemyError as error:
-        raise StoreError(f"{store.describe_error(error, engine)}。门户要写入登录、报送与审计记录，"
-                         "不能在只读的数据库上启动") from None
+    except (SQLAlchemyError, ReadOnly) as error:
+        said = f"数据库 {error.url} 只能读取，不能写入（{error.why}）" if isinstance(error, ReadOnly) \
+            else store.describe_error(error, engine)
+        raise StoreError(f"{said}。门户要写入登录、报送与审计记录，不能在只读的数据库上启动") from None
     state = Portal(engine, Pipeline.start(db, config), TimestampSigner(key, salt="luoshi-session"),
                    throttle or Throttle(), max_upload, light_days, secure_cookies, max_unpacked)
     static = StaticFiles(directory=Path(__file__).parent / "static")

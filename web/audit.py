@@ -20,11 +20,13 @@ DETAIL_NAMES = {"year": "年度", "as_of": "检查日", "run": "检查编号", "
                 "scope": "范围", "problems": "问题数", "what": "内容", "change": "变更", "user": "账号",
                 "role": "角色", "unit": "单位", "tokens": "令牌数", "reason": "原因", "error": "错误",
                 "count": "次数", "last": "最后一次", "names": "所用账号", "addresses": "来源地址",
-                "reference": "参考编号（服务器日志）"}
+                "reference": "参考编号（服务器日志）", "sessions": "会话数", "disabled": "停用的账号"}
 DETAIL_VALUES = {"unit": "单位报送", "replace": "替换全部", "merge": "新增或修改",
-                 "template": "报送模板", "notice": "整改通知书", "report.html": "考核报告（网页）",
+                 "template": "报送模板", "original": "报送的原始文件", "notice": "整改通知书",
+                 "report.html": "考核报告（网页）",
                  "report.xlsx": "考核报告（Excel）", "add": "新建", "disable": "停用",
-                 "token": "新令牌", "revoke": "吊销令牌", "throttled": "尝试过多，暂时锁定",
+                 "token": "新令牌", "revoke": "吊销令牌",
+                 "after_restore": "从备份恢复后结束全部会话、吊销全部令牌", "throttled": "尝试过多，暂时锁定",
                  "office": "纪委（办公室）"}
 
 

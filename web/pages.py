@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from luoshi.facts.problems import InputError
 from luoshi.outputs.formats import json_format
 
 from . import accounts, actions, audit
@@ -21,6 +22,7 @@ from .accounts import Account
 from .api import XLSX, attachment
 from .auth import COOKIE, LOGIN_COOKIE, NOT_FOUND, address, check_csrf, portal, require, secure, who
 from .lights import LIGHTS, lights
+from .sources import source_name
 from .templating import environment
 
 STATUS = {"none": "未报送", "refused": "被退回", "ok": "已报送"}
@@ -196,15 +198,37 @@ async def submit(request: Request) -> Response:
     return await submit_form(request, outcome, 200 if outcome.result else 422)
 
 
-async def submission(request: Request) -> Response:
-    account = require(request)
+async def _own_load(request: Request, account: Account) -> Any:
+    """The load of the path, if the account may see it (a unit: its own submissions only)."""
     unit = None if account.office else account.unit
     load_id = request.path_params["load"]
     found = await run_in_threadpool(portal(request).pipeline.submissions, unit, load_id) \
         if load_id <= actions.MAX_ID else None
     if not found:  # another unit's, or none: the same answer
         raise HTTPException(404, NOT_FOUND)
-    return render(request, "submission.html", load=found[0])
+    return found[0]
+
+
+async def submission(request: Request) -> Response:
+    account = require(request)
+    return render(request, "submission.html", load=await _own_load(request, account))
+
+
+async def submitted_file(request: Request) -> Response:
+    """A file of a submission, byte for byte as it was sent."""
+    account = require(request)
+    load = await _own_load(request, account)
+    position = request.path_params["position"]
+    if position >= len(load.files):
+        raise HTTPException(404, NOT_FOUND)
+    try:
+        kept = await run_in_threadpool(portal(request).pipeline.submitted_files, load.id)
+    except InputError:  # a load from before files were kept: only its name, size and sha256
+        raise HTTPException(404, "这次导入早于保存文件内容的 luoshi 版本，数据库中只有文件名、大小与 "
+                                 "SHA-256") from None
+    name = source_name(kept[position].path)
+    actions.downloaded(request, account, "original", load=load.id, files=name)
+    return attachment(name, kept[position].data, "application/octet-stream")
 
 
 async def template(request: Request) -> Response:
@@ -322,6 +346,7 @@ ROUTES = [
     Route("/submit", submit_form, methods=["GET"]),
     Route("/submit", submit, methods=["POST"]),
     Route("/submissions/{load:int}", submission),
+    Route("/submissions/{load:int}/files/{position:int}", submitted_file),
     Route("/template.xlsx", template),
     Route("/checks", checks, methods=["GET"]),
     Route("/checks", run_check, methods=["POST"]),
