@@ -329,3 +329,32 @@ def test_a_pipeline_failure_is_a_sentence_not_a_traceback(tmp_path, monkeypatch,
     reference = re.search(r"参考编号 (\w+)", api.json()["detail"])[1]
     assert any(reference in line and "无法连接 127.0.0.1:5432" in line
                for line in caplog.messages), caplog.messages
+
+
+def _sample(path: str) -> str:
+    """A URL of a route's path, its parameters filled in."""
+    return re.sub(r"\{(\w+)(?::int)?\}", lambda m: "1" if m[0].endswith(":int}") else "cb-cz", path)
+
+
+def test_options_lists_every_method_of_every_route(portal):
+    """Each path is served by one route per method (GET /login, POST /login), and Starlette's
+    router answered OPTIONS (and a wrong method) from the first route alone: `Allow: HEAD,
+    GET` for /login, whose form is sent by POST. OPTIONS now answers 204 with every method the
+    path takes, and a 405 names the same."""
+    from starlette.routing import Route
+
+    expected: dict[str, set[str]] = {}
+    for route in portal["app"].routes:
+        if isinstance(route, Route):
+            expected.setdefault(_sample(route.path), set()).update(route.methods or ())
+    expected["/static/style.css"] = {"GET", "HEAD"}
+    assert {"GET", "HEAD", "POST"} <= expected["/login"]
+    for url, methods in expected.items():
+        for client in (portal["office"], anonymous(portal["app"])):
+            answer = client.client.options(url)
+            assert answer.status_code == 204 and answer.content == b"", url
+            assert set(answer.headers["allow"].split(", ")) == methods | {"OPTIONS"}, url
+            wrong = client.client.request("PATCH", url)
+            assert wrong.status_code == 405, url
+            assert set(wrong.headers["allow"].split(", ")) == methods | {"OPTIONS"}, url
+    assert portal["office"].client.options("/no/such/page").status_code == 404

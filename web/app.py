@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Mount
+from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from luoshi.engine.errors import EngineError
@@ -90,9 +90,26 @@ def message_of(request: Request, error: HTTPException) -> str:
     return text.format(method=request.method, code=error.status_code)
 
 
+def allowed(request: Request) -> str:
+    """Every method the request's path takes: a path is served by one route per method
+    (GET /login, POST /login), and Starlette's router names only the first route's."""
+    methods = {"OPTIONS"}
+    for route in request.app.routes:
+        if isinstance(route, Route) and route.path_regex.match(request.url.path):
+            methods.update(route.methods or ())
+        elif isinstance(route, Mount) and request.url.path.startswith(route.path + "/"):
+            methods.update(("GET", "HEAD"))  # the style sheet
+    order = ("GET", "HEAD", "POST", "OPTIONS")
+    return ", ".join(sorted(methods, key=lambda m: (order.index(m) if m in order else 9, m)))
+
+
 async def _error(request: Request, error: HTTPException) -> Response:
     """JSON for the API, a page for a person; a page that needs a login sends one there.
-    The error's headers (405's Allow) are kept."""
+    A 405 names every method the path takes (Allow), and OPTIONS is answered with them."""
+    if error.status_code == 405:
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers={"allow": allowed(request)})
+        error = HTTPException(405, error.detail, {**(error.headers or {}), "allow": allowed(request)})
     message = message_of(request, error)
     headers = dict(error.headers or {})
     if _api(request):
