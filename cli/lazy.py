@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("demo", "demo"),
     "serve": ("serve", "serve"),
     "users": ("users", "app"),
+    "audit": ("audit", "audit"),
 }
 
 

@@ -10,6 +10,12 @@ Three kinds of rows carry hashes, each computed in Python as the row is written:
   1, 2, …), whose `chain_hash` is sha256 of (sequence number, previous link's hash, the row's
   content, and for a load its `records_sha256`).
 
+The audit log (`audit_log`) has a chain of its own (`chain_seq` 1, 2, … and `chain_hash` over
+each entry's content), written as each entry is: every login and download is an entry, and
+linking them into the chain of loads would make each one wait for a load in progress. Pruning
+entries past their retention deletes the oldest and writes an entry (action `prune`) naming the
+last deleted link and its hash, from which the chain goes on.
+
 `verify` recomputes all of it. It proves that nothing was changed, removed or inserted outside
 luoshi since the chain head was written down: whoever can rewrite the database can also
 recompute every hash, so the head has to be kept outside it (written down, signed).
@@ -28,12 +34,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from .kinds import KINDS
-from .tables import FACT_TABLES, LOAD_FILES, LOADS, POLICY_TEXTS, RUNS
+from .tables import AUDIT_LOG, FACT_TABLES, LOAD_FILES, LOADS, POLICY_TEXTS, RUNS
 
 GENESIS = "0" * 64
 # A load's content, in the chain (its id, the chain's own columns and nothing else left out).
 LOAD_FIELDS = ("id", "loaded_at", "tool_version", "files", "counts", "received_at",
                "submitted_by", "note", "scope", "scope_unit")
+# An audit entry's content, in its chain (its id and the chain's own columns left out).
+AUDIT_FIELDS = ("at", "user_name", "unit", "action", "outcome", "address", "detail")
 RUN_FIELDS = ("id", "created_at", "tool_version", "year", "as_of", "inputs_sha256",
               "policies_sha256", "params", "waivers", "findings", "triggers", "load_id",
               "policy_files", "narrowing")
@@ -119,6 +127,16 @@ def run_content(row: Any) -> dict[str, Any]:
     return {name: getattr(row, name) for name in RUN_FIELDS}
 
 
+def audit_content(row: Any) -> dict[str, Any]:
+    return {name: getattr(row, name) if hasattr(row, name) else row[name]
+            for name in AUDIT_FIELDS}
+
+
+def audit_link(seq: int, previous: str, entry: Any) -> str:
+    """The chain hash of audit entry `seq` (a row, or the dict of values it is written with)."""
+    return link_hash("audit", seq, previous, audit_content(entry))
+
+
 def head(connection: sa.Connection) -> tuple[int, str]:
     """The newest link's sequence number and hash (0 and the genesis hash in a new store)."""
     best: tuple[int, str] = (0, GENESIS)
@@ -153,6 +171,8 @@ class Verdict:
     head_seq: int = 0
     head_hash: str = GENESIS
     rows: int = 0
+    audit_seq: int = 0  # the audit log's own chain head
+    audit_hash: str = GENESIS
 
 
 def verify(connection: sa.Connection) -> Verdict:
@@ -203,7 +223,43 @@ def verify(connection: sa.Connection) -> Verdict:
             verdict.problems.append(f"{_named(what, row)}：内容在 luoshi 之外被改动（链上第 {seq} 环）")
         previous_seq, previous = seq, row.chain_hash
     verdict.head_seq, verdict.head_hash = previous_seq, previous
+    _verify_audit(connection, verdict)
     return verdict
+
+
+PRUNED = "prune"  # the action of the entry pruning writes (web/audit.py)
+
+
+def _verify_audit(connection: sa.Connection, verdict: Verdict) -> None:
+    """The audit log's chain: each entry's hash from its predecessor's and its content, no
+    link missing but those a pruning entry accounts for (the oldest, up to the link it names)."""
+    entries = list(connection.execute(sa.select(AUDIT_LOG).order_by(AUDIT_LOG.c.chain_seq)))
+    verdict.rows += len(entries)
+    chained = []
+    for entry in entries:
+        if entry.chain_seq is None or entry.chain_hash is None:
+            verdict.problems.append(f"审计日志第 {entry.id} 条：没有链上的哈希，是在 luoshi 之外插入的")
+        else:
+            chained.append(entry)
+    pruned = [entry.detail for entry in chained if entry.action == PRUNED
+              and isinstance(entry.detail, dict) and isinstance(entry.detail.get("through"), int)]
+    previous_seq, previous = 0, GENESIS
+    if chained and pruned:  # the newest pruning tells where the kept entries begin
+        last = max(pruned, key=lambda detail: detail["through"])
+        if chained[0].chain_seq > last["through"]:
+            previous_seq, previous = last["through"], str(last.get("through_hash"))
+    for entry in chained:
+        seq = entry.chain_seq
+        if seq == previous_seq:
+            verdict.problems.append(f"审计日志链上第 {seq} 环重复，是在 luoshi 之外插入的")
+            continue
+        if seq != previous_seq + 1:
+            verdict.problems.append(f"审计日志链上第 {previous_seq + 1}–{seq - 1} 环缺失："
+                                    "审计记录被删除（不是按保存期限清理的）")
+        if audit_link(seq, previous, entry) != entry.chain_hash:
+            verdict.problems.append(f"审计日志第 {entry.id} 条（链上第 {seq} 环）：内容在 luoshi 之外被改动")
+        previous_seq, previous = seq, entry.chain_hash
+    verdict.audit_seq, verdict.audit_hash = previous_seq, previous
 
 
 def _named(what: str, row: Any) -> str:

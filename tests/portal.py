@@ -13,18 +13,19 @@ from luoshi.facts import store
 from luoshi.facts.validate import read_facts
 from luoshi.web import accounts
 from luoshi.web.app import create_app
-from luoshi.web.security import Throttle
+from luoshi.web.throttle import Throttle
 
 from .conftest import EXAMPLE
 
-PASSWORD = {"office1": "office-pass-1", "caizheng": "unit-pass-cz", "gonghui": "unit-pass-gh"}
+PASSWORD = {"office1": "office-pass-1", "caizheng": "Unit-pass-cz", "gonghui": "Unit-pass-gh",
+            "admin1": "Admin-pass-1", "auditor1": "Auditor-pass-1"}
 UNITS = {"caizheng": "cb-cz", "gonghui": "cb-gh"}
 CSRF = re.compile(r'name="csrf" value="([^"]*)"')
 
 
 def make_store(folder: Path, text: str | None = None, db: str | None = None) -> str:
-    """A SQLite store holding the example city (or `text` as facts.yaml), with one office
-    account and two unit accounts."""
+    """A SQLite store holding the example city (or `text` as facts.yaml), with one account of
+    each role (and two unit accounts)."""
     source = folder / "facts.yaml"
     source.write_text(text if text is not None else EXAMPLE.read_text(encoding="utf-8"),
                       encoding="utf-8")
@@ -32,7 +33,8 @@ def make_store(folder: Path, text: str | None = None, db: str | None = None) -> 
     facts, inputs = read_facts([str(source)])
     store.load(facts, inputs, db)
     engine = store.connect(db)
-    accounts.add_user(engine, "office1", "office", None, PASSWORD["office1"])
+    for name in ("office1", "admin1", "auditor1"):
+        accounts.add_user(engine, name, name[:-1], None, PASSWORD[name])
     for name, unit in UNITS.items():
         accounts.add_user(engine, name, "unit", unit, PASSWORD[name])
     engine.dispose()
@@ -68,7 +70,7 @@ def login(app, name: str, password: str | None = None) -> Browser:  # noqa: ANN0
     answer = browser.post("/login", data={"csrf": token, "name": name,
                                           "password": password or PASSWORD[name]})
     assert answer.status_code == 303, answer.text
-    home = browser.get("/submit")
+    home = browser.get("/account")
     browser.csrf = CSRF.search(home.text)[1]
     return browser
 

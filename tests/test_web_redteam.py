@@ -319,7 +319,7 @@ def test_throttled_logins_leave_one_audit_row_with_their_count(tmp_path):
         ("caizheng", "testclient", "refused")
     assert throttled.detail["reason"] == "throttled" and throttled.detail["count"] == 50
     assert throttled.detail["names"] == ["caizheng"]
-    page = login(app, "office1").get("/audit").text
+    page = login(app, "auditor1").get("/audit").text
     assert "尝试过多，暂时锁定；次数：50；最后一次：" in page
 
 

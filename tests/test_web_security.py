@@ -180,7 +180,7 @@ def test_failed_logins_are_throttled_and_audited(tmp_path):
     answer = client.post("/login", data={"csrf": CSRF.search(page.text)[1], "name": "caizheng",
                                          "password": PASSWORD["caizheng"]})
     assert answer.status_code == 429 and "分钟后再试" in answer.text
-    audit = login(app, "office1").get("/audit").text  # another name from the same address
+    audit = login(app, "auditor1").get("/audit").text  # another name from the same address
     assert audit.count("登录失败") >= 4
 
 
