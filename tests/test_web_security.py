@@ -15,7 +15,8 @@ from luoshi.facts import store
 from luoshi.facts.tables import API_TOKENS, USERS, WEB_SESSIONS
 from luoshi.web import accounts
 from luoshi.web.auth import COOKIE
-from luoshi.web.security import Throttle, clean_name
+from luoshi.web.security import clean_name
+from luoshi.web.throttle import Throttle
 
 from .conftest import EXAMPLE
 from .portal import CSRF, PASSWORD, anonymous, app_for, login, make_store, with_row
@@ -184,15 +185,42 @@ def test_failed_logins_are_throttled_and_audited(tmp_path):
     assert audit.count("登录失败") >= 4
 
 
-def test_the_address_limit_stops_guessing_across_names():
+def _engine(folder) -> sa.Engine:  # noqa: ANN001
+    engine = store.connect(f"sqlite:///{folder / 'throttle.db'}")
+    store.migrate(engine)
+    return engine
+
+
+def test_the_address_limit_stops_guessing_across_names(tmp_path):
+    engine = _engine(tmp_path)
     throttle = Throttle(limit=2, window=600, address_limit=3)
     for name in ("a", "b", "c"):
-        throttle.failed(name, "10.0.0.9")
-    assert throttle.blocked("d", "10.0.0.9") > 0
-    assert throttle.blocked("d", "10.0.0.8") == 0
-    throttle.failed("e", "10.0.0.8")
-    throttle.failed("e", "10.0.0.7")
-    assert throttle.blocked("e", "10.0.0.6") > 0
+        assert throttle.attempt(engine, name, "10.0.0.9")[0] == 0  # each a failure
+    assert throttle.attempt(engine, "d", "10.0.0.9")[0] > 0
+    assert throttle.attempt(engine, "d", "10.0.0.8")[0] == 0
+    throttle.attempt(engine, "e", "10.0.0.8")
+    throttle.attempt(engine, "e", "10.0.0.7")
+    assert throttle.attempt(engine, "e", "10.0.0.6")[0] > 0
+
+
+def test_the_throttle_is_shared_by_every_process_and_survives_a_restart(tmp_path):
+    """The throttle counted failures in the memory of one process: each of several worker
+    processes gave a guesser its own five tries, and a restart gave five more. The failures
+    are now rows of the store: two apps over one store (two workers, or one before and one
+    after a restart) count the same."""
+    db = make_store(tmp_path)
+    first, second = app_for(db), app_for(db)
+    for number, app in enumerate([first, second, first, second, first]):
+        client = anonymous(app)
+        page = client.get("/login")
+        answer = client.post("/login", data={"csrf": CSRF.search(page.text)[1],
+                                             "name": "caizheng", "password": f"guess-{number}"})
+        assert answer.status_code == 401
+    restarted = anonymous(app_for(db))
+    page = restarted.get("/login")
+    answer = restarted.post("/login", data={"csrf": CSRF.search(page.text)[1],
+                                            "name": "caizheng", "password": PASSWORD["caizheng"]})
+    assert answer.status_code == 429 and "分钟后再试" in answer.text
 
 
 def test_an_upload_past_the_limit_is_413_and_stores_nothing(tmp_path):
