@@ -278,8 +278,8 @@ def next_stage(row: sa.Row[Any], rules: AccountRules, after: str | None = None) 
         _utc(row.password_changed_at) + dt.timedelta(days=rules.password_max_age_days) <= now()
     if row.must_change_password or expired:
         todo.append("password")
-    if after is not None and after in todo:
-        todo = todo[todo.index(after) + 1:]
+    if after is not None:  # those after it (enrolling needs no code as well)
+        todo = [stage for stage in todo if STAGES.index(stage) > STAGES.index(after)]
     return todo[0] if todo else None
 
 
