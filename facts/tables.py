@@ -239,7 +239,7 @@ LOGIN_REFUSALS = sa.Table(
     sa.Column("key", sa.String(200), primary_key=True),
     sa.Column("started_at", _TIME, nullable=False),
     sa.Column("ends_at", _TIME, nullable=False, index=True),
-    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("last_at", _TIME, nullable=False),
     sa.Column("names", sa.JSON, nullable=False),  # the first few tried
     sa.Column("addresses", sa.JSON, nullable=False),

@@ -86,7 +86,7 @@ def throttled(engine: sa.Engine, key: str, name: str, address: str | None,
         found = connection.execute(sa.select(LOGIN_REFUSALS).where(LOGIN_REFUSALS.c.key == key)).first()
         if found is None:
             connection.execute(sa.insert(LOGIN_REFUSALS).values(
-                key=key, started_at=moment, ends_at=moment + dt.timedelta(seconds=window), count=1,
+                key=key, started_at=moment, ends_at=moment + dt.timedelta(seconds=window), attempts=1,
                 last_at=moment, names=[name], addresses=[address] if address else []))
             _append(connection, user_name=name, unit=None, action="login_failed",
                     outcome="refused", address=address, detail={"reason": "throttled"})
@@ -96,18 +96,18 @@ def throttled(engine: sa.Engine, key: str, name: str, address: str | None,
             if value is not None and value not in seen and len(seen) < NAMES_KEPT:
                 seen.append(value)
         connection.execute(sa.update(LOGIN_REFUSALS).where(LOGIN_REFUSALS.c.key == key).values(
-            count=found.count + 1, last_at=moment, names=names, addresses=addresses))
+            attempts=found.attempts + 1, last_at=moment, names=names, addresses=addresses))
 
 
 def _close_windows(connection: sa.Connection) -> None:
     """Windows of refusals that are over: an entry for those after the first, then forgotten."""
     over = list(connection.execute(sa.select(LOGIN_REFUSALS).where(LOGIN_REFUSALS.c.ends_at <= now())))
     for window in over:
-        if window.count > 1:
+        if window.attempts > 1:
             _append(connection, user_name=window.names[0] if window.names else None, unit=None,
                     action="login_failed", outcome="refused",
                     address=window.addresses[0] if window.addresses else None,
-                    detail={"reason": "throttled_window", "count": window.count,
+                    detail={"reason": "throttled_window", "count": window.attempts,
                             "first": _iso(window.started_at), "last": _iso(window.last_at),
                             "names": window.names, "addresses": window.addresses})
         connection.execute(sa.delete(LOGIN_REFUSALS).where(LOGIN_REFUSALS.c.key == window.key))

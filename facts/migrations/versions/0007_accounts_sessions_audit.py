@@ -70,7 +70,7 @@ def upgrade() -> None:
     sa.Column('key', sa.String(length=200), nullable=False),
     sa.Column('started_at', _TIME, nullable=False),
     sa.Column('ends_at', _TIME, nullable=False),
-    sa.Column('count', sa.Integer(), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_at', _TIME, nullable=False),
     sa.Column('names', sa.JSON(), nullable=False),
     sa.Column('addresses', sa.JSON(), nullable=False),
