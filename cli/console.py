@@ -64,8 +64,9 @@ def exit_on_errors(storing: bool = False) -> Iterator[None]:
         yield
     except InputError as error:
         for problem in error.problems:
-            # Plain writes: a problem line must never be wrapped or re-coloured by rich.
-            sys.stdout.write(f"{problem}\n")
+            # Plain writes: a problem line must never be wrapped or re-coloured by rich. On
+            # standard error, so standard output is the result (JSON, …) or nothing.
+            sys.stderr.write(f"{problem}\n")
         tail = "，未存储任何数据。" if storing else "。"
         _err().print(f"[bold red]共 {len(error.problems)} 个问题[/]{tail}")
         raise typer.Exit(2) from None
@@ -77,7 +78,7 @@ def exit_on_errors(storing: bool = False) -> Iterator[None]:
         raise typer.Exit(2) from None
     except OSError as error:  # a file that could not be read or written after all checks
         where = error.filename or "文件"
-        sys.stdout.write(f"{where}: C002 无法读写：{os_reason(error)}\n")
+        sys.stderr.write(f"{where}: C002 无法读写：{os_reason(error)}\n")
         _err().print("[bold red]共 1 个问题[/]。")
         raise typer.Exit(2) from None
 

@@ -9,8 +9,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from luoshi.engine.language import expr
 from luoshi.engine.language.policy import Catalog, Rule, load_catalog
 from luoshi.engine.language.source import clause_text
+from luoshi.engine.plan.compile import computed_read
 from luoshi.engine.runtime import durable
 from luoshi.engine.runtime.run import check_context
 from luoshi.facts.problems import InputError, Location, Problem
@@ -72,6 +74,11 @@ def show(context: typer.Context,
         typer.echo(json.dumps(definition, ensure_ascii=False, indent=2))
         return
     text = describe(catalog, rule.id)
+    terms = computed_read(program, rule.id)
+    if terms:
+        text += "\n\n读取的计算字段（terms.yaml；in_force 等单条记录的条件由规则引擎直接判断，其余在引擎之前计算）\n" + \
+            "\n".join(f"  {kind}.{name} = {expr.to_text(node)}"
+                      for (kind, name), node in terms.items())
     if columns:
         text += "\n\n规则引擎之前计算的值（富化，见 docs/engine.md）\n" + "\n".join(
             f"  {token}.{name} = {source}" for token, found in columns.items()

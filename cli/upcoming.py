@@ -40,7 +40,7 @@ def upcoming(
         "--days", help="向后看多少天（默认取 luoshi.toml 的 [upcoming] days，否则 7）",
         show_default=False)] = None,
     as_of: Annotated[str | None, typer.Option(
-        "--as-of", help="从哪天起算（默认今天；须在检查年度或次年之内）", show_default=False)] = None,
+        "--as-of", help="从哪天起算（默认今天；不早于检查年度的 1 月 1 日）", show_default=False)] = None,
     unit: Annotated[str | None, typer.Option("--unit", help="只列归属这些单位的事项（逗号分隔）")] = None,
     output_format: Annotated[str | None, typer.Option(
         "--format", help="输出格式：table（终端默认）或 json（非终端默认）")] = None,
@@ -78,12 +78,12 @@ def upcoming(
 
 
 def _start(text: str | None, year: int) -> dt.date:
-    """`--as-of`, else today; either within the year checked or the next, as for `check`."""
+    """`--as-of`, else today; on or after 1 January of the year checked, as for `check`."""
     if text is not None:
         return as_of_date(text, year)
     today = dt.date.today()
-    if not year <= today.year <= year + 1:
+    if today.year < year:
         raise InputError([Problem(Location("--as-of"), "C001",
-                                  f"今天（{today.isoformat()}）不在 {year} 年或次年之内："
+                                  f"今天（{today.isoformat()}）早于 {year} 年："
                                   f"请用 --as-of 给出提醒的起算日")])
     return today

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import cache
 from pathlib import Path
 
@@ -81,3 +82,9 @@ def comparable(report: Report) -> dict:
 
 
 CASES_DIR = Path(__file__).parent / "rules"
+
+
+def problem_lines(result) -> list[str]:
+    """The problems a command printed (on standard error, so that standard output holds only
+    its result), without the count that closes them."""
+    return [line for line in result.stderr.splitlines() if re.search(r": [A-Z]\d{3} ", line)]

@@ -142,7 +142,7 @@ def test_submitted_files_come_back_byte_for_byte(example_path, tmp_path, db_url)
     digest = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in originals}
     assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in back} == digest
     missing = invoke("submissions", "--db", db_url, "--files", "9", "--out", str(out))
-    assert missing.exit_code == 2 and "没有编号为 9 的导入" in missing.stdout
+    assert missing.exit_code == 2 and "没有编号为 9 的导入" in missing.stderr
 
 
 def test_kept_bytes_changed_in_sql_are_found(example_path, tmp_path, db_url):
@@ -206,7 +206,7 @@ def test_a_run_recorded_before_policy_texts_were_kept(example_path, db_url):
     assert invoke("rerun", "1", "--db", db_url).exit_code == 0  # the current policies match
     sql(db_url, "UPDATE runs SET policies_sha256 = :s", s="0" * 64)
     result = invoke("rerun", "1", "--db", db_url)
-    assert result.exit_code == 2 and "早于保存策略原文" in result.stdout
+    assert result.exit_code == 2 and "早于保存策略原文" in result.stderr
     assert invoke("rerun", "7", "--db", db_url).exit_code == 2
 
 

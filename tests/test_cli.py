@@ -49,7 +49,7 @@ def test_bad_input_stores_nothing(tmp_path):
     bad.write_text("units:\n  - {id: u1, kind: discipline}\n", encoding="utf-8")
     result = runner.invoke(app, ["load", str(bad), "--db", str(tmp_path / "x.db")])
     assert result.exit_code == 2
-    assert result.stdout == f"{bad}:2:5: units.name: E303 缺少必填字段 name（名称）\n"
+    assert result.stderr.splitlines()[0] + "\n" == f"{bad}:2:5: units.name: E303 缺少必填字段 name（名称）\n"
     assert "未存储任何数据" in result.stderr
     assert not (tmp_path / "x.db").exists()
 
@@ -65,7 +65,7 @@ def test_unreachable_database_exits_2_without_traceback(example_path, tmp_path):
 def test_missing_path_and_bad_flag_exit_2(tmp_path):
     result = runner.invoke(app, ["validate", str(tmp_path / "nope.yaml")])
     assert result.exit_code == 2
-    assert result.stdout == f"{tmp_path / 'nope.yaml'}: E001 文件或文件夹不存在\n"
+    assert result.stderr.splitlines()[0] + "\n" == f"{tmp_path / 'nope.yaml'}: E001 文件或文件夹不存在\n"
     assert runner.invoke(app, ["validate", "--bogus"]).exit_code == 2
 
 

@@ -168,17 +168,79 @@ def test_rules_listing_names_the_params_section_and_show_lists_every_condition(m
     assert "除非 accountability as a where a.basis == r.id" in explained
 
 
-def test_a_type_read_by_too_many_patterns_is_a_clear_error_not_a_crash():
-    """durable_rules fails (error 303) when one fact meets more than ~64 alpha nodes."""
-    from luoshi.engine.errors import EngineError
-    from luoshi.engine.runtime.enrich import EnginePattern, EngineQuery
+def _or_rules(branches: int, rules: int) -> dict:
+    """`rules` rules over one type, each an `$or` of `branches` tests a fact can all pass,
+    then a test of its own: each branch's end leads on to every rule's next test."""
+    return {f"r{j}": {"all": [{"p27": {"$and": [
+        {"type": "x"}, {"$or": [{"$gt": {"a": i}} for i in range(branches)]},
+        {"$gt": {"b": j}}]}}], "cap": 10} for j in range(rules)}
 
-    queries = [EngineQuery(f"X{n}", "X", [EnginePattern("u", "units", False,
-                                                         ("cmp", ">", "rank", ("const", n)), [])],
-                           False) for n in range(durable.MAX_PATTERNS_PER_TYPE + 1)]
+
+def test_the_alpha_stack_bound_is_what_durable_rules_counts():
+    """error 303 comes exactly past the bound `alpha_stack` computes, `$or` branches included
+    (counting patterns per type, as before, allowed 26 rules here and the check failed)."""
+    import durable_rules_engine as dre
+
+    from luoshi.engine.runtime.alpha_stack import STACK_LIMIT, Network
+
+    fact = json.dumps([{"type": "x", "a": 1000, "b": 1000, "sid": "s", "id": "f"}])
+    for branches, rules in [(40, 25), (40, 26), (60, 5), (60, 6), (1, 64), (1, 65), (2, 63)]:
+        definition = _or_rules(branches, rules)
+        bound = Network.of(definition).deepest()["x"]
+        assert bound == branches - 1 + rules or branches == 1 and bound == rules
+        handle = dre.create_ruleset(f"stack_{branches}_{rules}", json.dumps(definition))
+        try:
+            dre.assert_facts(handle, fact)
+        except dre.error as error:
+            assert "303" in str(error) and bound > STACK_LIMIT
+        else:
+            assert bound <= STACK_LIMIT
+
+
+def _score_policy(rules: int, branches: int) -> str:
+    entries = [{
+        "id": f"X{900 + j}", "name": f"score-{j}", "severity": "warning", "clause": "二(三)",
+        "title": {"zh": f"分数{j}", "en": f"Score {j}"},
+        "match": {"a": "appraisals where (" + " or ".join(
+            f"a.score > {i}" for i in range(branches)) + f") and a.rank > {j}"},
+        "finding": {"unit": "a.unit", "subject": "a.unit", "message": "分数"},
+        "doc": {"checks": "测试。", "why": "原文二(三)。", "fail": {"facts": "units: []", "gives": []},
+                "pass": {"facts": "units: []"}}} for j in range(rules)]
+    return json.dumps({"mechanism": "score", "clause": "二(三)", "title": {"zh": "分数", "en": "Score"},
+                       "rules": entries}, ensure_ascii=False)
+
+
+def test_rules_too_many_for_one_ruleset_are_split_not_error_303(tmp_path):
+    from luoshi.engine.language.policy import load_catalog
+    from luoshi.engine.plan.compile import compile_catalog
+
+    from . import oracle
+    from .checking import comparable, rows_from_yaml
+
+    (tmp_path / "score.yaml").write_text(_score_policy(rules=30, branches=40), encoding="utf-8")
+    program_ = compile_catalog(load_catalog([str(tmp_path)]),
+                               select={f"X{900 + j}" for j in range(30)})
+    rows = rows_from_yaml("units: [{id: u-1, name: 甲局, kind: department}]\n"
+                          "appraisals: [{unit: u-1, year: 2013, date: 2013-12-01, score: 95, rank: 20}]")
+    report = check(rows, program_, 2013)
+    assert len(report.findings) == 20
+    assert comparable(report) == comparable(check(rows, program_, 2013, backend=oracle.run))
+
+
+def test_a_rule_no_ruleset_can_hold_is_a_clear_error_not_error_303(tmp_path):
+    from luoshi.engine.errors import EngineError
+    from luoshi.engine.language.policy import load_catalog
+    from luoshi.engine.plan.compile import compile_catalog
+
+    from .checking import rows_from_yaml
+
+    (tmp_path / "score.yaml").write_text(_score_policy(rules=1, branches=70), encoding="utf-8")
+    program_ = compile_catalog(load_catalog([str(tmp_path)]), select={"X900"})
+    rows = rows_from_yaml("units: [{id: u-1, name: 甲局, kind: department}]\n"
+                          "appraisals: [{unit: u-1, year: 2013, date: 2013-12-01, score: 95, rank: 20}]")
     try:
-        durable.ruleset(queries)
+        check(rows, program_, 2013)
     except EngineError as error:
-        assert "units" in str(error) and "303" in str(error)
+        assert "X900" in str(error) and "appraisals" in str(error) and "70" in str(error)
     else:
         raise AssertionError("no error")

@@ -177,8 +177,8 @@ def test_a_template_cannot_reach_python(name, fmt, minimal_path, tmp_path):
     result = runner.invoke(app, ["notices", str(minimal_path), "--year", "2013", "--out",
                                  str(out), "--format", fmt, "--templates", str(folder)])
     assert result.exit_code == 2, result.output
-    assert "T101" in result.stdout and "Traceback" not in result.output
-    assert str(folder / f"document.{'docx' if fmt == 'docx' else fmt + '.j2'}") in result.stdout
+    assert "T101" in result.stderr and "Traceback" not in result.output
+    assert str(folder / f"document.{'docx' if fmt == 'docx' else fmt + '.j2'}") in result.stderr
     assert not out.exists()  # nothing written
 
 

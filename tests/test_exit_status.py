@@ -131,4 +131,4 @@ def test_a_config_file_that_cannot_be_read_says_why_in_chinese(tmp_path):
                         ("folder.toml", "C001 配置文件无法读取：这是一个文件夹，不是文件")):
         result = CliRunner().invoke(app, ["check", str(MINIMAL), "--year", "2013",
                                           "--config", str(tmp_path / name)])
-        assert result.exit_code == 2 and words in result.stdout, result.output
+        assert result.exit_code == 2 and words in result.stderr, result.output

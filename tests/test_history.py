@@ -46,10 +46,10 @@ def test_closing_a_rectification_resolves_its_f403_and_a308(minimal_path, tmp_pa
 
 def test_record_needs_the_database_and_diff_needs_two_runs(minimal_path, tmp_path):
     result = runner.invoke(app, ["check", str(minimal_path), "--year", "2013", "--record"])
-    assert result.exit_code == 2 and "--record" in result.stdout
+    assert result.exit_code == 2 and "--record" in result.stderr
     db = str(tmp_path / "x.db")
     runner.invoke(app, ["load", str(minimal_path), "--db", db])
     runner.invoke(app, ["check", "--year", "2013", "--db", db, "--record", "--format", "json"])
     lonely = runner.invoke(app, ["diff", "--db", db])
-    assert lonely.exit_code == 2 and "只有一次" in lonely.stdout
+    assert lonely.exit_code == 2 and "只有一次" in lonely.stderr
     assert runner.invoke(app, ["diff", "1", "9", "--db", db]).exit_code == 2

@@ -148,7 +148,7 @@ def test_no_body_is_addressed_to_itself_and_the_addressing_is_configurable(minim
                     encoding="utf-8")
     result = runner.invoke(app, ["notices", str(minimal_path), "--year", "2013", "--out",
                                  str(tmp_path / "out"), "--config", str(toml)])
-    assert result.exit_code == 2 and "C001" in result.stdout and "自己" in result.stdout
+    assert result.exit_code == 2 and "C001" in result.stderr and "自己" in result.stderr
     assert not (tmp_path / "out").exists()
 
 
@@ -263,7 +263,7 @@ def test_an_unwritable_out_is_bad_input(minimal_path, tmp_path):
     taken.write_text("x", encoding="utf-8")
     result = runner.invoke(app, ["notices", str(minimal_path), "--year", "2013", "--out",
                                  str(taken), "--format", "md"])
-    assert result.exit_code == 2 and ("无法写入输出文件夹" in result.stdout or "C002" in result.stdout)
+    assert result.exit_code == 2 and ("无法写入输出文件夹" in result.stderr or "C002" in result.stderr)
 
 
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) not installed")
@@ -301,7 +301,7 @@ def test_the_settings_shown_in_the_docs_work(minimal_path, tmp_path):
         config.write_text(bad, encoding="utf-8")
         result = runner.invoke(app, ["notices", str(minimal_path), "--year", "2013", "--out",
                                      str(tmp_path / "out"), "--config", str(config)])
-        assert result.exit_code == 2 and "C001" in result.stdout, bad
+        assert result.exit_code == 2 and "C001" in result.stderr, bad
 
 
 def test_a_warning_measure_notice(tmp_path):
@@ -348,4 +348,4 @@ def test_notices_of_a_recorded_run_keep_their_numbers_whatever_is_loaded_later(m
     assert now.exit_code == 0 and (tmp_path / "c" / "001-整改通知书-市审计局.md").exists()
     for bad in (["--run", "9"], ["--run", "1", "--year", "2012"], ["--run", "1", str(extra)]):
         result = runner.invoke(app, ["notices", *bad, "--db", db, "--out", str(tmp_path / "d")])
-        assert result.exit_code == 2 and "C001" in result.stdout, bad
+        assert result.exit_code == 2 and "C001" in result.stderr, bad

@@ -97,10 +97,10 @@ def test_report_needs_somewhere_to_write(minimal_path, tmp_path):
     assert runner.invoke(app, ["report", str(minimal_path), "--year", "2013"]).exit_code == 2
     wrong = runner.invoke(app, ["report", str(minimal_path), "--year", "2013", "--out",
                                 str(tmp_path / "r.pdf")])
-    assert wrong.exit_code == 2 and ".html" in wrong.stdout and not (tmp_path / "r.pdf").exists()
+    assert wrong.exit_code == 2 and ".html" in wrong.stderr and not (tmp_path / "r.pdf").exists()
     missing = runner.invoke(app, ["report", str(minimal_path), "--year", "2013", "--out",
                                   str(tmp_path / "no" / "such" / "r.html")])
-    assert missing.exit_code == 2 and "无法写入" in missing.stdout
+    assert missing.exit_code == 2 and "无法写入" in missing.stderr
 
 
 def test_grade_bands_are_configurable(minimal_path, tmp_path):
@@ -115,7 +115,7 @@ def test_grade_bands_are_configurable(minimal_path, tmp_path):
     config.write_text('[report.bands]\n"好" = 90\n', encoding="utf-8")  # no band from 0
     bad = runner.invoke(app, ["report", str(minimal_path), "--year", "2013", "--out", str(page),
                               "--config", str(config)])
-    assert bad.exit_code == 2 and "C001" in bad.stdout
+    assert bad.exit_code == 2 and "C001" in bad.stderr
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Chromium not installed")

@@ -21,7 +21,7 @@ from luoshi.facts.factset import rows_of
 from luoshi.facts.kinds import KINDS, references
 from luoshi.facts.validate import read_facts
 
-from .checking import comparable, program
+from .checking import comparable, problem_lines, program
 
 MIGRATIONS = Path(store.__file__).parent / "migrations"
 
@@ -242,7 +242,7 @@ def test_a_record_of_another_owner_is_refused_at_its_line_and_nothing_is_stored(
     result = runner.invoke(app, ["load", str(sent), str(tmp_path / "extra.yaml"), "--db", db_url,
                                  "--unit", "cb-cz"])
     assert result.exit_code == 2
-    lines = result.stdout.splitlines()
+    lines = problem_lines(result)
     assert any("extra.yaml:2" in line and "E502" in line and "纪委办公室" in line
                for line in lines), lines
     assert any("extra.yaml:4" in line and "E502" in line and "cb-wj" in line
@@ -254,7 +254,7 @@ def test_a_record_of_another_owner_is_refused_at_its_line_and_nothing_is_stored(
     sent.write_text("misconduct:\n- {id: cb-mc02, unit: cb-cz, date: 2013-06-20, kind: refusal}\n",
                     encoding="utf-8")
     result = runner.invoke(app, ["load", str(sent), "--db", db_url, "--unit", "cb-cz"])
-    assert result.exit_code == 2 and "已由其他单位报送" in result.stdout, result.output
+    assert result.exit_code == 2 and "已由其他单位报送" in result.stderr, result.output
     assert store.read_rows(db_url) == before and loads_count(db_url) == 1
 
 
@@ -324,12 +324,12 @@ def test_a_withdrawal_that_would_leave_a_reference_dangling_is_refused(
     assert result.exit_code == 2
     line = next(n for n, text in enumerate(example_path.read_text(encoding="utf-8").splitlines(), 1)
                 if "id: cb-rect02" in text)
-    assert result.stdout.splitlines() == [
+    assert problem_lines(result) == [
         f"{example_path}:{line}:5: rectifications.inspection: E501 已存的记录 cb-rect02 引用 "
         "'cb-ins04'：本次报送撤回了它，须先由该记录的报送单位修改或撤回该记录"]
     # Nor may its own submission still name a record it withdraws.
     sent = submission_of("cb-cz", example_path, tmp_path / "cz.yaml", leave_out={"cb-rect03"})
     result = runner.invoke(app, ["load", str(sent), "--db", db_url, "--unit", "cb-cz"])
-    assert result.exit_code == 2 and "E501 所引用的 'cb-rect03' 在本次报送中被撤回" in result.stdout
-    assert "signals.about" in result.stdout
+    assert result.exit_code == 2 and "E501 所引用的 'cb-rect03' 在本次报送中被撤回" in result.stderr
+    assert "signals.about" in result.stderr
     assert store.read_rows(db_url) == before and loads_count(db_url) == 1

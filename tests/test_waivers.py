@@ -6,6 +6,8 @@ from typer.testing import CliRunner
 
 from luoshi.cli.main import app
 
+from .checking import problem_lines
+
 runner = CliRunner()
 WAIVERS = """\
 - {rule: F403, unit: u-edu, subject: rect-1, reason: 已报批延期, approved_by: 市纪委常委会, expires: 2014-03-31}
@@ -55,7 +57,7 @@ def test_malformed_waivers_are_refused_at_their_line(minimal_path, tmp_path):
                     encoding="utf-8")
     result, _ = _check(minimal_path, path)
     assert result.exit_code == 2
-    lines = result.stdout.splitlines()
+    lines = problem_lines(result)
     assert any(f"{path}:1:" in line and "reason：必填" in line for line in lines)
     assert any(f"{path}:1:" in line and "approved_by：必填" in line for line in lines)
     assert any(f"{path}:1:" in line and "expires" in line and "不存在" in line for line in lines)

@@ -10,6 +10,8 @@ from typer.testing import CliRunner
 
 from luoshi.cli.main import app
 
+from .checking import problem_lines
+
 MINIMAL = Path(__file__).parent / "golden" / "minimal" / "facts.yaml"
 
 # Each mistake a clerk can make in a YAML file, and the line (1-based) the message must name.
@@ -57,7 +59,7 @@ def test_a_facts_file_mistake_is_chinese_at_its_line(mistake, parser, tmp_path):
     path.write_text(text, encoding="utf-8")
     result = CliRunner().invoke(app, ["validate", str(path)])
     assert result.exit_code == 2 and "Traceback" not in result.output
-    (first, *_) = result.stdout.splitlines()
+    (first, *_) = problem_lines(result)
     assert first.startswith(f"{path}:{line}:") and (" E101 " in first or " E106 " in first), first
     assert _english(first) == [], first
 
@@ -70,14 +72,14 @@ def test_a_policy_or_waiver_file_mistake_is_chinese_at_its_line(mistake, parser,
     result = CliRunner().invoke(app, ["check", str(MINIMAL), "--year", "2013",
                                       "--policies", str(tmp_path / "policies")])
     assert result.exit_code == 2 and "Traceback" not in result.output
-    (first, *_) = result.stdout.splitlines()
+    (first, *_) = problem_lines(result)
     assert f"local.yaml:{line}:" in first and " P101 " in first and _english(first) == [], first
     waivers = tmp_path / "waivers.yaml"
     waivers.write_text(text, encoding="utf-8")
     result = CliRunner().invoke(app, ["check", str(MINIMAL), "--year", "2013",
                                       "--waivers", str(waivers)])
     assert result.exit_code == 2 and "Traceback" not in result.output
-    (first, *_) = result.stdout.splitlines()
+    (first, *_) = problem_lines(result)
     assert first.startswith(f"{waivers}:{line}:") and " W101 " in first, first
     assert _english(first) == [], first
 
@@ -99,5 +101,5 @@ def test_an_unreadable_file_names_its_reason_in_chinese(tmp_path):
     result = CliRunner().invoke(app, ["check", str(MINIMAL), "--year", "2013",
                                       "--waivers", str(waivers)])
     assert result.exit_code == 2
-    assert "W101 豁免文件无法读取：这是一个文件夹，不是文件（Is a directory）" in result.stdout
+    assert "W101 豁免文件无法读取：这是一个文件夹，不是文件（Is a directory）" in result.stderr
 

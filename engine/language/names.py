@@ -91,6 +91,14 @@ def problems(node: Any, scope: dict[str, str], variables: set[str],
         return found
     if isinstance(node, expr.Call):
         found += _arity(node)
+    if isinstance(node, expr.Binary) and node.op in expr.COMPARISONS:
+        compared = [_value_type(side, scope, self_kind) for side in (node.left, node.right)]
+        if None not in compared and compared[0] != compared[1]:
+            # The engine compares what the policy language refuses to (a date with its text,
+            # "100" with 100): such a comparison would hold in one and not the other.
+            found.append(f"比较的两边类型不同（{_TYPE_NAMES[str(compared[0])]}与"
+                         f"{_TYPE_NAMES[str(compared[1])]}），"
+                         f"永远不成立：{expr.to_text(node)}")
     if isinstance(node, expr.Binary) and node.op in ("+", "-"):
         sides = {_value_type(side, scope, self_kind) for side in (node.left, node.right)}
         text = bool(sides & {"text", "bool"})
@@ -127,6 +135,9 @@ def _arity(node: Any) -> list[str]:
         wanted = f"{low}" if low == high else f"至少 {low}"
         return [f"函数 {node.name} 应有 {wanted} 个参数，实际为 {count} 个"]
     return []
+
+
+_TYPE_NAMES = {"text": "文本", "bool": "是否", "number": "数值", "date": "日期"}
 
 
 def _value_type(node: Any, scope: dict[str, str], self_kind: str | None) -> str | None:

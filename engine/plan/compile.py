@@ -372,3 +372,52 @@ def _unknown_heads(node: expr.Node, scope: set[str]) -> set[str]:
 
 
 
+
+
+def computed_read(program: Program, rule_id: str) -> dict[tuple[str, str], expr.Node]:
+    """Every computed field of `terms.yaml` the rule's conditions read, directly, through a
+    reference (`t.institution.in_force`) or through another computed field, by (kind, name)."""
+    found: dict[tuple[str, str], expr.Node] = {}
+
+    def visit(node: Any, scope: dict[str, str], own: str | None) -> None:
+        if isinstance(node, expr.Path):
+            head, rest = node.parts[0], node.parts[1:]
+            if head in scope:
+                kind = scope[head]
+            elif own is not None:  # a bare name in a computed field: the record's own
+                kind, rest = own, node.parts
+            else:
+                return
+            for position, name in enumerate(rest):
+                formula = program.computed.get(kind, {}).get(name)
+                if formula is not None and (kind, name) not in found:
+                    found[(kind, name)] = formula
+                    visit(formula, {}, kind)
+                if position < len(rest) - 1:
+                    following = names.targets(kind, name, program.computed)
+                    if not following:
+                        return
+                    kind = following[0]
+            return
+        if isinstance(node, expr.Aggregate):
+            inner = {**scope, node.alias: node.kind}
+            for part in (node.where, node.value):
+                if part is not None:
+                    visit(part, inner, own)
+            return
+        for child in expr.children(node):
+            visit(child, scope, own)
+
+    for query in program.queries:
+        if query.rule != rule_id:
+            continue
+        scope = {pattern.alias: pattern.kind for pattern in query.patterns}
+        for pattern in query.patterns:
+            if pattern.filter is not None:
+                visit(pattern.filter, scope, None)
+            for join in pattern.joins:
+                visit(expr.Path((pattern.alias, join.field)), scope, None)
+                visit(expr.Path((join.other, join.other_field)), scope, None)
+            for node in pattern.columns.values():
+                visit(node, scope, None)
+    return found

@@ -27,7 +27,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from luoshi.engine.language import expr
+from luoshi.engine.language import expr, names
+from luoshi.facts.kinds import EVALUATED_KINDS as KINDS
 
 Test = tuple[Any, ...]
 NEVER: Test = ("never",)
@@ -60,12 +61,15 @@ class Columns:
 
 
 def lower(node: expr.Node | None, alias: str, fields: set[str], context: dict[str, Any],
-          columns: Columns) -> Test | None:
+          columns: Columns, kind: str | None = None,
+          computed: dict[str, dict[str, expr.Node]] | None = None) -> Test | None:
     """The tests of a condition on records bound to `alias` (None: no condition);
-    `fields`: the record's stored and computed fields."""
+    `fields`: the record's stored and computed fields; `kind` and `computed`: its kind and the
+    computed fields of `terms.yaml`, whose predicates on one record become tests too."""
     if node is None:
         return None
-    test = _simplify(_Lowering(alias, fields, context, columns).test(node))
+    lowering = _Lowering(alias, fields, context, columns, kind, computed or {})
+    test = _simplify(lowering.test(node))
     if not _expressible(test):
         # A constant the engine cannot hold (a list, a date past its range): the whole
         # condition is computed before the engine, as a value the engine tests. The bundled
@@ -123,8 +127,10 @@ def is_constant(node: expr.Node) -> bool:
 
 class _Lowering:
     def __init__(self, alias: str, fields: set[str], context: dict[str, Any],
-                 columns: Columns) -> None:
+                 columns: Columns, kind: str | None = None,
+                 computed: dict[str, dict[str, expr.Node]] | None = None) -> None:
         self.alias, self.fields, self.context, self.columns = alias, fields, context, columns
+        self.kind, self.computed = kind, computed or {}
 
     # -- values ---------------------------------------------------------------------------
 
@@ -244,7 +250,11 @@ class _Lowering:
         return self.columns.name(self.alias, node)
 
     def expand(self, node: expr.Node) -> expr.Node | None:
-        """Boolean functions the engine tests directly, written as comparisons."""
+        """Boolean functions the engine tests directly, written as comparisons; and a computed
+        field that is a predicate on its record's own fields (`in_force`), written out on that
+        record (`t.institution.in_force` tests `t.institution.status` …)."""
+        if isinstance(node, expr.Path):
+            return self.predicate(node)
         if not isinstance(node, expr.Call):
             return None
         if node.name == "in_year":  # from 1 January up to the as-of date, not past 31 December
@@ -257,6 +267,51 @@ class _Lowering:
             return expr.Binary("and", expr.Binary(">=", subject, low),
                                expr.Binary("<=", subject, high))
         return None
+
+
+    def predicate(self, node: expr.Path) -> expr.Node | None:
+        if node.parts[0] != self.alias or self.kind is None:
+            return None
+        kind = self.kind
+        for name in node.parts[1:-1]:  # the kind the path reaches through references
+            reached = names.targets(kind, name, self.computed)
+            if len(reached) != 1:
+                return None
+            kind = reached[0]
+        formula = self.computed.get(kind, {}).get(node.parts[-1])
+        if formula is None or not _on_own_fields(formula, kind):
+            return None
+        return _prefixed(formula, node.parts[:-1])
+
+
+def _on_own_fields(node: expr.Node, kind: str) -> bool:
+    """A condition of comparisons, null tests, `in` and `and`/`or`/`not` over the record's own
+    stored fields and constants: each part a test the engine evaluates on raw fields."""
+    if isinstance(node, expr.Path):
+        return len(node.parts) == 1 and kind in KINDS and node.parts[0] in KINDS[kind].model_fields
+    if isinstance(node, (expr.Aggregate, expr.Call)):
+        return isinstance(node, expr.Call) and node.name in ("in_year", "between") and \
+            all(_on_own_fields(arg, kind) for arg in node.args)
+    return all(_on_own_fields(child, kind) for child in expr.children(node))
+
+
+def _prefixed(node: expr.Node, prefix: tuple[str, ...]) -> expr.Node:
+    """A computed field's formula read from the record at `prefix` (its fields' paths)."""
+    if isinstance(node, expr.Path):
+        return expr.Path((*prefix, *node.parts))
+    if isinstance(node, expr.Unary):
+        return expr.Unary(node.op, _prefixed(node.operand, prefix))
+    if isinstance(node, expr.IsNull):
+        return expr.IsNull(_prefixed(node.operand, prefix), node.negated)
+    if isinstance(node, expr.Binary):
+        return expr.Binary(node.op, _prefixed(node.left, prefix), _prefixed(node.right, prefix))
+    if isinstance(node, expr.Duration):
+        return expr.Duration(_prefixed(node.amount, prefix), node.unit)
+    if isinstance(node, expr.ListOf):
+        return expr.ListOf(tuple(_prefixed(item, prefix) for item in node.items))
+    if isinstance(node, expr.Call):
+        return expr.Call(node.name, tuple(_prefixed(arg, prefix) for arg in node.args))
+    return node
 
 
 def _holds(op: str, left: Any, right: Any) -> bool:

@@ -38,22 +38,22 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 from luoshi.engine.errors import EngineError
 from luoshi.engine.plan.conditions import Test
-from luoshi.engine.runtime import forked
+from luoshi.engine.runtime import alpha_stack, forked
 from luoshi.engine.runtime.enrich import EnginePattern, EngineQuery, Plan, field_name
 
 MAX_SESSIONS = 1000  # per ruleset; durable_rules fails at the 1025th
-# One fact tested by more than ~64 alpha nodes at once fails (error 303): patterns per type.
-MAX_PATTERNS_PER_TYPE = 48
 FACTS_PER_SESSION = 3000  # durable slows down quadratically within a session past ~5,000
 MIN_FACTS_PER_BATCH = 20_000  # ~10 KB each in the engine, never given back
 FACTS_PER_PARENT_MB = 25  # a batch's engine memory: about a quarter of the forking process's
 ASSERT_CHUNK = 1000
 ACTION_BATCH = 500  # matches handed to one action call (`cap`): fewer calls into Python
 GATE = "__phase__"
+CASE_MARK = "~"  # `F402~2`: a further case of query F402 (`_absent_cases`)
 _OPERATORS = {"==": None, "!=": "$neq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
 
 # Chain: (query id, {alias: row}) -> the rows of the triggers that match raises.
@@ -87,26 +87,106 @@ ALIASES = _aliases()
 def ruleset(queries: list[EngineQuery], gated: bool = True) -> dict[str, Any]:
     """The durable_rules definition of queries (without actions): what `rules show
     --compiled` prints. `gated=False` only for the test showing the gate is needed."""
-    per_type: dict[str, int] = {}
+    rules: dict[str, Any] = {}
     for query in queries:
-        for pattern in query.patterns:
-            per_type[pattern.token] = per_type.get(pattern.token, 0) + 1
-    crowded = sorted(token for token, count in per_type.items() if count > MAX_PATTERNS_PER_TYPE)
-    if crowded:
-        raise EngineError(f"规则引擎的限制：{'、'.join(crowded)} 被超过 {MAX_PATTERNS_PER_TYPE} "
-                          "个模式读取（durable_rules 错误 303）；请合并读取同一类记录的自定义规则")
+        rules.update(_rules(query, gated))
+    return rules
+
+
+def _rules(query: EngineQuery, gated: bool) -> dict[str, Any]:
+    """A query's durable_rules rules: one, or one per case of the absent values its negations
+    read (`_absent_cases`). Every rule of a query reports its matches as the query's."""
+    slots = _slots(query)
     rules = {}
-    for query in queries:
-        slots = _slots(query)
-        positives = [p for p in query.patterns if not p.negated]
-        negatives = [p for p in query.patterns if p.negated]
+    for number, patterns in enumerate(_absent_cases(query.patterns)):
+        positives = [p for p in patterns if not p.negated]
+        negatives = [p for p in patterns if p.negated]
         conditions = [{slots[positives[0].alias]: _pattern(positives[0], slots)}]
         if gated:
             conditions.append({ALIASES[1]: {"$and": [{"type": GATE}, {"stratum": 1}]}})
         conditions += [{slots[p.alias]: _pattern(p, slots)} for p in positives[1:]]
         conditions += [{f"n{index}$not": _pattern(p, slots)} for index, p in enumerate(negatives)]
-        rules[query.id] = {"all": conditions, "cap": ACTION_BATCH}
+        name = query.id if number == 0 else f"{query.id}{CASE_MARK}{number + 1}"
+        rules[name] = {"all": conditions, "cap": ACTION_BATCH}
     return rules
+
+
+def query_of(rule_name: str) -> str:
+    """The query a durable_rules rule evaluates (a case of its absent values, or all of it)."""
+    return rule_name.split(CASE_MARK, 1)[0]
+
+
+# A comparison with a missing value is false. durable_rules 2.0.28 agrees for comparisons with
+# constants, `$iany`/`$iall`, equality joins, and a later fact lacking its own side of a join
+# (tests/test_absent_values.py shows each); elsewhere it does not, and the tests below make it:
+# - an ordered join (`!=` `<` `<=` `>` `>=`) reading a field the EARLIER fact lacks raises error
+#   311 for the whole batch, in a positive pattern and under `$not` alike (`reduceOperand`);
+# - a comparison with the fact's own field (`$m`, `$add`) matches when that field is missing and
+#   an earlier test of the pattern tested the compared field (F406 for a rectification closed
+#   with no deadline).
+
+def _absent_cases(patterns: list[EnginePattern]) -> list[list[EnginePattern]]:
+    """The patterns as rules durable_rules evaluates with a missing value false everywhere.
+    A positive pattern's ordered join requires the earlier fact's field (`$ex` there: the join
+    is false without it). A negation's ordered join cannot require it: without the field the
+    negation cannot match, so it holds. Such a query becomes disjoint cases, the earlier fact
+    with the field (the negation as written) and without it (`$nex`, the negation dropped)."""
+    patterns = list(patterns)
+    for pattern in patterns:
+        if not pattern.negated:
+            for _, op, other, other_field in pattern.joins:
+                if op != "==":
+                    _require(patterns, other, ("ex", other_field))
+    return _cases(patterns, _unguarded(patterns))
+
+
+def _unguarded(patterns: list[EnginePattern]) -> list[tuple[str, str]]:
+    """(earlier alias, field) read by a negation's ordered join, the field possibly missing."""
+    by_alias = {pattern.alias: pattern for pattern in patterns}
+    found: list[tuple[str, str]] = []
+    for pattern in patterns:
+        if pattern.negated:
+            for _, op, other, other_field in pattern.joins:
+                if op != "==" and not _present(by_alias[other].test, other_field) \
+                        and (other, other_field) not in found:
+                    found.append((other, other_field))
+    return found
+
+
+def _cases(patterns: list[EnginePattern], unguarded: list[tuple[str, str]]
+           ) -> list[list[EnginePattern]]:
+    if not unguarded:
+        return [patterns]
+    (alias, name), rest = unguarded[0], unguarded[1:]
+    present = _require(list(patterns), alias, ("ex", name))
+    missing = [pattern for pattern in _require(list(patterns), alias, ("nex", name))
+               if not (pattern.negated and any(op != "==" and (other, field) == (alias, name)
+                                                for _, op, other, field in pattern.joins))]
+    return _cases(present, rest) + _cases(missing, [
+        spot for spot in rest if spot in _unguarded(missing)])
+
+
+def _require(patterns: list[EnginePattern], alias: str, test: Test) -> list[EnginePattern]:
+    """`patterns` with `test` added to the pattern of `alias` (in place; returned)."""
+    for number, pattern in enumerate(patterns):
+        if pattern.alias == alias and not (test[0] == "ex" and _present(pattern.test, test[1])):
+            patterns[number] = replace(pattern, test=("and", [test, pattern.test])
+                                       if pattern.test else test)
+    return patterns
+
+
+def _present(test: Test | None, name: str) -> bool:
+    """Whether a fact passing `test` holds the field `name` (a test of it is false without)."""
+    if not test:
+        return False
+    kind = test[0]
+    if kind == "and":
+        return any(_present(part, name) for part in test[1])
+    if kind == "or":
+        return all(_present(part, name) for part in test[1])
+    if kind == "cmp":
+        return name in (test[2], test[3][1] if test[3][0] == "field" else None)
+    return kind == "never" or (kind in ("ex", "has") and test[1] == name)
 
 
 def _slots(query: EngineQuery) -> dict[str, str]:
@@ -132,16 +212,22 @@ def _pattern(pattern: EnginePattern, slots: dict[str, str]) -> dict[str, Any]:
 def _test(test: Test) -> dict[str, Any]:
     kind = test[0]
     if kind in ("and", "or"):
-        return {f"${kind}": [_test(part) for part in test[1]]}
+        parts: list[Any] = []
+        for part in (_test(part) for part in test[1]):
+            parts.extend(part[f"${kind}"] if set(part) == {f"${kind}"} else [part])
+        return {f"${kind}": parts}
     if kind == "cmp":
         _, op, name, rhs = test
+        operator = _OPERATORS[op]
         if rhs[0] == "const":
             right: Any = rhs[1]
-        else:
+        else:  # the fact's own field: false without it (see `_absent_cases`)
             right = {"$m": field_name(rhs[1])}
             if rhs[2]:
                 right = {"$add": {"$l": right, "$r": rhs[2]}}
-        operator = _OPERATORS[op]
+            compared = {field_name(name): right} if operator is None else \
+                {operator: {field_name(name): right}}
+            return {"$and": [{"$ex": {field_name(rhs[1]): 1}}, compared]}
         return {field_name(name): right} if operator is None else \
             {operator: {field_name(name): right}}
     if kind in ("ex", "nex"):
@@ -162,7 +248,9 @@ def run(plan: Plan, chain: Chain, workers: int = 1, gated: bool = True
     """Evaluate a plan; every match as (query id, {alias: fact ref}). Triggers that `chain`
     gives for a match are asserted as facts at once; their rows join `plan.rows`."""
     batches = list(_batches(plan))
-    jobs = [(plan.queries, sessions, gated) for sessions in batches]
+    rulesets = _rulesets(plan)
+    jobs = [(queries, sessions if len(rulesets) == 1 else _read_by(queries, sessions), gated)
+            for queries in rulesets for sessions in batches]
     if forked.nested and len(jobs) == 1:
         # Already in a worker that exits when done: no need to fork another for one batch.
         outcomes = [_evaluate_batch(jobs[0], plan, chain)]
@@ -179,6 +267,47 @@ def run(plan: Plan, chain: Chain, workers: int = 1, gated: bool = True
             matches.append((query_id, {alias: ref if ref >= 0 else base - ref - 1
                                        for alias, ref in refs.items()}))
     return matches
+
+
+def _rulesets(plan: Plan) -> list[list[EngineQuery]]:
+    """The queries in rulesets durable_rules can evaluate: in each, no fact can need more of
+    the alpha stack than it has (error 303, `alpha_stack`). Queries raising triggers share a
+    ruleset with those reading triggers: a trigger is asserted where it is raised. Usually
+    all of them fit in one."""
+    if _fits(plan.queries):
+        return [plan.queries]
+    tied = [q for q in plan.queries
+            if q.raises or any(p.token in plan.derived_fields for p in q.patterns)]
+    units = ([tied] if tied else []) + [[q] for q in plan.queries if q not in tied]
+    found: list[list[EngineQuery]] = []
+    for unit in units:
+        if found and _fits(found[-1] + unit):
+            found[-1] += unit
+            continue
+        if not _fits(unit):
+            deepest = alpha_stack.Network.of(ruleset(unit)).deepest()
+            token, depth = max(deepest.items(), key=lambda item: item[1])
+            rules = "、".join(sorted({q.rule for q in unit}))
+            raise EngineError(
+                f"规则引擎的限制：规则 {rules} 的条件使一条 {token} 记录要同时经过 {depth} 个"
+                f"测试（durable_rules 至多 {alpha_stack.STACK_LIMIT} 个，错误 303）；"
+                "请把这条规则中的“或”条件拆成 alternatives，或减少读取同一类记录的条件")
+        found.append(list(unit))
+    return found
+
+
+def _fits(queries: list[EngineQuery]) -> bool:
+    deepest = alpha_stack.Network.of(ruleset(queries)).deepest()
+    return max(deepest.values(), default=0) <= alpha_stack.STACK_LIMIT
+
+
+def _read_by(queries: list[EngineQuery], sessions: dict[str, list[dict[str, Any]]]
+             ) -> dict[str, list[dict[str, Any]]]:
+    """The facts of sessions that some of the queries read."""
+    tokens = {pattern.token for query in queries for pattern in query.patterns}
+    kept = {session: [fact for fact in facts if fact["type"] in tokens]
+            for session, facts in sessions.items()}
+    return {session: facts for session, facts in kept.items() if facts}
 
 
 def facts_per_batch(parent_mb: float) -> int:
@@ -230,14 +359,8 @@ def _evaluate_batch(job: tuple[list[EngineQuery], dict[str, list], bool], plan: 
                     chain: Chain) -> tuple[list, list, list]:
     """In a worker process: load every session, open the gate in each, run every action."""
     import durable_rules_engine as dre
-    from durable import engine
 
     queries, sessions, gated = job
-
-    class _QuietHost(engine.Host):
-        def _run(self) -> None:  # the default starts dispatch and timer threads
-            pass
-
     matches: list[tuple[str, dict[str, int]]] = []
     derived: list[dict[str, Any]] = []  # triggers raised here; their refs are -1, -2, ...
     errors: list[str] = []
@@ -262,16 +385,15 @@ def _evaluate_batch(job: tuple[list[EngineQuery], dict[str, list], bool], plan: 
                 errors.append(f"规则引擎拒绝了重复的触发（会话 {session}）")
 
     definition = ruleset(queries, gated)
-    for query in queries:
-        definition[query.id]["run"] = _action(query, _slots(query), matches, errors,
-                                              raise_triggers if query.raises else None)
-    host = _QuietHost()
-    name = f"luoshi_{os.getpid()}"
+    by_id = {query.id: query for query in queries}
+    actions = {name: _action(by_id[query_of(name)], _slots(by_id[query_of(name)]), matches,
+                             raise_triggers if by_id[query_of(name)].raises else None)
+               for name in definition}
     try:
-        host.register_rulesets({name: definition})
-    except Exception as error:  # durable_rules_engine.error: a limit of the C core
+        # The C core directly, not durable's Host: its run loop starts threads that never stop.
+        handle = dre.create_ruleset(f"luoshi_{os.getpid()}", _json(definition))
+    except dre.error as error:  # a limit of the C core
         return [], [], [f"规则引擎无法建立规则集：{error}"]
-    handle = host.get_ruleset(name)._handle
     handle_box.append(handle)
     try:
         for session, facts in sessions.items():
@@ -284,9 +406,11 @@ def _evaluate_batch(job: tuple[list[EngineQuery], dict[str, list], bool], plan: 
         for session in sessions:
             gate = {"type": GATE, "stratum": 1, "sid": session, "id": ids.take(session, GATE)}
             dre.assert_facts(handle, _json([gate]))
-        _drain(host.get_ruleset(name), dre)
+        _drain(handle, dre, actions)
     except dre.error as error:  # a limit of the C core (error codes in the notes, §3.2)
         errors.append(f"规则引擎报错：{error}")
+    except ActionFailed as error:
+        errors.append(str(error))
     return matches, derived, errors
 
 
@@ -294,39 +418,51 @@ def _row(plan: Plan, derived: list[dict[str, Any]], ref: int) -> dict[str, Any]:
     return plan.rows[ref] if ref >= 0 else derived[-ref - 1]
 
 
-def _json(facts: list[dict[str, Any]]) -> str:
-    return json.dumps(facts, ensure_ascii=False)
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
 
 
-def _action(query: EngineQuery, slots: dict[str, str], matches: list, errors: list,
-            raise_triggers: Callable[[str, str, dict[str, int]], None] | None) -> Any:
-    """The callback of one rule: record which facts matched, and assert the triggers the
-    match raises. One parameter: durable takes a two-parameter callable for an asynchronous
-    action that never completes."""
-    def record(c: Any) -> None:
+class ActionFailed(Exception):
+    """An action raised: the check has no complete result."""
+
+
+def _action(query: EngineQuery, slots: dict[str, str], matches: list,
+            raise_triggers: Callable[[str, str, dict[str, int]], None] | None
+            ) -> Callable[[str, list[dict[str, Any]]], None]:
+    """The action of one query's rules: record which facts matched, and assert the triggers
+    the match raises."""
+    def record(session: str, frames: list[dict[str, Any]]) -> None:
         try:
-            for frame in c.m:  # with `cap`, up to ACTION_BATCH matches at once
-                facts = frame._d
+            for facts in frames:  # with `cap`, up to ACTION_BATCH matches at once
                 refs = {alias: facts[name]["ref"] for alias, name in slots.items()}
                 matches.append((query.id, refs))
                 if raise_triggers is not None:
-                    raise_triggers(c.s.sid, query.id, refs)
-        except Exception as error:  # durable swallows exceptions raised in actions
-            errors.append(f"{query.id}: {error!r}")
+                    raise_triggers(session, query.id, refs)
+        except Exception as error:
+            raise ActionFailed(f"{query.id}: {error!r}") from error
     return record
 
 
-def _drain(ruleset_object: Any, dre: Any) -> None:
-    """Run every pending action of every session, on this thread."""
-    def complete(error: Any, _state: Any) -> None:
-        if error:
-            raise error
-    while True:
-        pending = dre.start_action(ruleset_object._handle)
-        if not pending:
-            return
-        ruleset_object._flush_actions(json.loads(pending[0]), {"message": json.loads(pending[1])},
-                                      pending[2], complete)
+def _drain(handle: int, dre: Any, actions: dict[str, Callable[..., None]]) -> None:
+    """Run every pending action of every session on this thread, each one to completion,
+    until no session has any. Not durable's own loop (`Ruleset._flush_actions`): it gives up
+    on an action that took more than 10 s (a worker paused or swapping) and then never runs
+    the session's remaining actions, so results were lost without an error; and it swallows
+    an action's exception."""
+    pending = dre.start_action(handle)  # (session state, {rule: frames}, session offset)
+    while pending:
+        state, offset = json.loads(pending[0]), pending[2]
+        following: str | None = pending[1]
+        while following:
+            ((rule, frames),) = json.loads(following).items()
+            actions[rule](state["sid"], [_frame(frame) for frame in frames])
+            following = dre.complete_and_start_action(handle, offset)
+        pending = dre.start_action(handle)
+
+
+def _frame(frame: dict[str, Any]) -> dict[str, Any]:
+    """A match as {engine alias: fact} (durable wraps a one-pattern match in "m")."""
+    return frame["m"] if set(frame) == {"m"} else frame
 
 
 class _Ids:

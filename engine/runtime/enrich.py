@@ -97,7 +97,8 @@ def lower_queries(queries: list[Query], program: Program,
         patterns = []
         for pattern in query.patterns:
             fields = names.fields_of(pattern.kind, program.computed)
-            test = lower(pattern.filter, pattern.alias, fields, values, names_of)
+            test = lower(pattern.filter, pattern.alias, fields, values, names_of, pattern.kind,
+                         program.computed)
             patterns.append(EnginePattern(
                 pattern.alias, pattern.token, pattern.negated, test,
                 [(j.field, j.op, j.other, j.other_field) for j in pattern.joins]))
@@ -465,9 +466,11 @@ def _session(view: FactView, query: Query, value: Any, row: dict[str, Any]) -> s
     unit leading many institutions, or whose leaders are linked to many, would otherwise hold
     a session too big for the engine, which slows down with the facts of a session."""
     if value is None:
-        # Only a single-pattern query can match a fact with no partition value; any session
-        # will do, so each record its own, and they are packed together.
-        return f"{UNIT_SESSION}/{row['__key__']}" if len(query.patterns) == 1 else None
+        # Only a query with one positive pattern can match a fact with no partition value
+        # (its negations, joined by equality on that value, cannot block it); any session will
+        # do, so each record its own, and they are packed together.
+        alone = sum(not pattern.negated for pattern in query.patterns) == 1
+        return f"{UNIT_SESSION}/{row['__key__']}" if alone else None
     kind = query.partition.kind
     if kind is None:
         return f"v:{value}"

@@ -14,9 +14,12 @@ and a worker forked meanwhile would inherit the other's pipe.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import multiprocessing.connection
 import os
+import signal
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, cast
@@ -27,6 +30,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 nested = False  # True inside a worker
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 _turns = threading.Lock()  # forking and reaping, one thread at a time
 
 
@@ -48,7 +52,8 @@ def run(function: Callable[[T], R], items: Sequence[T], at_once: int) -> list[R]
                 with _turns:
                     receive, send = context.Pipe(duplex=False)
                     # Not a daemon: a daemon may not fork, and workers of workers do.
-                    process = context.Process(target=_worker, args=(function, item, send))
+                    process = context.Process(target=_worker, args=(function, item, send,
+                                                                     os.getpid()))
                     process.start()
                     send.close()
                 running[receive] = (number, process)
@@ -79,8 +84,9 @@ def run(function: Callable[[T], R], items: Sequence[T], at_once: int) -> list[R]
     return [results[number] for number in range(len(items))]
 
 
-def _worker(function: Callable[[Any], Any], item: Any, send: Any) -> None:
+def _worker(function: Callable[[Any], Any], item: Any, send: Any, parent: int) -> None:
     global nested, _turns
+    _die_with(parent)
     nested = True
     _turns = threading.Lock()  # forked while the parent's thread held it
     try:
@@ -92,3 +98,18 @@ def _worker(function: Callable[[Any], Any], item: Any, send: Any) -> None:
     except Exception as error:  # an exception that cannot be pickled
         send.send((True, EngineError(f"{type(error).__name__}: {error}")))
     send.close()
+
+
+def _die_with(parent: int) -> None:
+    """End this worker when the process that forked it ends, however it ends: a worker killed
+    after another failed must not leave its own workers running, holding the caller's
+    standard output (`luoshi check | tail` would never return). Workers write nothing there."""
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it ended before that took effect
+        os._exit(1)

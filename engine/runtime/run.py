@@ -314,14 +314,14 @@ def narrow(report: Report, select: list[str] | None = None, ignore: list[str] | 
 
 
 def as_of_date(text: str | None, year: int) -> dt.date:
-    """`--as-of`, or 31 December of the year."""
+    """`--as-of`, or 31 December of the year: any day from 1 January of the year on."""
     if text is None:
         return dt.date(year, 12, 31)
     try:
         day = parse_date(text)
     except ValueError as error:
         raise InputError([Problem(Location("--as-of"), "C001", str(error))]) from None
-    if not year <= day.year <= year + 1:
+    if day.year < year:  # a year may be checked again years later, never before it began
         raise InputError([Problem(Location("--as-of"), "C001",
-                                  f"检查日 {day.isoformat()} 应在 {year} 年或次年之内")])
+                                  f"检查日 {day.isoformat()} 早于 {year} 年 1 月 1 日")])
     return day

@@ -93,18 +93,14 @@ def find(facts_rows: FactSet | Rows, program: Program, year: int, as_of: dt.date
 
 
 def window_end(year: int, as_of: dt.date, days: int) -> dt.date:
-    """D+N, which must stay within the years a check of `year` may be run as of (the year and
-    the next: what year Y leaves open falls due in Y+1 at the latest, as `check --as-of`)."""
+    """D+N: at least a day after D (a year may be checked as of any later day, so D+N too)."""
     if days < 1:
         raise InputError([Problem(Location("--days"), "C001", f"天数应为正整数：{days}")])
-    last = dt.date(year + 1, 12, 31)
-    room = (last - as_of).days
-    if days > room:
-        hint = f"，从 {as_of.isoformat()} 起至多 {room} 天" if room >= 1 else ""
+    try:
+        return as_of + dt.timedelta(days=days)
+    except OverflowError:
         raise InputError([Problem(Location("--days"), "C001",
-                                  f"提醒的截止日不能晚于 {last.isoformat()}（{year} 年度的检查"
-                                  f"只能截至次年年底）{hint}")])
-    return as_of + dt.timedelta(days=days)
+                                  f"从 {as_of.isoformat()} 起 {days} 天超出了日期的范围")]) from None
 
 
 def _last_days_unreported(facts: FactSet | Rows, program: Program, year: int, start: dt.date,
