@@ -206,25 +206,39 @@ def verify(connection: sa.Connection) -> Verdict:
     for seq, what, row in links:
         if seq is None or row.chain_hash is None:
             verdict.problems.append(f"{_named(what, row)}：没有链上的哈希，是在 luoshi 之外插入的")
-    chained = sorted((link for link in links if link[0] is not None and link[2].chain_hash),
-                     key=lambda link: link[0])
-    previous_seq, previous = 0, GENESIS
-    for seq, what, row in chained:
-        if seq == previous_seq:
-            verdict.problems.append(f"{_named(what, row)}：链上第 {seq} 环重复，是在 luoshi 之外插入的")
-            continue
-        if seq != previous_seq + 1:
-            verdict.problems.append(f"链上第 {previous_seq + 1}–{seq - 1} 环缺失："
-                                    "一次导入或检查记录被删除")
+    chained = sorted(((seq, (what, row)) for seq, what, row in links
+                      if seq is not None and row.chain_hash), key=lambda link: link[0])
+
+    def expected(seq: int, previous: str, link: tuple[str, Any]) -> str:
+        what, row = link
         content = load_content(row) if what == "load" else run_content(row)
-        expected = link_hash(what, seq, previous, content,
-                             row.records_sha256 if what == "load" else None)
-        if expected != row.chain_hash:
-            verdict.problems.append(f"{_named(what, row)}：内容在 luoshi 之外被改动（链上第 {seq} 环）")
-        previous_seq, previous = seq, row.chain_hash
-    verdict.head_seq, verdict.head_hash = previous_seq, previous
+        return link_hash(what, seq, previous, content,
+                         row.records_sha256 if what == "load" else None)
+
+    verdict.head_seq, verdict.head_hash = _walk(
+        chained, (0, GENESIS), expected, lambda link: link[1].chain_hash,
+        lambda link: _named(*link), "链上", "一次导入或检查记录被删除", verdict.problems)
     _verify_audit(connection, verdict)
     return verdict
+
+
+def _walk(chained: list[tuple[int, Any]], start: tuple[int, str],
+          expected: Any, stored: Any, named: Any, chain_name: str, gap: str,
+          problems: list[str]) -> tuple[int, str]:
+    """Follow links (sequence number, link) in order from `start` (the sequence number and hash
+    before the first): each link's `stored` hash must be the `expected` one from its
+    predecessor's; a number seen twice or skipped is named. Returns the head."""
+    previous_seq, previous = start
+    for seq, link in chained:
+        if seq == previous_seq:
+            problems.append(f"{named(link)}：{chain_name}第 {seq} 环重复，是在 luoshi 之外插入的")
+            continue
+        if seq != previous_seq + 1:
+            problems.append(f"{chain_name}第 {previous_seq + 1}–{seq - 1} 环缺失：{gap}")
+        if expected(seq, previous, link) != stored(link):
+            problems.append(f"{named(link)}：内容在 luoshi 之外被改动（{chain_name}第 {seq} 环）")
+        previous_seq, previous = seq, stored(link)
+    return previous_seq, previous
 
 
 PRUNED = "prune"  # the action of the entry pruning writes (web/audit.py)
@@ -243,23 +257,16 @@ def _verify_audit(connection: sa.Connection, verdict: Verdict) -> None:
             chained.append(entry)
     pruned = [entry.detail for entry in chained if entry.action == PRUNED
               and isinstance(entry.detail, dict) and isinstance(entry.detail.get("through"), int)]
-    previous_seq, previous = 0, GENESIS
+    start = (0, GENESIS)
     if chained and pruned:  # the newest pruning tells where the kept entries begin
         last = max(pruned, key=lambda detail: detail["through"])
         if chained[0].chain_seq > last["through"]:
-            previous_seq, previous = last["through"], str(last.get("through_hash"))
-    for entry in chained:
-        seq = entry.chain_seq
-        if seq == previous_seq:
-            verdict.problems.append(f"审计日志链上第 {seq} 环重复，是在 luoshi 之外插入的")
-            continue
-        if seq != previous_seq + 1:
-            verdict.problems.append(f"审计日志链上第 {previous_seq + 1}–{seq - 1} 环缺失："
-                                    "审计记录被删除（不是按保存期限清理的）")
-        if audit_link(seq, previous, entry) != entry.chain_hash:
-            verdict.problems.append(f"审计日志第 {entry.id} 条（链上第 {seq} 环）：内容在 luoshi 之外被改动")
-        previous_seq, previous = seq, entry.chain_hash
-    verdict.audit_seq, verdict.audit_hash = previous_seq, previous
+            start = (last["through"], str(last.get("through_hash")))
+    verdict.audit_seq, verdict.audit_hash = _walk(
+        [(entry.chain_seq, entry) for entry in chained], start,
+        lambda seq, previous, entry: audit_link(seq, previous, entry),
+        lambda entry: entry.chain_hash, lambda entry: f"审计日志第 {entry.id} 条", "审计日志链上",
+        "审计记录被删除（不是按保存期限清理的）", verdict.problems)
 
 
 def _named(what: str, row: Any) -> str:

@@ -3,7 +3,12 @@ and clients logged in through the real login form."""
 
 from __future__ import annotations
 
+import contextlib
 import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,6 +78,30 @@ def login(app, name: str, password: str | None = None) -> Browser:  # noqa: ANN0
     home = browser.get("/account")
     browser.csrf = CSRF.search(home.text)[1]
     return browser
+
+
+@contextlib.contextmanager
+def serving(app) -> Iterator[int]:  # noqa: ANN001
+    """`app` served by uvicorn (as `luoshi serve` runs it) on a free port of the loopback, in a
+    thread; yields the port."""
+    import uvicorn
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    running = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                            log_level="warning", proxy_headers=True))
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if running.started:
+            break
+        time.sleep(0.05)
+    try:
+        yield port
+    finally:
+        running.should_exit = True
+        thread.join(10)
 
 
 def with_row(workbook: bytes, kind: str, values: dict[str, object]) -> tuple[bytes, str]:

@@ -258,28 +258,13 @@ def test_a_413_over_http2_is_the_chinese_page_too(proxy, tmp_path):
 def portal_behind_nginx(tmp_path):
     """The real portal (uvicorn, as `luoshi serve` runs it) behind the real nginx with
     deploy/nginx.conf; yields the HTTPS address."""
-    import uvicorn
-
-    from .portal import app_for, make_store
+    from .portal import app_for, make_store, serving
 
     db = make_store(tmp_path)
-    port = free_port()
-    running = uvicorn.Server(uvicorn.Config(app_for(db), host="127.0.0.1", port=port,
-                                            log_level="warning", proxy_headers=True))
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if running.started:
-            break
-        time.sleep(0.05)
-    try:
-        site = tmp_path / "nginx"
-        site.mkdir()
-        with nginx(site, port) as (https_port, _):
-            yield f"https://127.0.0.1:{https_port}"
-    finally:
-        running.should_exit = True
-        thread.join(10)
+    site = tmp_path / "nginx"
+    site.mkdir()
+    with serving(app_for(db)) as port, nginx(site, port) as (https_port, _):
+        yield f"https://127.0.0.1:{https_port}"
 
 
 def test_the_report_keeps_its_look_through_nginx(portal_behind_nginx, tmp_path):

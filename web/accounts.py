@@ -298,8 +298,7 @@ def start_session(engine: sa.Engine, account: Account, rules: AccountRules,
     id, CSRF token)."""
     session_id, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     moment = now()
-    ends = moment + (dt.timedelta(minutes=STAGE_MINUTES) if stage else
-                     dt.timedelta(hours=rules.session_hours))
+    ends = _ends(moment, stage, rules)
     with engine.begin() as connection:
         connection.execute(sa.delete(WEB_SESSIONS).where(
             (WEB_SESSIONS.c.expires_at < moment) |
@@ -339,14 +338,19 @@ def advance(engine: sa.Engine, session_id: str, stage: str | None,
     session_hours from now) under a new id and CSRF token."""
     new_id, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     moment = now()
-    ends = moment + (dt.timedelta(minutes=STAGE_MINUTES) if stage else
-                     dt.timedelta(hours=rules.session_hours))
     with engine.begin() as connection:
         connection.execute(sa.update(WEB_SESSIONS).where(
             WEB_SESSIONS.c.session_sha256 == sha256(session_id)).values(
-            session_sha256=sha256(new_id), csrf=csrf, stage=stage, expires_at=ends,
-            last_seen_at=moment))
+            session_sha256=sha256(new_id), csrf=csrf, stage=stage,
+            expires_at=_ends(moment, stage, rules), last_seen_at=moment))
     return new_id, csrf
+
+
+def _ends(moment: dt.datetime, stage: str | None, rules: AccountRules) -> dt.datetime:
+    """When a session started (or moved on) at `moment` ends: a login's stage soon, a session
+    in force after session_hours."""
+    return moment + (dt.timedelta(minutes=STAGE_MINUTES) if stage else
+                     dt.timedelta(hours=rules.session_hours))
 
 
 def end_session(engine: sa.Engine, session_id: str) -> None:
