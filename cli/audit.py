@@ -16,7 +16,7 @@ from rich.text import Text
 
 from luoshi.facts.problems import InputError, Location, Problem
 
-from .console import exit_on_errors, out
+from .console import err, exit_on_errors, out
 from .options import DbOption
 
 FORMATS = ("table", "csv", "json")
@@ -64,8 +64,12 @@ def audit(
                 os_user = getpass.getuser()
             except (KeyError, OSError):
                 os_user = None
-            log.write(engine, "audit", who=None, address="命令行", filters=chosen.described(),
-                      format=output_format, rows=len(found), os_user=os_user)
+            try:
+                log.write(engine, "audit", who=None, address="命令行", filters=chosen.described(),
+                          format=output_format, rows=len(found), os_user=os_user)
+            except store.SQLAlchemyError as error:  # a backup on a read-only mount: still shown
+                err.print(Text(f"警告：本次查阅未能记入审计日志（{store.describe_error(error, engine)}）",
+                               style="bold red"))
         except store.SQLAlchemyError as error:
             raise store.StoreError(store.describe_error(error, engine)) from None
         finally:

@@ -109,17 +109,10 @@ def _end_session(request: Request) -> None:
         accounts.end_session(portal(request).engine, named)
 
 
-def _pending(request: Request) -> Session:
-    """The login still to finish, else back to the login page."""
+def _pending(request: Request) -> Session | None:
+    """The login still to finish, if any."""
     found = login_session(request)
-    if found is None or found.stage is None:
-        raise _Restart()
-    return found
-
-
-class _Restart(HTTPException):
-    def __init__(self) -> None:
-        super().__init__(303, headers={"location": "/login"})
+    return found if found is not None and found.stage is not None else None
 
 
 def _enrolment(request: Request, name: str) -> dict[str, Any]:
@@ -148,16 +141,13 @@ def _step_page(request: Request, found: Session, status: int = 200,
 
 
 async def login_step_form(request: Request) -> Response:
-    try:
-        return _step_page(request, _pending(request))
-    except _Restart:
-        return redirect("/login")
+    found = _pending(request)
+    return _step_page(request, found) if found else redirect("/login")
 
 
 async def login_step(request: Request) -> Response:
-    try:
-        found = _pending(request)
-    except _Restart:
+    found = _pending(request)
+    if found is None:  # over (5 minutes), or never begun
         return redirect("/login")
     state = portal(request)
     form = await actions.read_form(request)

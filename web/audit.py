@@ -40,7 +40,7 @@ DETAIL_VALUES = {"unit": "单位报送", "replace": "替换全部", "merge": "�
                  "enable": "启用", "reset": "重置密码", "token": "新令牌", "revoke": "吊销令牌",
                  "totp_off": "解除双因素", "enrol": "绑定", "throttled": "尝试过多，暂时锁定",
                  "throttled_window": "锁定时段内被拒绝的尝试（合计）", "password": "密码错误",
-                 "code": "验证码错误", "expired": "登录步骤超时", "admin": "系统管理员",
+                 "code": "验证码错误", "admin": "系统管理员",
                  "auditor": "审计员", "office": "惩防办", "page": "页面", "csv": "CSV",
                  "json": "JSON"}
 # Any constant: writers of the audit log take turns on this lock (PostgreSQL; SQLite's
@@ -54,15 +54,21 @@ def write(engine: sa.Engine, action: str, outcome: str = "ok", *, who: Account |
     assert action in ACTIONS and outcome in OUTCOMES
     name = who.name if isinstance(who, Account) else who
     with engine.begin() as connection:
+        _lock(connection)
         _close_windows(connection)
         _append(connection, user_name=name, unit=unit, action=action, outcome=outcome,
                 address=address, detail=detail)
 
 
-def _append(connection: sa.Connection, **entry: Any) -> None:
-    """Write one entry as the next link of the chain."""
+def _lock(connection: sa.Connection) -> None:
+    """Writers of the log take turns, from the start of their transaction to its end (taken
+    first, before any other row is touched: no two writers wait for each other)."""
     if connection.dialect.name == "postgresql":
         connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK})
+
+
+def _append(connection: sa.Connection, **entry: Any) -> None:
+    """Write one entry as the next link of the chain (in a transaction that took `_lock`)."""
     head = connection.execute(sa.select(AUDIT_LOG.c.chain_seq, AUDIT_LOG.c.chain_hash)
                               .where(AUDIT_LOG.c.chain_seq.is_not(None))
                               .order_by(AUDIT_LOG.c.chain_seq.desc()).limit(1)).first()
@@ -82,6 +88,7 @@ def throttled(engine: sa.Engine, key: str, name: str, address: str | None,
     entries per window however many attempts a script makes."""
     moment = now()
     with engine.begin() as connection:
+        _lock(connection)
         _close_windows(connection)
         found = connection.execute(sa.select(LOGIN_REFUSALS).where(LOGIN_REFUSALS.c.key == key)).first()
         if found is None:
@@ -177,8 +184,7 @@ def prune(engine: sa.Engine, days: int) -> int:
     newest of them) and write an entry saying so; how many were deleted."""
     cutoff = now() - dt.timedelta(days=days)
     with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK})
+        _lock(connection)
         through = connection.scalar(sa.select(sa.func.max(AUDIT_LOG.c.chain_seq))
                                     .where(AUDIT_LOG.c.at < cutoff))
         if through is None:
