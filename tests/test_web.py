@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from luoshi.cli.main import app as cli
 from luoshi.facts import store
 
-from .portal import UNITS, anonymous, app_for, login, make_store, with_row
+from .portal import CSRF, PASSWORD, UNITS, anonymous, app_for, login, make_store, with_row
 
 OWN, OTHER = "caizheng", "gonghui"  # units cb-cz and cb-gh: both have findings in 2013
 
@@ -440,6 +440,19 @@ def test_the_portal_on_each_database(db_url, tmp_path):
     assert unit.get(f"/api/runs/{run.json()['id']}/notices/cb-cz").status_code == 200
     assert login(app, OTHER).get(f"/submissions/{sent.json()['id']}").status_code == 404
     assert "已报送" in office.get("/?year=2013").text
+    # the accounts' tables: the throttle, a password changed, the audit log and its chain
+    guess = anonymous(app)
+    form = guess.get("/login")
+    refused = guess.post("/login", data={"csrf": CSRF.search(form.text)[1], "name": OWN,
+                                         "password": "wrong"})
+    assert refused.status_code == 401
+    changed = unit.post("/account/password", data={"csrf": unit.csrf, "old": PASSWORD[OWN],
+                                                    "new": "Changed-pass-1", "again": "Changed-pass-1"})
+    assert changed.status_code == 200
+    page = login(app, "auditor1").get("/audit?action=login_failed").text
+    assert "共 1 条" in page and OWN in page
+    verdict = store.verify(db_url)
+    assert verdict.audit_seq > 5 and not [p for p in verdict.problems if "审计日志" in p]
 
 
 def test_the_administrator_disables_and_enables_an_account_in_the_portal(fresh):
