@@ -287,6 +287,7 @@ def test_the_report_keeps_its_look_through_nginx(portal_behind_nginx, tmp_path):
                                          args=["--no-sandbox", "--disable-gpu"])
         page = browser.new_page(viewport={"width": 1366, "height": 768}, locale="zh-CN",
                                 ignore_https_errors=True)
+        page.set_default_timeout(120_000)  # a loaded CI machine: a login and a check take a while
         refused: list[str] = []
         page.on("console", lambda message: refused.append(message.text)
                 if message.type == "error" else None)
