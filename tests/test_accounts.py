@@ -230,14 +230,13 @@ def test_a_user_enrols_a_second_factor_and_then_logs_in_with_a_code(tmp_path, mo
     step = browser.get("/login/next")
     wrong = browser.post("/login/next", data={"csrf": _form_csrf(step.text), "code": "000000"})
     assert wrong.status_code == 401 and "验证码不正确" in wrong.text
-    right = browser.post("/login/next", data={"csrf": _form_csrf(step.text),
-                                              "code": _code(secret, 1)})
+    code = _code(secret, 1)
+    right = browser.post("/login/next", data={"csrf": _form_csrf(step.text), "code": code})
     assert right.status_code == 303 and browser.get("/").status_code == 200
     # the same code does not log in twice (seen over a shoulder)
     other, _ = _login_form(app, "caizheng", PASSWORD["caizheng"])
     step = other.get("/login/next")
-    replayed = other.post("/login/next", data={"csrf": _form_csrf(step.text),
-                                               "code": _code(secret, 1)})
+    replayed = other.post("/login/next", data={"csrf": _form_csrf(step.text), "code": code})
     assert replayed.status_code == 401
     # the secret is in the database only encrypted
     with store.connect(db).connect() as connection:
