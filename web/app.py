@@ -16,6 +16,7 @@ from typing import Any
 
 import anyio
 from itsdangerous import TimestampSigner
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -49,8 +50,13 @@ def create_app(db: str | None = None, config: str | None = None, *,
     """The portal over store `db` (migrated here), with the policies and settings of `config`
     (default ./luoshi.toml, if any)."""
     engine = store.connect(db)
-    store.migrate(engine)
-    key = os.environ.get("LUOSHI_SECRET_KEY") or accounts.signing_key(engine)
+    try:  # the portal writes every sign-in, submission and audit entry: refused at start
+        store.migrate(engine)
+        store.refuse_read_only(engine)
+        key = os.environ.get("LUOSHI_SECRET_KEY") or accounts.signing_key(engine)
+    except SQLAlchemyError as error:
+        raise StoreError(f"{store.describe_error(error, engine)}。门户要写入登录、报送与审计记录，"
+                         "不能在只读的数据库上启动") from None
     pipeline = Pipeline.start(db, config)
     rules = pipeline.settings.accounts
     state = Portal(engine, pipeline, TimestampSigner(key, salt="luoshi-session"),
