@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("serve", "serve"),
     "users": ("users", "app"),
     "db": ("db", "app"),
+    "audit": ("audit", "audit"),
 }
 
 

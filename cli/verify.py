@@ -29,7 +29,8 @@ def verify(db: DbOption = None) -> None:
         raise typer.Exit(1)
     out.print(Text(f"哈希链完好：共核对 {verdict.rows} 行，链上 {verdict.head_seq} 环。"))
     out.print(Text(f"链头（第 {verdict.head_seq} 环）：{chain.shown(verdict.head_hash)}"))
-    err.print(Text("请把链头抄录或签字留存在数据库之外：能改写整条链的人也能重算它，"
+    out.print(Text(f"审计日志的链头（第 {verdict.audit_seq} 环）：{chain.shown(verdict.audit_hash)}"))
+    err.print(Text("请把两个链头抄录或签字留存在数据库之外：能改写整条链的人也能重算它，"
                    "只有留存的链头能证明此后没有改动。"))
 
 

@@ -173,10 +173,13 @@ RUNS = sa.Table(
 
 # -- the portal (`luoshi serve`, `luoshi users`): accounts, tokens, sessions, the audit log --
 
-ROLES = ("office", "unit")
+# Who may do what (docs/web.md): the system administrator manages accounts only, the auditor
+# reads the audit log only, the office acts on the data, a unit's clerk on its own unit's.
+ROLES = ("admin", "auditor", "office", "unit")
 
-# An account of the portal: the office's staff (`office`), or one unit's clerk (`unit`, with
-# the unit it belongs to). Only an argon2 hash of the password is kept.
+# An account of the portal, of one of ROLES (`unit` with the unit it belongs to). Only an argon2
+# hash of the password is kept; the TOTP secret of its second factor is encrypted with a key kept
+# outside the database (web/totp.py).
 USERS = sa.Table(
     "users", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
@@ -185,6 +188,20 @@ USERS = sa.Table(
     sa.Column("unit", sa.String),  # the unit of a `unit` account
     sa.Column("password_hash", sa.String(255), nullable=False),
     sa.Column("disabled", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", _TIME, nullable=False),
+    sa.Column("password_changed_at", _TIME),  # None: before this was kept
+    # set by a reset (a password someone else chose): changed at the next login
+    sa.Column("must_change_password", sa.Boolean, nullable=False, default=False),
+    sa.Column("totp_secret", sa.String(255)),  # encrypted; None: no second factor
+    sa.Column("totp_last_step", sa.BigInteger),  # the last code's time step: no code twice
+)
+
+# The hashes (argon2) of an account's earlier passwords, newest last: none may be used again.
+PASSWORD_HISTORY = sa.Table(
+    "password_history", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False, index=True),
+    sa.Column("password_hash", sa.String(255), nullable=False),
     sa.Column("created_at", _TIME, nullable=False),
 )
 
@@ -200,7 +217,9 @@ API_TOKENS = sa.Table(
 )
 
 # A browser's login: the cookie carries a random id (signed), the table its SHA-256, the CSRF
-# token of its forms and when it expires. A new id at every login: no fixation.
+# token of its forms, when it ends whatever happens (`expires_at`) and when it was last used
+# (idle timeout). A new id at every login and at each step of it: no fixation. `stage`: None
+# for a session in force, else the step of the login still to do (web/accounts.py, STAGES).
 WEB_SESSIONS = sa.Table(
     "web_sessions", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
@@ -209,6 +228,30 @@ WEB_SESSIONS = sa.Table(
     sa.Column("csrf", sa.String(64), nullable=False),
     sa.Column("created_at", _TIME, nullable=False),
     sa.Column("expires_at", _TIME, nullable=False),
+    sa.Column("last_seen_at", _TIME, nullable=False),
+    sa.Column("stage", sa.String(16)),
+)
+
+# Failed logins, by `name:…` and `address:…`, for the throttle (web/throttle.py): in the
+# database, so that every worker process counts the same and a restart forgets nothing.
+LOGIN_FAILURES = sa.Table(
+    "login_failures", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key", sa.String(200), nullable=False, index=True),
+    sa.Column("at", _TIME, nullable=False, index=True),
+)
+
+# The logins refused while a name or address was throttled, counted per window (one row per
+# key): the audit log gets a row at the first and one with the count when the window is over.
+LOGIN_REFUSALS = sa.Table(
+    "login_refusals", metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("started_at", _TIME, nullable=False),
+    sa.Column("ends_at", _TIME, nullable=False, index=True),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("last_at", _TIME, nullable=False),
+    sa.Column("names", sa.JSON, nullable=False),  # the first few tried
+    sa.Column("addresses", sa.JSON, nullable=False),
 )
 
 # The key the portal signs its cookies with, made at first start (LUOSHI_SECRET_KEY, if set,
@@ -220,15 +263,18 @@ WEB_KEYS = sa.Table(
     sa.Column("created_at", _TIME, nullable=False),
 )
 
-# One action, for the office to read (留痕): who, what, when, from where, and the result.
+# One action, for the auditor to read (留痕): who, what, when, from where, and the result.
 AUDIT_LOG = sa.Table(
     "audit_log", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("at", _TIME, nullable=False, index=True),
-    sa.Column("user_name", sa.String(64)),  # None: nobody logged in
-    sa.Column("unit", sa.String),  # the unit the action concerns
-    sa.Column("action", sa.String(32), nullable=False),  # audit.ACTIONS
+    sa.Column("user_name", sa.String(64), index=True),  # None: nobody logged in
+    sa.Column("unit", sa.String, index=True),  # the unit the action concerns
+    sa.Column("action", sa.String(32), nullable=False, index=True),  # audit.ACTIONS
     sa.Column("outcome", sa.String(16), nullable=False),  # ok, refused, failed
     sa.Column("address", sa.String(64)),  # the client's IP address
     sa.Column("detail", sa.JSON, nullable=False),
+    # its link in the audit log's own hash chain (facts/chain.py): 1, 2, … in the order written
+    sa.Column("chain_seq", sa.Integer, unique=True),
+    sa.Column("chain_hash", sa.String(64)),
 )

@@ -75,11 +75,11 @@ class Accounts:
 
         engine = store.connect(db)
         for name, unit in (("caizheng", "cb-cz"), ("gonghui", "cb-gh"), ("wenjian", "cb-wj")):
-            accounts.add_user(engine, name, "unit", unit, f"{name}-口令-1")
-        accounts.add_user(engine, "office1", "office", None, "office-口令-1")
+            accounts.add_user(engine, name, "unit", unit, f"Kl-{name[:2]}-口令-1")
+        accounts.add_user(engine, "office1", "office", None, "Of-口令-Zw1")
         self.token = luoshi("users", "token", "caizheng", "--db", db).stdout.strip()
         self.old_token = luoshi("users", "token", "wenjian", "--db", db).stdout.strip()
-        self.cookies = dict(login(app_for(db), "office1", "office-口令-1").client.cookies)
+        self.cookies = dict(login(app_for(db), "office1", "Of-口令-Zw1").client.cookies)
         engine.dispose()
 
     def after_the_backup(self, db: str) -> None:
@@ -91,11 +91,11 @@ class Accounts:
         engine = store.connect(db)
         with engine.begin() as connection:
             connection.execute(sa.text("UPDATE users SET password_hash = :h WHERE name = 'caizheng'"),
-                               {"h": PasswordHasher().hash("caizheng-口令-2")})
+                               {"h": PasswordHasher().hash("Cz-口令-Zw2")})
             connection.execute(sa.text("DELETE FROM web_sessions"))  # the office logged out
         engine.dispose()
         added = runner.invoke(app, ["users", "add", "xinren", "--role", "office",
-                                    "--password-stdin", "--db", db], input="xinren-口令-1\n")
+                                    "--password-stdin", "--db", db], input="Xr-口令-Zw1\n")
         assert added.exit_code == 0, added.output
 
     def none_comes_back(self, restored: str, live: str) -> None:

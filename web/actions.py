@@ -235,5 +235,8 @@ def run_or_404(request: Request, run_id: int) -> Any:
 
 
 def downloaded(request: Request, account: Account, what: str, **detail: Any) -> None:
+    """A download, audited; a HEAD request (a link checker, a proxy) downloads nothing."""
+    if request.method == "HEAD":
+        return
     audit.write(portal(request).engine, "download", who=account, address=address(request),
                 what=what, **detail)
