@@ -159,6 +159,13 @@ def test_pre_commit_hook_runs_validate():
     assert hook["language"] == "python" and hook["pass_filenames"] is False
 
 
-def test_version():
+def test_version_names_luoshi_the_rules_engine_and_python():
+    from importlib import metadata
+    from platform import python_version
+
     result = runner.invoke(app, ["--version"])
-    assert result.exit_code == 0 and result.stdout.startswith("luoshi ")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        f"luoshi {metadata.version('luoshi')}",
+        f"durable-rules {metadata.version('durable-rules')}",
+        f"Python {python_version()}"]
