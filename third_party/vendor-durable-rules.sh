@@ -4,8 +4,10 @@
 #
 #     third_party/vendor-durable-rules.sh && git status third_party/
 #
-# shows no change when the folder in the repository is what this script says it is. It needs
-# internet access (or a pip mirror) and is run only to review or re-create the folder.
+# shows no change when the folder in the repository is what this script says it is
+# (tests/test_engine_build.py compares the two). `vendor-durable-rules.sh DIR` writes DIR
+# instead. It needs internet access (or a pip mirror) and is run only to review or re-create
+# the folder.
 #
 # What differs from PyPI's release, and nothing else:
 #   1. src/rulespy/rules.c: `PyEval_CallObject(` -> `PyObject_CallObject(` (5 calls). The old
@@ -22,7 +24,7 @@ set -euo pipefail
 version=2.0.28
 sha256=053b26f5e48d312d4fa27995243f954671be6eece477f150c059c364eb4d7d61
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-target="$here/durable-rules"
+target="${1:-$here/durable-rules}"
 python="${PYTHON:-python3}"
 
 work="$(mktemp -d)"
@@ -42,6 +44,11 @@ sed -i "s/version = '$version',/version = '$version+luoshi.1',/" "$source/setup.
 ! grep -q 'PyEval_CallObject' "$source/src/rulespy/rules.c"
 grep -q "version = '$version+luoshi.1'," "$source/setup.py"
 
+# Replaces the folder: only one that holds durable-rules (or nothing) is ever removed.
+if [ -e "$target" ] && ! grep -qs "name = 'durable_rules'," "$target/setup.py"; then
+    echo "$target 已存在且不是 durable-rules 的源码，未改动" >&2
+    exit 2
+fi
 rm -rf "$target"
 mv "$source" "$target"
 echo "已写出 $target（PyPI durable-rules $version 加 luoshi 的修正）" >&2
