@@ -5,6 +5,7 @@ downloads a package (pip's index, or its cache); CI runs them on every Python it
 import filecmp
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -52,14 +53,14 @@ def run(*args, **kwargs) -> subprocess.CompletedProcess:
 def test_the_vendored_engine_builds_imports_and_runs_a_rule_on_this_python(tmp_path):
     """On Python 3.13, PyPI's own build compiles and then fails here at `import`
     (undefined symbol: PyEval_CallObject)."""
-    source = tmp_path / "durable-rules"  # a clean copy: no build/ from an install in the checkout
-    run("cp", "-r", SOURCE, source).check_returncode()
+    # A clean copy: an install from the checkout leaves build/ there, whose objects setuptools
+    # would take as up to date, whatever the source says.
+    source = tmp_path / "durable-rules"
+    shutil.copytree(SOURCE, source, ignore=shutil.ignore_patterns("build", "*.egg-info"))
     built = run(sys.executable, "-m", "pip", "wheel", "--disable-pip-version-check", "--no-deps",
                 "--wheel-dir", tmp_path / "wheels", source, timeout=600)
     assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
     (wheel,) = (tmp_path / "wheels").glob("*.whl")
-    tag = f"cp{sys.version_info.major}{sys.version_info.minor}"
-    assert wheel.name.startswith(f"durable_rules-2.0.28+luoshi.1-{tag}-{tag}-"), wheel.name
 
     venv = tmp_path / "venv"
     run(sys.executable, "-m", "venv", venv).check_returncode()
@@ -76,6 +77,8 @@ def test_the_vendored_engine_builds_imports_and_runs_a_rule_on_this_python(tmp_p
         "stored": ["a1", "sid-s1"],  # the matched fact, and the session's state
         "version": "2.0.28+luoshi.1",
     }
+    tag = f"cp{sys.version_info.major}{sys.version_info.minor}"
+    assert wheel.name.startswith(f"durable_rules-2.0.28+luoshi.1-{tag}-{tag}-"), wheel.name
 
 
 def test_the_vendored_source_is_pypis_release_with_the_documented_fix(tmp_path):
