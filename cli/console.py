@@ -22,24 +22,30 @@ if TYPE_CHECKING:  # Rich is imported only when something is drawn (start-up tim
     from rich.console import Console
     from rich.progress import TaskID
     from rich.table import Table
+    from rich.text import Text
 
 _consoles: dict[str, Console] = {}
 
 
 def __getattr__(name: str) -> Console:
     """`out` (standard output) and `err` (standard error), made on first use: a check that
-    prints JSON and meets no problem never needs Rich."""
+    prints JSON and meets no problem never needs Rich.
+
+    Neither reads markup or emoji codes: what is printed holds names, titles and paths a user
+    wrote (`[/]` in a policy title, `:warning:` in a folder name), shown as they are. Colour is
+    given by `said` or by `Text` styles, never by `[red]` in a string."""
     if name not in ("out", "err"):
         raise AttributeError(name)
     if name not in _consoles:
         from rich.console import Console
 
+        plain = {"highlight": False, "soft_wrap": True, "markup": False, "emoji": False}
         if name == "err":
-            _consoles[name] = Console(stderr=True, highlight=False, soft_wrap=True)
+            _consoles[name] = Console(stderr=True, **plain)  # type: ignore[arg-type]
         else:
-            console = Console(highlight=False, soft_wrap=True)
+            console = Console(**plain)  # type: ignore[arg-type]
             if not console.is_terminal:  # piped or captured: no width to fit, do not squeeze
-                console = Console(highlight=False, soft_wrap=True, width=160)
+                console = Console(width=160, **plain)  # type: ignore[arg-type]
             _consoles[name] = console
     return _consoles[name]
 
@@ -48,10 +54,11 @@ def _err() -> Console:
     return __getattr__("err")
 
 
-def _escape(text: str) -> str:
-    from rich.markup import escape
+def said(head: str, style: str, rest: str = "") -> Text:
+    """A message whose first words are styled (`已导入` in green) and the rest plain."""
+    from rich.text import Text
 
-    return escape(text)
+    return Text.assemble((head, style), rest)
 
 # Inputs larger than this get a progress bar (on stderr, and only on a terminal).
 PROGRESS_BYTES = 5_000_000
@@ -68,18 +75,18 @@ def exit_on_errors(storing: bool = False) -> Iterator[None]:
             # standard error, so standard output is the result (JSON, …) or nothing.
             sys.stderr.write(f"{problem}\n")
         tail = "，未存储任何数据。" if storing else "。"
-        _err().print(f"[bold red]共 {len(error.problems)} 个问题[/]{tail}")
+        _err().print(said(f"共 {len(error.problems)} 个问题", "bold red", tail))
         raise typer.Exit(2) from None
     except StoreError as error:
-        _err().print(f"[bold red]E601[/] {_escape(str(error))}")
+        _err().print(said("E601", "bold red", f" {error}"))
         raise typer.Exit(2) from None
     except EngineError as error:
-        _err().print(f"[bold red]规则引擎出错[/]：{_escape(str(error))}（没有输出不完整的结果）")
+        _err().print(said("规则引擎出错", "bold red", f"：{error}（没有输出不完整的结果）"))
         raise typer.Exit(2) from None
     except OSError as error:  # a file that could not be read or written after all checks
         where = error.filename or "文件"
         sys.stderr.write(f"{where}: C002 无法读写：{os_reason(error)}\n")
-        _err().print("[bold red]共 1 个问题[/]。")
+        _err().print(said("共 1 个问题", "bold red", "。"))
         raise typer.Exit(2) from None
 
 
@@ -141,8 +148,8 @@ def year_in_data(rows: Rows, year: int) -> None:
                 years.add(row["year"])
             years.update(row[name].year for name in fields if row.get(name) is not None)
     if years and year not in years:
-        _err().print(f"[yellow]注意[/]：数据中没有 {year} 年的记录（数据涉及 {min(years)}–{max(years)} 年），"
-                  "请确认 --year 是否写对。")
+        _err().print(said("注意", "yellow", f"：数据中没有 {year} 年的记录（数据涉及 "
+                                           f"{min(years)}–{max(years)} 年），请确认 --year 是否写对。"))
 
 
 @contextmanager

@@ -10,7 +10,7 @@ import yaml
 
 from luoshi.facts.demo import generate
 
-from .console import err
+from .console import err, said
 
 
 def demo(
@@ -27,5 +27,5 @@ def demo(
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
     with path.open("w", encoding="utf-8") as stream:
         yaml.dump(facts, stream, Dumper=dumper, allow_unicode=True, sort_keys=False, width=200)
-    err.print(f"[green]已生成[/] {path}：{units} 个责任单位，"
-              f"{sum(len(records) for records in facts.values())} 条记录")
+    err.print(said("已生成", "green", f" {path}：{units} 个责任单位，"
+                                     f"{sum(len(records) for records in facts.values())} 条记录"))

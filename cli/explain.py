@@ -79,4 +79,4 @@ def explain(
         lines += ["", "由此引发"]
         lines += [f"  {t.type} {t.basis} → {t.target_unit} {t.target_person or ''} "
                   f"{'期限 ' + t.due.isoformat() if t.due else ''}".rstrip() for t in triggers]
-    out.print("\n".join(lines), markup=False)
+    out.print("\n".join(lines))

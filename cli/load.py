@@ -11,7 +11,7 @@ import typer
 from luoshi.facts.problems import InputError, Location, Problem
 from luoshi.facts.validate import read_facts
 
-from .console import counts_table, err, exit_on_errors, out, progress_bars, total_size
+from .console import counts_table, err, exit_on_errors, out, progress_bars, said, total_size
 from .options import DbOption
 from .validate import PathsArgument
 
@@ -47,8 +47,8 @@ def load(
     out.print(counts_table("导入结果", result.counts, {
         "added": "新增", "changed": "修改", "removed": "撤回", "unchanged": "未变"}))
     scope = {"merge": "新增或修改", "unit": f"替换单位 {unit} 的记录", "replace": "替换全部数据"}
-    err.print(f"[green]已导入[/] {store.database_url(db)}（第 {result.load_id} 次导入，"
-              f"{scope[submission.scope]}，{len(inputs)} 个文件，{len(facts)} 条记录）。")
+    err.print(said("已导入", "green", f" {store.database_url(db)}（第 {result.load_id} 次导入，"
+                                     f"{scope[submission.scope]}，{len(inputs)} 个文件，{len(facts)} 条记录）。"))
 
 
 def parse_received(text: str | None) -> dt.datetime | None:

@@ -74,9 +74,18 @@ class LuoshiGroup(InChinese, LazyGroup):
              windows_expand_args: bool = True, **extra: Any) -> Any:
         """Run a command; whatever escapes it ends with a Chinese message and status 2."""
         completion.localize(self.params)
+        stdout = sys.stdout
+        sys.stdout = _Output(stdout)
         try:
             status = super().main(args, prog_name, complete_var, standalone_mode=False,
                                   windows_expand_args=windows_expand_args, **extra)
+            sys.stdout.flush()  # here, not at exit, where a failure could not be reported
+        except OutputFailed as error:
+            from luoshi.facts.problems import os_reason
+
+            sys.stderr.write(f"标准输出: C002 输出无法写出：{os_reason(error.cause)}；"
+                             "输出不完整，请把输出改写到有空间的位置。\n")
+            sys.exit(2)
         except click_errors.NoArgsIsHelpError as error:
             sys.stderr.write(help_text(error.format_message()) + "\n")
             sys.exit(2)
@@ -101,7 +110,44 @@ class LuoshiGroup(InChinese, LazyGroup):
                 sys.exit(130)
             sys.stderr.write(internal_error(error) + "\n")
             sys.exit(INTERNAL_ERROR)
+        finally:
+            sys.stdout = stdout
         sys.exit(status if isinstance(status, int) else 0)
+
+
+class OutputFailed(Exception):
+    """Standard output could not be written (a full disk, `> /dev/full`): C002, not a defect."""
+
+    def __init__(self, cause: OSError) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+class _Output:
+    """Standard output, telling its write failures apart from any other OSError. A closed
+    pipe (`| head`) stays what it is: Rich and click end quietly on it."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise OutputFailed(error) from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise OutputFailed(error) from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def internal_error(error: BaseException) -> str:

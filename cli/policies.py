@@ -30,5 +30,5 @@ def use_settings(config: str | None, no_config: bool) -> Settings:
     if settings.file:
         from .console import err
 
-        err.print(f"配置文件：{settings.file}", markup=False)
+        err.print(f"配置文件：{settings.file}")
     return settings

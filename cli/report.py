@@ -12,6 +12,7 @@ from rich.text import Text
 
 from luoshi.engine.runtime import run
 from luoshi.engine.runtime.waivers import load_waivers
+from luoshi.engine.settings import is_weight
 from luoshi.facts.inputs import read_input
 from luoshi.facts.problems import InputError, Location, Problem, os_reason
 from luoshi.outputs import appraisal, ranking
@@ -59,10 +60,12 @@ def report(
         day = as_of_date(as_of, year)
         settings = use_settings(config, no_config)
         weights = {**ranking.DEFAULT_WEIGHTS, **settings.weights}
-        if error_weight is not None:
-            weights["error"] = error_weight
-        if warning_weight is not None:
-            weights["warning"] = warning_weight
+        for severity, value in (("error", error_weight), ("warning", warning_weight)):
+            if value is not None:
+                if not is_weight(value):
+                    raise InputError([Problem(Location(f"--{severity}-weight"), "C001",
+                                              f"应为 0 到 100 之间的数值：{value}")])
+                weights[severity] = value
         catalog, program = load_program(policies, param, settings)
         waiver_list = load_waivers(waivers) if waivers else []
         facts = read_input(paths, db)

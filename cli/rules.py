@@ -43,9 +43,7 @@ def rules(context: typer.Context, policies: PoliciesOption = None) -> None:
                       params)
     out.print(table)
     shared = "、".join(f"{k}={v}" for k, v in catalog.terms.params.items())
-    # Not markup: Rich would take `[params]` for a style tag and print nothing.
-    out.print(f"共用参数：{shared}。用 --param 名称=值 或 luoshi.toml 的 [params] 修改。",
-              markup=False)
+    out.print(f"共用参数：{shared}。用 --param 名称=值 或 luoshi.toml 的 [params] 修改。")
 
 
 @app.command("show")
@@ -83,7 +81,7 @@ def show(context: typer.Context,
         text += "\n\n规则引擎之前计算的值（富化，见 docs/engine.md）\n" + "\n".join(
             f"  {token}.{name} = {source}" for token, found in columns.items()
             for name, source in found.items())
-    out.print(text, markup=False)
+    out.print(text)
 
 
 def describe(catalog: Catalog, rule_id: str) -> str:
@@ -92,7 +90,8 @@ def describe(catalog: Catalog, rule_id: str) -> str:
              f"级别：{SEVERITY[rule.severity]}    条款：{rule.clause}    定义于：{catalog.where[rule.id]}",
              "", "检查什么", f"  {rule.doc.checks}", "", "为什么", f"  {rule.doc.why}"]
     if rule.params:
-        lines += ["", "参数", *(f"  {rule.id}.{k} = {v}" for k, v in rule.params.items())]
+        lines += ["", "参数", *(f"  {rule.id}.{k} = {v}" for k, v in rule.params.items()),
+                  *(f"  须满足 {check}" for check in rule.param_checks)]
     lines += ["", "条件", *conditions(rule)]
     lines += ["", "违反的例子（报出：" + "、".join(rule.doc.fail.gives) + "）",
               *("  " + line for line in rule.doc.fail.facts.rstrip().splitlines()),

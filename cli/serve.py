@@ -42,7 +42,7 @@ def serve(
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.getLogger("luoshi").addHandler(handler)
-    err.print(f"门户已启动：http://{host}:{port}/（Ctrl+C 停止）", markup=False)
+    err.print(f"门户已启动：http://{host}:{port}/（Ctrl+C 停止）")
     # A thread waiting for the database gets the interpreter back within 0.5 ms rather than the
     # default 5 ms while checks run in other threads: a submission's few dozen queries then take
     # 0.1 s under load, not 0.9 s (docs/performance.md, the portal under load).

@@ -6,14 +6,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from luoshi.facts.factset import rows_of
 from luoshi.facts.problems import InputError, Location, Problem
 from luoshi.facts.template import write_template
 from luoshi.facts.validate import read_facts
 
-from .console import err, exit_on_errors, output_file
+from .console import err, exit_on_errors, output_file, said
 from .options import DbOption
 
 
@@ -37,4 +36,4 @@ def template(
         else:
             rows = None
         write_template(out, rows)
-    err.print(f"[green]已生成模板[/] {escape(str(out))}", highlight=False)
+    err.print(said("已生成模板", "green", f" {out}"))

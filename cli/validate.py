@@ -8,7 +8,7 @@ import typer
 
 from luoshi.facts.validate import read_facts
 
-from .console import counts_table, err, exit_on_errors, out, progress_bars, total_size
+from .console import counts_table, err, exit_on_errors, out, progress_bars, said, total_size
 
 PathsArgument = Annotated[
     list[str],
@@ -22,4 +22,4 @@ def validate(paths: PathsArgument) -> None:
         facts, inputs = read_facts(paths, progress)
     counts = {kind: {"records": number} for kind, number in facts.counts().items()}
     out.print(counts_table("记录数", counts, {"records": "记录数"}))
-    err.print(f"[green]校验通过[/]：{len(inputs)} 个文件，{len(facts)} 条记录。")
+    err.print(said("校验通过", "green", f"：{len(inputs)} 个文件，{len(facts)} 条记录。"))

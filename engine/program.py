@@ -5,16 +5,20 @@ that evaluates policies and by the portal."""
 from __future__ import annotations
 
 from luoshi.engine.errors import CompileError
+from luoshi.engine.language.params import value_problems
 from luoshi.engine.language.policy import Catalog, PolicyError, load_catalog, rule_location
 from luoshi.engine.plan.compile import Program, compile_catalog
 from luoshi.engine.settings import Settings, parse_assignments, resolve_params
-from luoshi.facts.problems import Location, Problem
+from luoshi.facts.problems import InputError, Location, Problem
 
 
 def load_program(policies: list[str] | None, params: list[str] | None,
                  settings: Settings) -> tuple[Catalog, Program]:
     catalog = load_catalog([*settings.policies, *(policies or [])])
     values = resolve_params(catalog.params(), settings.params, parse_assignments(params or []))
+    contradictions = value_problems(catalog, values)
+    if contradictions:
+        raise InputError(contradictions)
     try:
         return catalog, compile_catalog(catalog, values)
     except CompileError as error:

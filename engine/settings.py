@@ -117,8 +117,7 @@ def load_settings(path: str | None = None, use_file: bool = True) -> Settings:
     for key in ("error_weight", "warning_weight"):
         if key in report:
             value = report[key]
-            if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                    or not math.isfinite(value) or not 0 <= value <= 100:
+            if not is_weight(value):
                 wrong(key, f"{key} 应为 0 到 100 之间的数值：{value!r}")
             else:
                 weights[key[: -len("_weight")]] = float(value)
@@ -139,6 +138,13 @@ def load_settings(path: str | None = None, use_file: bool = True) -> Settings:
     base = file.parent
     return Settings(dict(params), [str(base / folder) for folder in folders], weights, bands,
                     notices, upcoming_days=days, file=str(file))
+
+
+def is_weight(value: Any) -> bool:
+    """An appraisal weight (points off per error or warning): a number from 0 to 100, so that
+    every score stays between 0 and 100 (`nan` would compare false with both bounds)."""
+    return not isinstance(value, bool) and isinstance(value, (int, float)) \
+        and math.isfinite(value) and 0 <= value <= 100
 
 
 def _fail(file: Path, message: str) -> InputError:

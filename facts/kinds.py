@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
 from functools import cache
 from typing import Any, ClassVar, get_args
 
@@ -362,6 +363,17 @@ _KIND_NAMES = {name: kind for kind, model in KINDS.items() for name in (kind, mo
 def resolve_kind(name: object) -> str | None:
     """The code name of a kind written by its code name or its Chinese name."""
     return _KIND_NAMES.get(name.strip()) if isinstance(name, str) else None
+
+
+# What a file or sheet name gains when it is a copy: "education (2).csv" (a browser's second
+# download, Windows), "education（2）.csv" (the portal's second upload of the same name),
+# "单位 (2)" (Excel's copied sheet), "education - 副本.csv" (Windows' copy).
+_COPY_MARK = re.compile(r"(\s*-\s*(副本|copy))?(\s*[（(]\d{1,4}[)）])?$", re.IGNORECASE)
+
+
+def table_kind(name: str) -> str | None:
+    """The kind a CSV file's or a sheet's name stands for, a copy's name included."""
+    return resolve_kind(name) or resolve_kind(_COPY_MARK.sub("", name.strip()))
 
 
 def suggest_kind(name: str) -> str | None:

@@ -460,7 +460,22 @@ def describe_error(error: SQLAlchemyError, engine: sa.Engine) -> str:
     detail = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
     if "database is locked" in detail:
         return f"数据库 {url} 正被另一次导入占用，等待 30 秒后仍未释放；请稍后再试（没有写入任何数据）"
+    if any(words in detail for words in _READ_ONLY):
+        return (f"数据库 {url} 只能读取，不能写入（{detail}）：文件或所在文件夹没有写入权限、"
+                "只读挂载、以 mode=ro 打开，或是 PostgreSQL 的只读连接")
     return f"数据库 {url} 无法连接或写入：{detail}"
+
+
+# How SQLite and PostgreSQL say that a database can only be read.
+_READ_ONLY = ("readonly database", "read-only transaction", "read-only file system")
+
+
+def refuse_read_only(engine: sa.Engine) -> None:
+    """Raise SQLAlchemy's error if this process cannot write `engine`'s database, by a write
+    that changes nothing: a read-only file, mount or `mode=ro` URL (SQLite) and a read-only
+    transaction or standby (PostgreSQL) all refuse it, where a read would pass."""
+    with engine.begin() as connection:
+        connection.execute(sa.update(LOADS).where(sa.false()).values(note=None))
 
 
 # A test's hook, called after each kind is read (the deterministic "load mid-read" of the

@@ -19,8 +19,8 @@ from .kinds import (
     field_choices,
     references,
     resolve_field,
-    resolve_kind,
     suggest_field,
+    table_kind,
 )
 from .problems import Location, column_letter
 from .raw import EXAMPLE_MARK, IGNORED_FIELDS, LABEL_SEPARATOR, RawRecord, Reading, unknown_kind
@@ -48,7 +48,7 @@ def records_from_table(name: str, rows: Iterable[tuple[int, list[Any]]], where: 
     """A table's records. Before the header, a row of one cell that names no field is a title
     (skipped, and said so); a row whose first cell starts with 示例 is the template's example;
     a 备注 column is the unit's own and not read."""
-    kind = resolve_kind(name)
+    kind = table_kind(name)
     if kind is None:
         what = "工作表名" if where.sheet is not None else "文件名"
         reading.problem(where, "E202", f"{what}表示数据类别：{unknown_kind(name)}")
@@ -268,7 +268,9 @@ def _damage(error: Exception) -> str:
 
 
 def read_xlsx(path: str, data: bytes, reading: Reading) -> None:
-    import openpyxl  # imported here: loading it costs time every other command does not need
+    # Imported here: loading openpyxl costs time every other command does not need. These are
+    # load_workbook's own steps, to see the sheets it passes over.
+    from openpyxl.reader.excel import ExcelReader
 
     where = Location(path)
     refused = _xlsx_too_large(data)
@@ -276,10 +278,21 @@ def read_xlsx(path: str, data: bytes, reading: Reading) -> None:
         reading.problem(where, "E107", refused)
         return
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        reader = ExcelReader(io.BytesIO(data), read_only=True, data_only=True)
+        reader.read()
+        workbook = reader.wb
+        # openpyxl passes over a sheet the workbook lists but whose part is missing: its
+        # records would be lost without a word.
+        lost = [sheet.name for sheet, part in reader.parser.find_sheets()
+                if part.target not in reader.valid_files
+                and not sheet.name.strip().upper().startswith(INSTRUCTION_SHEETS)]
     except Exception as error:  # a damaged workbook raises anything from zipfile, lxml, openpyxl
         reading.problem(where, "E104", f"XLSX 工作簿无法打开：{_damage(error)}")
         return
+    for name in lost:
+        reading.problem(Location(path, sheet=name), "E104",
+                        f"工作簿列出了工作表“{name}”，但缺少它的内容，工作簿已损坏：请在 Excel 或 WPS 中"
+                        "打开，确认这个工作表的数据完整后另存为 .xlsx")
     try:
         for sheet in workbook.worksheets:
             if sheet.title.strip().upper().startswith(INSTRUCTION_SHEETS):

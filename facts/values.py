@@ -94,6 +94,10 @@ def parse_text(value: Any) -> Any:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
+        if not math.isfinite(value):  # JSON's NaN, Infinity, or 1e999: no text was written
+            shown = "数值 NaN" if value != value else "无穷大的数值（如 1e999、Infinity）"
+            raise PydanticCustomError("E309", "{value}不是有限数值，不能作为文本或编号；"
+                                      "编号请加引号写成文本", {"value": shown})
         # A spreadsheet turns the id 7 into 7.0; give the id back as the user typed it.
         return str(int(value)) if value.is_integer() else str(value)
     if isinstance(value, (dt.date, dt.datetime)):

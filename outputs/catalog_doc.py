@@ -36,7 +36,8 @@ def rules_markdown(catalog: Catalog) -> str:
                       f"**为什么** {rule.doc.why}", ""]
             if rule.params:
                 lines += ["**参数** " + "，".join(f"`{rule.id}.{k}` = {v}"
-                                                 for k, v in rule.params.items()), ""]
+                                                 for k, v in rule.params.items())
+                          + "".join(f"；须满足 `{check}`" for check in rule.param_checks), ""]
             lines += [f"**违反的例子**（报出 {'、'.join(rule.doc.fail.gives)}）", "", "```yaml",
                       rule.doc.fail.facts.rstrip(), "```", "", "**合规的例子**", "", "```yaml",
                       rule.doc.passes.facts.rstrip(), "```", ""]

@@ -103,19 +103,19 @@ def test_the_settings_file_used_is_named_and_no_config_reads_none(tmp_path, monk
     import json
 
     shutil.copy(MINIMAL, tmp_path / "facts.yaml")
-    (tmp_path / "luoshi.toml").write_text("[params]\nI201.min = 5\n", encoding="utf-8")
+    (tmp_path / "luoshi.toml").write_text("[params]\nI201.min = 3\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     used = CliRunner().invoke(app, ["check", "facts.yaml", "--year", "2013", "--format", "json"])
     assert "配置文件：luoshi.toml" in used.stderr
     data = json.loads(used.stdout)
-    assert data["config"] == "luoshi.toml" and data["params"]["I201.min"] == 5
+    assert data["config"] == "luoshi.toml" and data["params"]["I201.min"] == 3
     none = CliRunner().invoke(app, ["check", "facts.yaml", "--year", "2013", "--format", "json",
                                     "--no-config"])
     data = json.loads(none.stdout)
     assert data["config"] is None and data["params"]["I201.min"] == 2
     assert "配置文件" not in none.stderr
     other = tmp_path / "other.toml"
-    other.write_text("[params]\nI201.min = 4\n", encoding="utf-8")
+    other.write_text("[params]\nI201.min = 1\n", encoding="utf-8")
     chosen = CliRunner().invoke(app, ["report", "facts.yaml", "--year", "2013", "--format", "json",
                                       "--config", str(other)])
     assert json.loads(chosen.stdout)["config"] == str(other)
@@ -132,3 +132,19 @@ def test_a_config_file_that_cannot_be_read_says_why_in_chinese(tmp_path):
         result = CliRunner().invoke(app, ["check", str(MINIMAL), "--year", "2013",
                                           "--config", str(tmp_path / name)])
         assert result.exit_code == 2 and words in result.stderr, result.output
+
+
+@pytest.mark.parametrize("args", [["--version"], ["rules"],
+                                  ["check", str(MINIMAL), "--year", "2013", "--format", "json"]])
+def test_a_full_standard_output_is_c002_not_an_internal_error(args, tmp_path):
+    """Issue 21: `luoshi check … > /dev/full` said "内部错误"; a short output failed only at
+    exit, after the guard. Both are C002 with status 2."""
+    import subprocess
+    import sys
+
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "luoshi.cli.main", *args], stdout=full,
+                              stderr=subprocess.PIPE, cwd=tmp_path, text=True)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("标准输出: C002 输出无法写出：磁盘已满"), done.stderr
+    assert "内部错误" not in done.stderr and "Traceback" not in done.stderr

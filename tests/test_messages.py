@@ -53,7 +53,7 @@ def test_diff_lists_only_what_changed_and_why(minimal_path, tmp_path):
 def test_diff_says_when_a_policy_change_made_the_difference(minimal_path, tmp_path):
     db = _two_runs(minimal_path, tmp_path, minimal_path.read_text(encoding="utf-8"))
     assert runner.invoke(app, ["check", "--year", "2013", "--db", db, "--record",
-                               "--param", "I201.min=5"]).exit_code == 1
+                               "--param", "I201.min=5", "--param", "I201.max=6"]).exit_code == 1
     data = json.loads(runner.invoke(app, ["diff", "--db", db, "--format", "json"]).stdout)
     assert data["new"] and {f["reason"] for f in data["new"]} == {"参数已更改"}
     assert {f["rule"] for f in data["new"]} == {"I201"}

@@ -34,6 +34,14 @@ CASES = {
     "silent-override": ("terms.yaml:4:5: P402 ", "units.responsible 是自带的术语或参数"),
     "computed-cycle": ("terms.yaml:3:5: P302 ", "计算字段 units.alpha 循环引用：alpha → beta → alpha"),
     "terms-error": ("terms.yaml:4:5: P302 ", "units.remote：units 没有字段 knd"),
+    # Issue 21: each of these ended in "内部错误", or passed and never fired.
+    "five-thousand-digits": ("local.yaml:10:13: P301 ", "数值 99999999999999999999…（5000 位） 过大"),
+    "huge-default": ("local.yaml:10:14: P201 ", "参数的默认值应为有限的数值，绝对值不超过 2^53"),
+    "label-unknown-kind": ("local.yaml:10:13: P302 ", "函数 label 的第一个参数 'unit' 不是数据类别，是否应为 'units'？"),
+    "date-overflow": ("local.yaml:10:13: P301 ", "日期加减“9000 years”超过 100 年的上限，日期会超出日历"),
+    "param-checks-defaults": ("local.yaml:11:20: P201 ", "参数的默认值不满足 param_checks 的条件 $min <= $max（X901.min=5、X901.max=3）"),
+    "empty-fields-unknown": ("local.yaml:11:42: P302 ", "函数 empty_fields 的参数 'secretary' 不是 units 的字段名"),
+    "param-checks-fields": ("local.yaml:11:20: P302 ", "param_checks 只能用本规则的参数与共用参数（$accountability_days、$max、$min）、常数、比较、加减与 and/or/not，不能用：记录的字段、聚合或函数"),
 }
 
 

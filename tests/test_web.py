@@ -197,6 +197,25 @@ def test_a_unit_submits_its_own_records_by_token(fresh, tmp_path):
     assert client.get("/api/submissions").status_code == 401
 
 
+
+def test_two_uploads_of_the_same_name_are_both_read_as_their_kind(fresh):
+    """Issue 21: a second `education.csv` in one submission was kept as "education（2）.csv"
+    and refused as the unknown category 'education（2）'. A copy's name ("（2）", " (2)",
+    " - 副本") still names its kind."""
+    db, app = fresh
+    office = login(app, "office1")  # adds to what is stored (a unit's submission replaces it)
+    first = "unit,date,title\ncb-cz,2013-05-06,廉政教育一\n".encode()
+    second = "单位,日期,主题\ncb-cz,2013-06-06,廉政教育二\n".encode("gb18030")
+    answer = office.post("/api/submissions", headers={"x-csrf-token": office.csrf},
+                         files=[("files", ("education.csv", first)),
+                                ("files", ("education.csv", second))])
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["counts"]["education"]["added"] == 2
+    listed = office.get("/api/submissions").json()[0]["files"]
+    assert [f["path"] for f in listed] == ["education.csv", "education（2）.csv"]
+    titles = {row["title"] for row in store.read_rows(db)["education"] if row["unit"] == "cb-cz"}
+    assert {"廉政教育一", "廉政教育二"} <= titles
+
 def test_a_refused_submission_lists_every_problem_and_stores_nothing(fresh):
     db, app = fresh
     unit = login(app, OWN)

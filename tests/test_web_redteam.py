@@ -289,6 +289,32 @@ def test_luoshi_serve_takes_the_total_cap(tmp_path, monkeypatch, given, limit):
     assert started[0].state.portal.max_unpacked == limit
 
 
+
+def test_luoshi_serve_on_a_read_only_database_is_e601(tmp_path, monkeypatch, db_url):
+    """Issue 21: `serve` on a database it can only read said "内部错误" (or started, and failed
+    at the first sign-in): the portal writes every sign-in, submission and audit entry."""
+    import sqlalchemy as sa
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from luoshi.cli.main import app as cli
+
+    make_store(tmp_path, db=db_url)
+    if db_url.startswith("sqlite"):
+        read_only = f"sqlite:///file:{tmp_path / 'test.db'}?mode=ro&uri=true"
+    else:
+        engine = sa.create_engine(db_url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            name = engine.url.database
+            connection.execute(sa.text(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on'))
+        engine.dispose()
+        read_only = db_url
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: None)
+    result = CliRunner().invoke(cli, ["serve", "--db", read_only])
+    assert result.exit_code == 2, result.output
+    assert "E601" in result.output and "只能读取，不能写入" in result.output, result.output
+    assert "不能在只读的数据库上启动" in result.output and "内部错误" not in result.output
+
 def _login_failures(db: str) -> list:  # noqa: ANN001
     return [e for e in audit.entries(store.connect(db)) if e.action == "login_failed"]
 

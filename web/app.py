@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 from itsdangerous import TimestampSigner
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -42,8 +43,13 @@ def create_app(db: str | None = None, config: str | None = None, *,
     """The portal over store `db` (migrated here), with the policies and settings of `config`
     (default ./luoshi.toml, if any)."""
     engine = store.connect(db)
-    store.migrate(engine)
-    key = os.environ.get("LUOSHI_SECRET_KEY") or accounts.signing_key(engine)
+    try:  # the portal writes every sign-in, submission and audit entry: refused at start
+        store.migrate(engine)
+        store.refuse_read_only(engine)
+        key = os.environ.get("LUOSHI_SECRET_KEY") or accounts.signing_key(engine)
+    except SQLAlchemyError as error:
+        raise StoreError(f"{store.describe_error(error, engine)}。门户要写入登录、报送与审计记录，"
+                         "不能在只读的数据库上启动") from None
     state = Portal(engine, Pipeline.start(db, config), TimestampSigner(key, salt="luoshi-session"),
                    throttle or Throttle(), max_upload, light_days, secure_cookies, max_unpacked)
     static = StaticFiles(directory=Path(__file__).parent / "static")

@@ -13,7 +13,7 @@ from luoshi.engine.language import expr
 from luoshi.engine.language.expr.functions import REGISTRY
 from luoshi.engine.language.triggers import DERIVED_PREFIX, FIELDS
 from luoshi.facts.kinds import EVALUATED_KINDS as KINDS
-from luoshi.facts.kinds import references
+from luoshi.facts.kinds import references, suggest_kind
 
 # Derived kinds: the triggers rules raise, which other rules (A308) match, and their fields.
 CONTEXT = ("year", "as_of", "year_start", "year_end")
@@ -90,7 +90,7 @@ def problems(node: Any, scope: dict[str, str], variables: set[str],
                 found += problems(part, inner, variables, computed, self_kind)
         return found
     if isinstance(node, expr.Call):
-        found += _arity(node)
+        found += _arity(node) or _named_arguments(node, scope, computed, self_kind)
     if isinstance(node, expr.Binary) and node.op in expr.COMPARISONS:
         compared = [_value_type(side, scope, self_kind) for side in (node.left, node.right)]
         if None not in compared and compared[0] != compared[1]:
@@ -138,6 +138,45 @@ def _arity(node: Any) -> list[str]:
 
 
 _TYPE_NAMES = {"text": "文本", "bool": "是否", "number": "数值", "date": "日期"}
+
+
+# Functions whose first argument names a kind, and (label) whose second names a field of it.
+_NAMING = {"label": 2, "labels": 1, "titles": 1}
+
+
+def _named_arguments(node: Any, scope: dict[str, str], computed: dict[str, dict[str, Any]],
+                     self_kind: str | None) -> list[str]:
+    """`label('misconduct', 'kind', m.kind)`, `empty_fields(t, 'unit')`: kinds and fields
+    are names, written as text; one that names nothing would otherwise fail in the middle of
+    a check."""
+    if node.name == "empty_fields":
+        record, *names = node.args
+        start = _start(record, scope, self_kind) if isinstance(record, expr.Path) else None
+        if start is None or start[1]:
+            return ["函数 empty_fields 的第一个参数应为一条记录的别名（如 t）"]
+        fields = fields_of(start[0], computed)
+        wrong = [name for name in names
+                 if not (isinstance(name, expr.Const) and name.value in fields)]
+        if wrong:
+            return [f"函数 empty_fields 的参数 {expr.to_text(wrong[0])} 不是 {start[0]} 的字段名"
+                    "（加引号的文本）"]
+        return []
+    if node.name not in _NAMING:
+        return []
+    kind, *rest = node.args
+    if not (isinstance(kind, expr.Const) and isinstance(kind.value, str)):
+        return [f"函数 {node.name} 的第一个参数应为数据类别名（加引号的文本，如 'misconduct'）"]
+    if kind.value not in KINDS:
+        close = suggest_kind(kind.value)
+        return [f"函数 {node.name} 的第一个参数 '{kind.value}' 不是数据类别" +
+                (f"，是否应为 '{close}'？" if close else "，可用：" + "、".join(sorted(KINDS)))]
+    if _NAMING[node.name] == 2:
+        field, stored = rest[0], KINDS[kind.value].model_fields
+        if not (isinstance(field, expr.Const) and isinstance(field.value, str)
+                and field.value in stored):
+            return [f"函数 {node.name} 的第二个参数应为 {kind.value} 的字段名（加引号的文本），可用："
+                    + "、".join(stored)]
+    return []
 
 
 def _value_type(node: Any, scope: dict[str, str], self_kind: str | None) -> str | None:

@@ -17,14 +17,16 @@ A mistake in a policy file is reported at its file and line (`PolicyError`).
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import PydanticCustomError
 
 from luoshi.engine.language import expr
 from luoshi.engine.language.triggers import TriggerType
@@ -102,13 +104,27 @@ class TriggerSpec(_Model):
     unless: list[str] = Field(default_factory=list)
 
 
+def _parameter(value: int | float) -> int | float:
+    """A parameter's default: a finite number an expression could hold (expr.MAX_NUMBER)."""
+    if not math.isfinite(value) or abs(value) > expr.MAX_NUMBER:
+        raise PydanticCustomError("parameter", "参数的默认值应为有限的数值，绝对值不超过 2^53"
+                                  f"（{expr.MAX_NUMBER}）")
+    return value
+
+
+Parameter = Annotated[int | float, AfterValidator(_parameter)]
+
+
 class Rule(_Model):
     id: str = Field(pattern=r"^[A-Z][0-9]{3}$")
     name: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
     severity: Literal["error", "warning"]
     clause: str
     title: Title
-    params: dict[str, int | float] = Field(default_factory=dict)
+    params: dict[str, Parameter] = Field(default_factory=dict)
+    # Conditions over the parameters (`$min <= $max`) any value given for them must meet:
+    # checked before a run (engine/language/params.py).
+    param_checks: list[str] = Field(default_factory=list)
     match: dict[str, str] = Field(default_factory=dict)
     where: str | None = None
     unless: list[str] = Field(default_factory=list)
@@ -127,7 +143,7 @@ class PolicyFile(_Model):
 
 
 class Terms(_Model):
-    params: dict[str, int | float] = Field(default_factory=dict)
+    params: dict[str, Parameter] = Field(default_factory=dict)
     computed: dict[str, dict[str, str]] = Field(default_factory=dict)
     # The built-in parameters (`accountability_days`) and computed fields
     # (`units.responsible`) this file redefines, named on purpose: without it, redefining one
@@ -209,6 +225,10 @@ def load_catalog(extra_folders: list[str] | None = None, builtin: Path | None = 
             _add_policy_file(path, document, catalog, problems)
     if not problems:
         _check_expressions(catalog, problems)
+    if not problems:
+        from luoshi.engine.language.params import policy_problems  # it reads this catalog
+
+        problems = policy_problems(catalog)
     if problems:
         raise PolicyError(problems)
     return catalog

@@ -27,6 +27,7 @@ from typing import Any
 
 from luoshi.engine.errors import CompileError
 from luoshi.engine.language import expr, names
+from luoshi.engine.language.params import scoped
 from luoshi.engine.language.policy import (
     Catalog,
     Rule,
@@ -172,10 +173,7 @@ def _bare_names(node: expr.Node) -> set[str]:
 
 def rule_params(program: Program, rule_id: str) -> dict[str, Any]:
     """A rule's `$name` values: shared parameters, then its own (`ID.name`) as `name`."""
-    own = {name.split(".", 1)[1]: value for name, value in program.params.items()
-           if name.startswith(rule_id + ".")}
-    shared = {name: value for name, value in program.params.items() if "." not in name}
-    return {**shared, **own}
+    return scoped(program.params, rule_id)
 
 
 # ------------------------------------------------------------------------------- one rule

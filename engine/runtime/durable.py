@@ -274,6 +274,8 @@ def _rulesets(plan: Plan) -> list[list[EngineQuery]]:
     the alpha stack than it has (error 303, `alpha_stack`). Queries raising triggers share a
     ruleset with those reading triggers: a trigger is asserted where it is raised. Usually
     all of them fit in one."""
+    if _fits(plan.queries):
+        return [plan.queries]
     tied = [q for q in plan.queries
             if q.raises or any(p.token in plan.derived_fields for p in q.patterns)]
     units = ([tied] if tied else []) + [[q] for q in plan.queries if q not in tied]

@@ -26,6 +26,7 @@ from luoshi.engine.language.expr.syntax import (
     AGGREGATES,
     COMPARISONS,
     FUNCTIONS,
+    MAX_NUMBER,
     Aggregate,
     Binary,
     Call,
@@ -47,7 +48,7 @@ from luoshi.engine.language.expr.syntax import (
 )
 
 __all__ = [
-    "AGGREGATES", "COMPARE", "COMPARISONS", "FUNCTIONS", "Aggregate", "Binary", "Call", "Const",
+    "AGGREGATES", "COMPARE", "COMPARISONS", "FUNCTIONS", "MAX_NUMBER", "Aggregate", "Binary", "Call", "Const",
     "Duration", "Env", "ExprError", "IsNull", "ListOf", "Lookup", "Node", "Path", "Unary", "Var",
     "add_years", "aggregates", "aliases_used", "children", "compiled", "conjuncts", "evaluate",
     "parse", "to_text",
