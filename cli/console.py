@@ -80,7 +80,7 @@ def exit_on_errors(storing: bool = False) -> Iterator[None]:
         _err().print(said(f"共 {error.total} 个问题", "bold red", tail))
         raise typer.Exit(2) from None
     except StoreError as error:
-        _err().print(said("E601", "bold red", f" {error}"))
+        _err().print(said(error.code, "bold red", f" {error}"))
         raise typer.Exit(2) from None
     except EngineError as error:
         _err().print(said("规则引擎出错", "bold red", f"：{error}（没有输出不完整的结果）"))

@@ -19,7 +19,7 @@ from rich.text import Text
 from luoshi.facts.history import reasons
 from luoshi.facts.problems import InputError, Location, Problem
 
-from .console import exit_on_errors, out
+from .console import err, exit_on_errors, out
 from .options import DbOption
 
 
@@ -78,8 +78,11 @@ def diff(
             raise InputError([Problem(Location("diff"), "C001", "要么给出两个记录编号，要么都不给")])
         older, newer = runs_store.pick(runs_store.runs(db), first, second)
         runs_store.checked(older, newer)
-        warn_if_broken(db)
-    changes = reasons(older, newer)
+        edited = sorted(warn_if_broken(db).runs_changed & {older.id, newer.id})
+    if edited:
+        err.print(Text(f"警告：比较的检查记录 {'、'.join(map(str, edited))} 在 luoshi 之外被改动，"
+                       "以下是改动后的内容，不能作为依据；各条的原因无法判断。", style="bold red"))
+    changes = reasons(older, newer, edited)
     if output_format == "json":
         sys.stdout.write(json.dumps(changes, ensure_ascii=False, indent=2) + "\n")
         return

@@ -32,6 +32,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("demo", "demo"),
     "serve": ("serve", "serve"),
     "users": ("users", "app"),
+    "db": ("db", "app"),
+    "audit": ("audit", "audit"),
 }
 
 

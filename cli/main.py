@@ -19,16 +19,34 @@ from typing import Any
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 import typer
+from typer import _click as click
 from typer._click import exceptions as click_errors
 from typer.core import TyperCommand, TyperGroup
 
+from . import completion
 from .lazy import LazyGroup
-from .messages import help_text, usage_report
+from .messages import first_sentence, help_text, usage_report
 
 INTERNAL_ERROR = 2
 
 
-class LuoshiCommand(TyperCommand):
+class InChinese(click.Command):
+    """Help pages, usage lines and what shell completion shows beside a name, in Chinese."""
+
+    def get_help(self, ctx: Any) -> str:
+        return help_text(super().get_help(ctx))
+
+    def get_usage(self, ctx: Any) -> str:
+        return help_text(super().get_usage(ctx))
+
+    def shell_complete(self, ctx: Any, incomplete: str) -> list[Any]:
+        items = super().shell_complete(ctx, incomplete)
+        for item in items:
+            item.help = item.help and help_text(item.help)
+        return items
+
+
+class LuoshiCommand(InChinese, TyperCommand):
     def invoke(self, ctx: Any) -> Any:
         # Paused by `run` for the start-up. Frozen first: the hundreds of thousands of objects
         # start-up made (modules, classes) live to the end, and the first collection after the
@@ -38,34 +56,24 @@ class LuoshiCommand(TyperCommand):
         gc.enable()
         return super().invoke(ctx)
 
-    def get_help(self, ctx: Any) -> str:
-        return help_text(super().get_help(ctx))
 
-    def get_usage(self, ctx: Any) -> str:
-        return help_text(super().get_usage(ctx))
+class LuoshiSubgroup(InChinese, TyperGroup):
+    """A group under `luoshi` (`rules`)."""
 
 
-class LuoshiSubgroup(TyperGroup):
-    """A group under `luoshi` (`rules`), with its help in Chinese."""
-
-    def get_help(self, ctx: Any) -> str:
-        return help_text(super().get_help(ctx))
-
-    def get_usage(self, ctx: Any) -> str:
-        return help_text(super().get_usage(ctx))
-
-
-class LuoshiGroup(LazyGroup):
-    def get_help(self, ctx: Any) -> str:
-        return help_text(super().get_help(ctx))
-
-    def get_usage(self, ctx: Any) -> str:
-        return help_text(super().get_usage(ctx))
+class LuoshiGroup(InChinese, LazyGroup):
+    def shell_complete(self, ctx: Any, incomplete: str) -> list[Any]:
+        items = super().shell_complete(ctx, incomplete)
+        for item in items:  # a command's first sentence, not click's cut ("...")
+            if item.value in self.commands and (command := self.get_command(ctx, item.value)):
+                item.help = first_sentence(command.help or "")
+        return items
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,
              windows_expand_args: bool = True, **extra: Any) -> Any:
         """Run a command; whatever escapes it ends with a Chinese message and status 2."""
+        completion.localize(self.params)
         stdout = sys.stdout
         sys.stdout = _Output(stdout)
         try:
@@ -175,7 +183,7 @@ app = typer.Typer(
     help="落实：惩治和预防腐败体系制度落实机制的合规检查工具。",
     cls=LuoshiGroup,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion, --show-completion (typer's own)
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -184,15 +192,25 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
+        import platform
+        from importlib import metadata
+
         from luoshi.facts.version import tool_version
 
-        typer.echo(f"luoshi {tool_version()}")
+        # From the installed package's metadata: importing the engine would cost the start-up.
+        # `2.0.28+luoshi.1` is the build from third_party/durable-rules (docs/deploy.md).
+        try:
+            engine = metadata.version("durable-rules")
+        except metadata.PackageNotFoundError:
+            engine = "未安装"
+        typer.echo(f"luoshi {tool_version()}\ndurable-rules {engine}\n"
+                   f"Python {platform.python_version()}")
         raise typer.Exit()
 
 
 @app.callback()
 def main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                      help="显示版本并退出")) -> None:
+                                      help="显示 luoshi、规则引擎 durable-rules 与 Python 的版本并退出")) -> None:
     """落实：惩治和预防腐败体系制度落实机制的合规检查工具。"""
 
 

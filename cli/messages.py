@@ -52,6 +52,13 @@ def help_text(text: str) -> str:
     return re.sub(r" +\n", "\n", text)
 
 
+def first_sentence(text: str, limit: int = 36) -> str:
+    """A command's help up to its first full stop, at most `limit` characters: what zsh and
+    fish show beside a completed command (click cuts Chinese, which has no spaces, to "...")."""
+    sentence = " ".join(text.split()).split("。")[0]
+    return sentence if len(sentence) <= limit else sentence[:limit - 1] + "…"
+
+
 def shown(value: Any) -> str:
     """A value the user typed, quoted, with control characters made visible."""
     text = str(value)

@@ -13,10 +13,11 @@
 #     deploy/build-wheelhouse.sh [OUT_DIR]        (default: ./wheelhouse)
 #     PYTHON=python3.12 deploy/build-wheelhouse.sh  (another Python)
 #
-# durable-rules is published as source only: pip compiles it once into a wheel (a C compiler
-# and the Python headers are needed here, never on the server) and keeps it in pip's cache, as
-# it keeps every download, so building again is quick. The folder gets SHA256SUMS and
-# BUILD-INFO.txt (where and for what it was built) beside the wheels.
+# The rules engine durable-rules is compiled here into a wheel from third_party/durable-rules
+# (PyPI's 2.0.28 with the fix Python 3.13 needs): a C compiler and the Python headers are
+# needed on this machine, never on the server. Every other package is downloaded, or taken
+# from pip's cache. The folder gets SHA256SUMS and BUILD-INFO.txt (where and for what it was
+# built) beside the wheels.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -35,19 +36,23 @@ builder="$(mktemp -d)"
 trap 'rm -rf "$builder"' EXIT
 "$python" -m venv "$builder/venv"
 
-# luoshi is built from a clean copy of what it is made of (pyproject's package folders): a
-# build/ left in the checkout by an earlier build would put modules deleted since into the wheel.
+# luoshi and the engine are built from a clean copy of what they are made of (pyproject's
+# package folders, the engine's source): a build/ left in the checkout by an earlier build would
+# put modules deleted since into the wheel.
 folders="$("$python" -c 'import sys, tomllib
 config = tomllib.load(open(sys.argv[1], "rb"))["tool"]["setuptools"]
 print(" ".join(sorted(set(config["package-dir"].values()))))' "$repo/pyproject.toml")"
 mkdir "$builder/src"
 # shellcheck disable=SC2086  # the folder names are one word each
-tar -C "$repo" --exclude=__pycache__ -cf - pyproject.toml README.md $folders | tar -C "$builder/src" -xf -
+tar -C "$repo" --exclude=__pycache__ --exclude=third_party/durable-rules/build \
+    --exclude='*.egg-info' -cf - pyproject.toml README.md $folders third_party/durable-rules \
+    | tar -C "$builder/src" -xf -
 
-# `pip wheel` resolves luoshi as `pip install` would, downloads each wheel (or builds it
-# from source), and writes them all, luoshi's own included, into $out.
+# `pip wheel` resolves luoshi as `pip install` would, with the engine from its source,
+# downloads each other wheel (or builds it from source), and writes them all, luoshi's own
+# included, into $out.
 "$builder/venv/bin/python" -m pip wheel --disable-pip-version-check \
-    --wheel-dir "$out" "$builder/src"
+    --wheel-dir "$out" "$builder/src/third_party/durable-rules" "$builder/src"
 
 cd "$out"
 sha256sum -- *.whl > SHA256SUMS

@@ -29,11 +29,28 @@
     [upcoming]
     days = 7                       # `luoshi upcoming`: how many days ahead it looks
 
+    [accounts]                     # the portal's accounts (docs/web.md); the defaults:
+    password_min_length = 8
+    password_classes = 3           # of 4: lower case, upper case, digits, other characters
+    password_history = 5           # the last 5 passwords may not be used again
+    password_max_age_days = 0      # 0: a password never expires
+    idle_minutes = 30              # a session unused this long ends
+    session_hours = 8              # and any session ends after this long
+    login_failures = 5             # per name, and per address, within lockout_minutes
+    address_failures = 20
+    lockout_minutes = 15
+    totp_required = []             # roles that must log in with a TOTP code, e.g. ["admin"]
+    secret_file = "luoshi-secret.key"  # the key TOTP secrets are encrypted with
+
+    [audit]
+    retention_days = 180           # audit entries older than this are pruned (at least 180)
+
 Command-line values (`--param`, `--policies`, `--reply-days`) win over the file.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import tomllib
@@ -60,11 +77,42 @@ class Settings:
     notices: dict[str, Any] = field(default_factory=dict)  # [notices], checked
     upcoming_days: int | None = None  # [upcoming] days; None: not set
     file: str | None = None  # the settings file read, named in every output; None: none read
+    accounts: AccountRules = field(default_factory=lambda: AccountRules())  # [accounts]
+    audit_days: int = 180  # [audit] retention_days
+
+
+@dataclass(frozen=True)
+class AccountRules:
+    """[accounts]: passwords, sessions, the login throttle and the second factor."""
+
+    password_min_length: int = 8
+    password_classes: int = 3
+    password_history: int = 5
+    password_max_age_days: int = 0
+    idle_minutes: int = 30
+    session_hours: int = 8
+    login_failures: int = 5
+    address_failures: int = 20
+    lockout_minutes: int = 15
+    totp_required: tuple[str, ...] = ()
+    secret_file: str = "luoshi-secret.key"
+
+
+# [accounts]: key -> (lowest, highest) of a whole number.
+ACCOUNT_NUMBERS = {"password_min_length": (8, 128), "password_classes": (1, 4),
+                   "password_history": (0, 24), "password_max_age_days": (0, 3650),
+                   "idle_minutes": (1, 1440), "session_hours": (1, 168),
+                   "login_failures": (1, 100), "address_failures": (1, 10_000),
+                   "lockout_minutes": (1, 1440)}
+# The shortest retention of the audit log: six months, as 网络安全法 article 21 asks of logs.
+MIN_AUDIT_DAYS = 180
 
 
 # Keys checked in each section (None: any key; [report] also holds other outputs' settings).
-_SECTIONS: dict[str, set[str] | None] = {"params": None, "policies": {"folders"}, "report": None,
-                                         "notices": None, "upcoming": {"days"}}
+_SECTIONS: dict[str, set[str] | None] = {
+    "params": None, "policies": {"folders"}, "report": None, "notices": None,
+    "upcoming": {"days"}, "accounts": {*ACCOUNT_NUMBERS, "totp_required", "secret_file"},
+    "audit": {"retention_days"}}
 # A built-in parameter counts records or days: a whole number in this range (100 years of days),
 # so that no date computed from it can leave the calendar.
 PARAM_LIMIT = 36_500
@@ -131,13 +179,50 @@ def load_settings(path: str | None = None, use_file: bool = True) -> Settings:
     if days is not None and (isinstance(days, bool) or not isinstance(days, int)
                              or not 1 <= days <= 366):
         wrong("days", f"[upcoming] days 应为 1 到 366 之间的整数：{days!r}")
+    accounts = data.get("accounts", {}) if isinstance(data.get("accounts"), dict) else {}
+    rules = _account_rules(accounts, file.parent, wrong)
+    audit = data.get("audit", {}) if isinstance(data.get("audit"), dict) else {}
+    audit_days = audit.get("retention_days", MIN_AUDIT_DAYS)
+    if isinstance(audit_days, bool) or not isinstance(audit_days, int) \
+            or not MIN_AUDIT_DAYS <= audit_days <= PARAM_LIMIT:
+        wrong("retention_days", f"[audit] retention_days 应为 {MIN_AUDIT_DAYS} 到 {PARAM_LIMIT} 之间的"
+                                f"整数（审计日志至少保存六个月）：{audit_days!r}")
     if problems:
         raise InputError(problems)
     bands = _bands(file, report.get("bands")) if "bands" in report else dict(DEFAULT_BANDS)
     notices = _notices(file, data.get("notices", {}))
     base = file.parent
     return Settings(dict(params), [str(base / folder) for folder in folders], weights, bands,
-                    notices, upcoming_days=days, file=str(file))
+                    notices, upcoming_days=days, file=str(file), accounts=rules,
+                    audit_days=audit_days)
+
+
+def _account_rules(section: dict[str, Any], base: Path, wrong: Any) -> AccountRules:
+    """[accounts], each value checked (`wrong(key, message)` for each one that is not)."""
+    from luoshi.facts.tables import ROLES
+
+    values: dict[str, Any] = {}
+    for key, (low, high) in ACCOUNT_NUMBERS.items():
+        if key in section:
+            value = section[key]
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                wrong(key, f"[accounts] {key} 应为 {low} 到 {high} 之间的整数：{value!r}")
+            else:
+                values[key] = value
+    rules = AccountRules(**values)
+    if rules.idle_minutes > rules.session_hours * 60:
+        wrong("idle_minutes", "[accounts] idle_minutes 不应长于 session_hours（会话总时长）")
+    required = section.get("totp_required", [])
+    if not isinstance(required, list) or not set(required) <= set(ROLES):
+        wrong("totp_required", f"[accounts] totp_required 应为角色的列表，角色为 {'、'.join(ROLES)}，"
+                               "如 totp_required = [\"admin\"]")
+        required = []
+    secret_file = section.get("secret_file", rules.secret_file)
+    if not isinstance(secret_file, str) or not secret_file.strip():
+        wrong("secret_file", "[accounts] secret_file 应为文件名")
+        secret_file = rules.secret_file
+    return dataclasses.replace(rules, totp_required=tuple(required),
+                               secret_file=str(base / secret_file))
 
 
 def is_weight(value: Any) -> bool:

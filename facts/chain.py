@@ -10,6 +10,12 @@ Three kinds of rows carry hashes, each computed in Python as the row is written:
   1, 2, …), whose `chain_hash` is sha256 of (sequence number, previous link's hash, the row's
   content, and for a load its `records_sha256`).
 
+The audit log (`audit_log`) has a chain of its own (`chain_seq` 1, 2, … and `chain_hash` over
+each entry's content), written as each entry is: every login and download is an entry, and
+linking them into the chain of loads would make each one wait for a load in progress. Pruning
+entries past their retention deletes the oldest and writes an entry (action `prune`) naming the
+last deleted link and its hash, from which the chain goes on.
+
 `verify` recomputes all of it. It proves that nothing was changed, removed or inserted outside
 luoshi since the chain head was written down: whoever can rewrite the database can also
 recompute every hash, so the head has to be kept outside it (written down, signed).
@@ -28,12 +34,15 @@ from typing import Any
 import sqlalchemy as sa
 
 from .kinds import KINDS
-from .tables import FACT_TABLES, LOAD_FILES, LOADS, POLICY_TEXTS, RUNS
+from .problems import StoreError
+from .tables import AUDIT_LOG, FACT_TABLES, LOAD_FILES, LOADS, POLICY_TEXTS, RUNS, key_sha256
 
 GENESIS = "0" * 64
 # A load's content, in the chain (its id, the chain's own columns and nothing else left out).
 LOAD_FIELDS = ("id", "loaded_at", "tool_version", "files", "counts", "received_at",
                "submitted_by", "note", "scope", "scope_unit")
+# An audit entry's content, in its chain (its id and the chain's own columns left out).
+AUDIT_FIELDS = ("at", "user_name", "unit", "action", "outcome", "address", "detail")
 RUN_FIELDS = ("id", "created_at", "tool_version", "year", "as_of", "inputs_sha256",
               "policies_sha256", "params", "waivers", "findings", "triggers", "load_id",
               "policy_files", "narrowing")
@@ -119,6 +128,16 @@ def run_content(row: Any) -> dict[str, Any]:
     return {name: getattr(row, name) for name in RUN_FIELDS}
 
 
+def audit_content(row: Any) -> dict[str, Any]:
+    return {name: getattr(row, name) if hasattr(row, name) else row[name]
+            for name in AUDIT_FIELDS}
+
+
+def audit_link(seq: int, previous: str, entry: Any) -> str:
+    """The chain hash of audit entry `seq` (a row, or the dict of values it is written with)."""
+    return link_hash("audit", seq, previous, audit_content(entry))
+
+
 def head(connection: sa.Connection) -> tuple[int, str]:
     """The newest link's sequence number and hash (0 and the genesis hash in a new store)."""
     best: tuple[int, str] = (0, GENESIS)
@@ -147,12 +166,28 @@ def decompress(data: bytes) -> bytes:
 @dataclass
 class Verdict:
     """What `verify` found: problems in Chinese (each naming its table, key or id, and load),
-    the chain head, and how many rows were checked."""
+    the recorded runs among them (changed or inserted outside luoshi), the chain head, and how
+    many rows were checked."""
 
     problems: list[str] = field(default_factory=list)
+    runs_changed: set[int] = field(default_factory=set)
     head_seq: int = 0
     head_hash: str = GENESIS
     rows: int = 0
+    audit_seq: int = 0  # the audit log's own chain head
+    audit_hash: str = GENESIS
+
+
+class ChainBroken(StoreError):
+    """The hash chain is broken: what a new run would rest on may have been changed outside
+    luoshi, so none is recorded."""
+
+    code = "E603"
+
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__(f"数据库的哈希链已断（{len(verdict.problems)} 处在 luoshi 之外的改动，"
+                         "luoshi verify 列出）：这次检查所依据的数据可能已被改动，不予记录，"
+                         "没有写入任何数据；查明改动（必要时从备份恢复）之后再记录")
 
 
 def verify(connection: sa.Connection) -> Verdict:
@@ -186,24 +221,78 @@ def verify(connection: sa.Connection) -> Verdict:
     for seq, what, row in links:
         if seq is None or row.chain_hash is None:
             verdict.problems.append(f"{_named(what, row)}：没有链上的哈希，是在 luoshi 之外插入的")
-    chained = sorted((link for link in links if link[0] is not None and link[2].chain_hash),
-                     key=lambda link: link[0])
-    previous_seq, previous = 0, GENESIS
-    for seq, what, row in chained:
+            if what == "run":
+                verdict.runs_changed.add(row.id)
+    chained = sorted(((seq, (what, row)) for seq, what, row in links
+                      if seq is not None and row.chain_hash), key=lambda link: link[0])
+
+    def expected(seq: int, previous: str, link: tuple[str, Any]) -> str:
+        what, row = link
+        content = load_content(row) if what == "load" else run_content(row)
+        return link_hash(what, seq, previous, content,
+                         row.records_sha256 if what == "load" else None)
+
+    def damaged(link: tuple[str, Any]) -> None:
+        if link[0] == "run":
+            verdict.runs_changed.add(link[1].id)
+
+    verdict.head_seq, verdict.head_hash = _walk(
+        chained, (0, GENESIS), expected, lambda link: link[1].chain_hash,
+        lambda link: _named(*link), "链上", "一次导入或检查记录被删除", verdict.problems, damaged)
+    _verify_audit(connection, verdict)
+    return verdict
+
+
+def _walk(chained: list[tuple[int, Any]], start: tuple[int, str],
+          expected: Any, stored: Any, named: Any, chain_name: str, gap: str,
+          problems: list[str], damaged: Any = None) -> tuple[int, str]:
+    """Follow links (sequence number, link) in order from `start` (the sequence number and hash
+    before the first): each link's `stored` hash must be the `expected` one from its
+    predecessor's; a number seen twice or skipped is named, and `damaged(link)` told of a
+    link inserted or changed. Returns the head."""
+    previous_seq, previous = start
+    for seq, link in chained:
         if seq == previous_seq:
-            verdict.problems.append(f"{_named(what, row)}：链上第 {seq} 环重复，是在 luoshi 之外插入的")
+            problems.append(f"{named(link)}：{chain_name}第 {seq} 环重复，是在 luoshi 之外插入的")
+            if damaged:
+                damaged(link)
             continue
         if seq != previous_seq + 1:
-            verdict.problems.append(f"链上第 {previous_seq + 1}–{seq - 1} 环缺失："
-                                    "一次导入或检查记录被删除")
-        content = load_content(row) if what == "load" else run_content(row)
-        expected = link_hash(what, seq, previous, content,
-                             row.records_sha256 if what == "load" else None)
-        if expected != row.chain_hash:
-            verdict.problems.append(f"{_named(what, row)}：内容在 luoshi 之外被改动（链上第 {seq} 环）")
-        previous_seq, previous = seq, row.chain_hash
-    verdict.head_seq, verdict.head_hash = previous_seq, previous
-    return verdict
+            problems.append(f"{chain_name}第 {previous_seq + 1}–{seq - 1} 环缺失：{gap}")
+        if expected(seq, previous, link) != stored(link):
+            problems.append(f"{named(link)}：内容在 luoshi 之外被改动（{chain_name}第 {seq} 环）")
+            if damaged:
+                damaged(link)
+        previous_seq, previous = seq, stored(link)
+    return previous_seq, previous
+
+
+PRUNED = "prune"  # the action of the entry pruning writes (web/audit.py)
+
+
+def _verify_audit(connection: sa.Connection, verdict: Verdict) -> None:
+    """The audit log's chain: each entry's hash from its predecessor's and its content, no
+    link missing but those a pruning entry accounts for (the oldest, up to the link it names)."""
+    entries = list(connection.execute(sa.select(AUDIT_LOG).order_by(AUDIT_LOG.c.chain_seq)))
+    verdict.rows += len(entries)
+    chained = []
+    for entry in entries:
+        if entry.chain_seq is None or entry.chain_hash is None:
+            verdict.problems.append(f"审计日志第 {entry.id} 条：没有链上的哈希，是在 luoshi 之外插入的")
+        else:
+            chained.append(entry)
+    pruned = [entry.detail for entry in chained if entry.action == PRUNED
+              and isinstance(entry.detail, dict) and isinstance(entry.detail.get("through"), int)]
+    start = (0, GENESIS)
+    if chained and pruned:  # the newest pruning tells where the kept entries begin
+        last = max(pruned, key=lambda detail: detail["through"])
+        if chained[0].chain_seq > last["through"]:
+            start = (last["through"], str(last.get("through_hash")))
+    verdict.audit_seq, verdict.audit_hash = _walk(
+        [(entry.chain_seq, entry) for entry in chained], start,
+        lambda seq, previous, entry: audit_link(seq, previous, entry),
+        lambda entry: entry.chain_hash, lambda entry: f"审计日志第 {entry.id} 条", "审计日志链上",
+        "审计记录被删除（不是按保存期限清理的）", verdict.problems)
 
 
 def _named(what: str, row: Any) -> str:
@@ -260,8 +349,8 @@ def _verify_versions(connection: sa.Connection, kind: str, fields: list[str],
                      versions: dict[tuple[int, str, str], int], named: set[tuple[str, str, int]],
                      verdict: Verdict) -> None:
     table = FACT_TABLES[kind]
-    statement = sa.select(table.c.version_id, table.c.record_key, table.c.record_source,
-                          table.c.load_id, table.c.ended_by, table.c.row_hash,
+    statement = sa.select(table.c.version_id, table.c.record_key, table.c.key_sha256,
+                          table.c.record_source, table.c.load_id, table.c.ended_by, table.c.row_hash,
                           *(table.c[name] for name in fields))
     for row in connection.execute(statement):
         verdict.rows += 1
@@ -274,6 +363,8 @@ def _verify_versions(connection: sa.Connection, kind: str, fields: list[str],
             named.add((kind, row.record_key, row.load_id))
         elif row.row_hash != expected:
             verdict.problems.append(f"{where}：内容在 luoshi 之外被改动")
+        if row.key_sha256 != key_sha256(row.record_key):  # it would hide or double the record
+            verdict.problems.append(f"{where}：键的哈希在 luoshi 之外被改动")
         if row.load_id in digests:
             digests[row.load_id].brought(kind, row.record_key, content)
             versions[(row.load_id, kind, "brought")] = versions.get((row.load_id, kind, "brought"), 0) + 1

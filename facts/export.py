@@ -89,7 +89,7 @@ def write_csv(facts: FactSet, folder: Path, chinese: bool = True,
             writer = csv.writer(stream)
             writer.writerow(header(kind, chinese))
             writer.writerows(
-                [_defuse(value) for value in row] for row in rows(facts, kind, chinese, True)
+                [defuse(value) for value in row] for row in rows(facts, kind, chinese, True)
             )
         written.append(path)
     return written
@@ -119,7 +119,7 @@ def write_xlsx(facts: FactSet, path: Path, chinese: bool = True) -> None:
     workbook.save(path)
 
 
-def _defuse(value: Any) -> Any:
+def defuse(value: Any) -> Any:
     """Keep a spreadsheet from running text that starts like a formula (CSV injection)."""
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Collection
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import chain
+from . import chain, database
 from .problems import DamagedRecord, InputError, Location, Problem
-from .store import LOAD_LOCK, StoreError, describe_error, migrate, reading, shared_engine
+from .store import LOAD_LOCK, StoreError, describe_error, reading, shared_engine, verify
 from .tables import POLICY_TEXTS, RUNS
 from .version import tool_version
 
@@ -25,12 +26,16 @@ def record(db: str | None, *, year: int, as_of: dt.date, inputs_sha256: str,
            findings: list[dict[str, Any]], triggers: list[dict[str, Any]],
            load_id: int | None = None, policies: list[tuple[str, str, bytes]] | None = None,
            narrowing: dict[str, Any] | None = None) -> int:
-    """Store a run, linked into the hash chain; `load_id`: the newest load of the state it
-    read; `policies`: the policy files it used as (folder, name, bytes), kept by sha256 so
+    """Store a run, linked into the hash chain, if the chain is intact (else `ChainBroken`:
+    what the run read may have been changed outside luoshi); `load_id`: the newest load of the
+    state it read; `policies`: the policy files it used as (folder, name, bytes), kept by sha256 so
     that `rerun` can rebuild them; `narrowing`: the --select/--ignore/--unit/--shard it had."""
     engine = shared_engine(db)
     try:
-        migrate(engine)
+        database.writable(engine)
+        verdict = verify(db)  # before the lock: loads need not wait for it
+        if verdict.problems:
+            raise chain.ChainBroken(verdict)
         with engine.begin() as connection:
             if connection.dialect.name == "postgresql":  # the chain's next link: one at a time
                 connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOAD_LOCK})
@@ -100,15 +105,10 @@ def checked(*found: sa.Row[Any]) -> None:
 
 
 def runs(db: str | None) -> list[sa.Row[Any]]:
-    """Every recorded run, newest first (`checked` before use: they come as stored)."""
-    engine = shared_engine(db)
-    try:
-        with engine.connect() as connection:
-            if not sa.inspect(connection).has_table("runs"):
-                return []
-            return list(connection.execute(sa.select(RUNS).order_by(RUNS.c.id.desc())))
-    except SQLAlchemyError as error:
-        raise StoreError(describe_error(error, engine)) from None
+    """Every recorded run, newest first (`checked` before use: they come as stored); none in a
+    database not made yet."""
+    return reading(db, lambda connection: list(connection.execute(
+        sa.select(RUNS).order_by(RUNS.c.id.desc()))), empty=list)
 
 
 def pick(all_runs: list[sa.Row[Any]], first: int | None, second: int | None) -> tuple[sa.Row[Any], sa.Row[Any]]:
@@ -161,8 +161,10 @@ def _gist(finding: dict[str, Any]) -> tuple[Any, ...]:
     return finding.get("severity"), finding.get("message"), _records(finding)
 
 
-def reasons(older: Any, newer: Any) -> dict[str, list[dict[str, Any]]]:
-    """The changes between two runs, each finding with why it changed."""
+def reasons(older: Any, newer: Any,
+            edited: Collection[int] = ()) -> dict[str, list[dict[str, Any]]]:
+    """The changes between two runs, each finding with why it changed; when one of them is
+    among the runs `edited` outside luoshi, its content cannot tell why, and the reason says so."""
     before = {finding["id"]: finding for finding in older.findings}
     after = {finding["id"]: finding for finding in newer.findings}
     policies = older.policies_sha256 != newer.policies_sha256
@@ -200,10 +202,16 @@ def reasons(older: Any, newer: Any) -> dict[str, list[dict[str, Any]]]:
             policy = policy_reason(after[key]["rule"])
             changed.append({**after[key], "reason": "相关记录有变化" if record or not policy
                             else policy})
-    return {
+    result = {
         "new": [{**after[key], "reason": why(after[key], True)} for key in after if key not in before],
         "resolved": [{**before[key], "reason": why(before[key], False)}
                      for key in before if key not in after],
         "changed": changed,
         "open": [after[key] for key in after if key in before],
     }
+    changed_outside = sorted(set(edited) & {older.id, newer.id})
+    if changed_outside:
+        unknown = f"检查记录 {'、'.join(map(str, changed_outside))} 在 luoshi 之外被改动，原因无法判断"
+        for section in ("new", "resolved", "changed"):
+            result[section] = [{**finding, "reason": unknown} for finding in result[section]]
+    return result

@@ -72,8 +72,10 @@ class _PositionedDecoder(json.JSONDecoder):
         return PositionedList(values, fallback, [at or fallback for at in items_at]), end
 
 
+TRAILING_COMMA = "trailing comma"  # `_trailing_comma`'s own message
 # The standard library's messages, in the words a unit's clerk would use.
 _MESSAGES = {
+    TRAILING_COMMA: "最后一项之后多了一个逗号",
     "Expecting value": "此处应有一个值（是否多了一个逗号？）",
     "Expecting property name enclosed in double quotes": "此处应为双引号括起的字段名（是否多了一个逗号？）",
     "Expecting ',' delimiter": "缺少逗号",
@@ -83,6 +85,17 @@ _MESSAGES = {
     "Invalid control character at": "字符串中有控制字符（如未转义的换行）",
     "Invalid \\escape": "无效的转义符",
 }
+
+
+def _trailing_comma(error: json.JSONDecodeError) -> json.JSONDecodeError:
+    """A comma after the last item, reported alike on every Python: 3.13 names it, at the
+    comma; 3.11 and 3.12 expect another value, at the bracket after it."""
+    if error.msg.startswith("Illegal trailing comma"):
+        return json.JSONDecodeError(TRAILING_COMMA, error.doc, error.pos)
+    before = error.doc[:error.pos].rstrip()
+    if error.doc[error.pos:error.pos + 1] in ("]", "}") and before.endswith(","):
+        return json.JSONDecodeError(TRAILING_COMMA, error.doc, len(before) - 1)
+    return error
 
 
 def read_json(path: str, text: str, reading: Reading) -> None:
@@ -96,6 +109,7 @@ def read_json(path: str, text: str, reading: Reading) -> None:
         reading.stop(Location(path, *decoder.position(too_many.offset)))
         return
     except json.JSONDecodeError as error:
+        error = _trailing_comma(error)
         reading.problem(Location(path, error.lineno, error.colno), "E102",
                         f"JSON 语法错误：{_MESSAGES.get(error.msg, error.msg)}")
         return

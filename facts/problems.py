@@ -47,6 +47,8 @@ CODES: dict[str, str] = {
     "E501": "引用的编号不存在",
     "E502": "记录不属于报送单位",
     "E601": "数据库无法连接或写入",
+    "E602": "数据库不是这个 luoshi 的",
+    "E603": "哈希链已断，不予记录",
     "P101": "策略文件无法读取或语法错误",
     "P201": "策略文件结构错误",
     "P301": "策略表达式错误",
@@ -154,6 +156,8 @@ Progress = Callable[[str, int, int], None]
 
 class StoreError(Exception):
     """The database could not be reached or written; nothing was stored."""
+
+    code = "E601"
 
 
 # Problems kept of one input: a 20 MB table with a wrong value in every row has a million of

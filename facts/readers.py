@@ -43,12 +43,16 @@ _MAGIC = (
 @dataclass(frozen=True, slots=True)
 class InputFile:
     """A file that was read: the path as the user named it, the hash of its bytes, and the
-    bytes (a load keeps them)."""
+    bytes (a load keeps them; no default, so that no reader can leave them out)."""
 
     path: str
     sha256: str
     size: int
-    data: bytes = field(default=b"", repr=False, compare=False)
+    data: bytes = field(repr=False, compare=False)
+
+    @classmethod
+    def of(cls, path: str, data: bytes) -> InputFile:
+        return cls(path, hashlib.sha256(data).hexdigest(), len(data), data)
 
 
 # Spreadsheets of other programs, in a folder as named: refused with what to do, never skipped.
@@ -163,7 +167,7 @@ def read_paths(paths: Iterable[str], reading: Reading,
         except OSError as error:
             reading.problem(Location(name), "E001", f"无法读取：{os_reason(error)}")
             continue
-        inputs.append(InputFile(name, hashlib.sha256(data).hexdigest(), len(data), data))
+        inputs.append(InputFile.of(name, data))
         read_bytes(name, data, reading)
         done += len(data)
         if progress:
@@ -176,7 +180,7 @@ def read_named(files: Iterable[tuple[str, bytes]], reading: Reading) -> list[Inp
     the names are what problems and stored records point at."""
     inputs = []
     for name, data in files:
-        inputs.append(InputFile(name, hashlib.sha256(data).hexdigest(), len(data)))
+        inputs.append(InputFile.of(name, data))
         read_bytes(name, data, reading)
     return inputs
 

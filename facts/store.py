@@ -19,13 +19,14 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, get_origin
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import chain, tables
+from . import chain, database, tables
+from .database import LOAD_LOCK, describe_error
+from .database import migrate as migrate  # for the commands: `store.migrate` brings a schema up
 from .factset import FactSet, Record, Row, Rows, record_key
 from .gc_pause import cyclic_gc_paused
 from .kinds import KINDS, references, unit_path
@@ -35,10 +36,7 @@ from .tables import FACT_TABLES, LOAD_FILES, LOADS
 from .version import tool_version
 
 DEFAULT_DB = "luoshi.db"
-# Any constant: migrations and loads into one PostgreSQL database take turns on this lock.
-LOAD_LOCK = 7_236_185_033
 _BATCH = 2000
-_HEAD = "0006"  # the newest migration: what reading expects
 
 
 def database_url(db: str | None = None) -> str:
@@ -63,6 +61,14 @@ def connect(db: str | None = None, *, pooled: bool = False) -> sa.Engine:
     if engine.dialect.name == "postgresql":
         tables.declare_for_postgresql()
     if engine.dialect.name == "sqlite":
+        read_only = database.read_only_uri(engine.url)
+        if read_only is not None:  # opened read-only, under the name it was given
+
+            def open_read_only(_dialect, _record, cargs, cparams) -> None:  # noqa: ANN001
+                cargs[:] = [read_only]
+                cparams["uri"] = True
+
+            sa.event.listen(engine, "do_connect", open_read_only)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         # Take the write lock when a transaction begins, so two loads queue up instead of both
         # reading and then deadlocking on the upgrade to a write lock; a snapshot only reads.
@@ -106,42 +112,10 @@ def _sqlite_begin(connection: sa.Connection) -> None:
 def _sqlite_pragmas(connection, _record) -> None:  # noqa: ANN001 (DB-API objects)
     connection.isolation_level = None  # transactions are begun by the "begin" listener
     cursor = connection.cursor()
-    # Write-ahead log: a check reads its snapshot while a load writes and commits.
-    cursor.execute("PRAGMA journal_mode=WAL")
+    # (The write-ahead log is switched on by `database.writable`: it changes the file.)
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")  # a concurrent load waits instead of failing
     cursor.close()
-
-
-def migrate(engine: sa.Engine) -> None:
-    """Bring the schema to the newest Alembic revision (creating it in an empty database)."""
-    if _at_head(engine):  # the usual case: spare importing Alembic and reading every migration
-        return
-    from alembic import command
-    from alembic.config import Config
-    from alembic.util.exc import CommandError
-
-    config = Config()
-    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-    with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":  # two first loads must not both create tables
-            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOAD_LOCK})
-        config.attributes["connection"] = connection
-        try:
-            command.upgrade(config, "head")
-        except CommandError as error:  # e.g. a database migrated by a newer luoshi
-            raise StoreError(f"数据库的结构版本无法识别，可能由更新版本的 luoshi 建立（{error}）；"
-                             "请升级 luoshi") from None
-
-
-def _at_head(engine: sa.Engine) -> bool:
-    try:
-        with engine.connect().execution_options(luoshi_read=True) as connection:
-            if not sa.inspect(connection).has_table("alembic_version"):
-                return False
-            return connection.scalar(sa.text("SELECT version_num FROM alembic_version")) == _HEAD
-    except SQLAlchemyError:
-        return False  # let the migration report it
 
 
 @dataclass(frozen=True)
@@ -173,7 +147,7 @@ def load(facts: FactSet, inputs: list[InputFile], db: str | None = None,
     hears when this one must wait."""
     engine = shared_engine(db)
     try:
-        migrate(engine)
+        database.writable(engine)
         with engine.begin() as connection, cyclic_gc_paused():
             return _load(connection, facts, inputs, progress, waiting, submission)
     except SQLAlchemyError as error:
@@ -293,7 +267,8 @@ def _plan(connection: sa.Connection, kind: str, records: list[Record],
             counts["changed"] += 1
         else:
             counts["added"] += 1
-        inserts.append({**row, "record_key": key, "record_source": record.source})
+        inserts.append({**row, "record_key": key, "key_sha256": tables.key_sha256(key),
+                        "record_source": record.source})
     removed = in_scope - submitted.keys()
     for key in sorted(removed):
         ended.append(stored[key])
@@ -385,7 +360,7 @@ def _open_versions(connection: sa.Connection, table: sa.Table, fields: list[str]
         .where(_open(table))
     statement: sa.Select[Any] | sa.CompoundSelect = every
     if not everything and len(wanted) <= _BATCH:  # else reading all is cheaper than many IN lists
-        statement = every.where(table.c.record_key.in_(sorted(wanted)))
+        statement = every.where(table.c.key_sha256.in_(sorted(map(tables.key_sha256, wanted))))
         if owned is not None:  # not an OR, which would read the whole kind instead of two indexes
             statement = sa.union_all(statement, every.where(owned))
     stored, in_scope = {}, set()
@@ -453,37 +428,15 @@ def _stored_values(connection: sa.Connection, kind: str, field: str,
 def stored_ids(db: str | None, wanted: dict[str, set[str]],
                absent_ok: bool = True) -> dict[str, set[str]]:
     """Of the ids `wanted` by kind, those the current state holds: a submission's references
-    may name records stored before. An absent database holds none, unless not `absent_ok`
-    (the portal's, made at its start: gone, it must not refuse every reference as unknown)."""
-    url = sa.engine.make_url(database_url(db))
-    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
-        if not absent_ok:
-            raise StoreError(f"数据库文件 {url.database} 不存在（门户启动后被移走或删除？）")
-        return {kind: set() for kind in wanted}
-    engine = shared_engine(db)
-    try:
-        with engine.connect() as connection:
-            if not sa.inspect(connection).has_table("loads"):  # not made yet: the first load
-                return {kind: set() for kind in wanted}
-            return {kind: set(_stored_values(connection, kind, "id", ids))
-                    for kind, ids in wanted.items()}
-    except SQLAlchemyError as error:
-        raise StoreError(describe_error(error, engine)) from None
-
-
-def describe_error(error: SQLAlchemyError, engine: sa.Engine) -> str:
-    url = engine.url.render_as_string(hide_password=True)
-    detail = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-    if "database is locked" in detail:
-        return f"数据库 {url} 正被另一次导入占用，等待 30 秒后仍未释放；请稍后再试（没有写入任何数据）"
-    if any(words in detail for words in _READ_ONLY):
-        return (f"数据库 {url} 只能读取，不能写入（{detail}）：文件或所在文件夹没有写入权限、"
-                "只读挂载、以 mode=ro 打开，或是 PostgreSQL 的只读连接")
-    return f"数据库 {url} 无法连接或写入：{detail}"
-
-
-# How SQLite and PostgreSQL say that a database can only be read.
-_READ_ONLY = ("readonly database", "read-only transaction", "read-only file system")
+    may name records stored before. A database not made yet holds none; but an absent file, if
+    not `absent_ok` (the portal's, made at its start: gone, it must not refuse every reference
+    as unknown), is an error."""
+    path = database.sqlite_file(sa.engine.make_url(database_url(db)))
+    if path is not None and not path.exists() and not absent_ok:
+        raise StoreError(f"数据库文件 {path} 不存在（门户启动后被移走或删除？）")
+    return reading(db, lambda connection: {kind: set(_stored_values(connection, kind, "id", ids))
+                                           for kind, ids in wanted.items()},
+                   empty=lambda: {kind: set() for kind in wanted})
 
 
 def refuse_read_only(engine: sa.Engine) -> None:
@@ -557,21 +510,27 @@ def read_newer(db: str | None, rows: Rows, since: int, seen: dict[str, int]) -> 
     return reading(db, read)
 
 
-def reading(db: str | None, read: Callable[[sa.Connection], Any]) -> Any:
-    """`read(connection)` in one read-only snapshot of an existing database."""
+def reading(db: str | None, read: Callable[[sa.Connection], Any],
+            empty: Callable[[], Any] | None = None) -> Any:
+    """`read(connection)` in one read-only snapshot of a database of this luoshi's revision
+    (`database`: any other is refused). A database not made yet (no file, no tables) reads as
+    `empty()`, or is refused without one."""
     url = sa.engine.make_url(database_url(db))
-    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
-        # Reading must not leave an empty database file behind.
-        raise StoreError(f"数据库文件 {url.database} 不存在（先运行 luoshi load 导入数据）")
+    path = database.sqlite_file(url)
+    if path is not None and not path.exists():  # reading must not leave an empty file behind
+        if empty is not None:
+            return empty()
+        raise StoreError(f"数据库文件 {path} 不存在（先运行 luoshi load 导入数据）")
     engine = shared_engine(db)
     try:
         with snapshot(engine) as connection, cyclic_gc_paused():
-            if not sa.inspect(connection).has_table("loads"):
-                raise StoreError(f"数据库 {database_url(db)} 中还没有导入任何数据（先运行 luoshi load）")
-            if connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() \
-                    != _HEAD:
-                raise StoreError(f"数据库 {database_url(db)} 由旧版 luoshi 建立，结构尚未升级；"
-                                 "运行一次 luoshi load（任一数据）即自动升级")
+            schema = database.look(connection)
+            if schema.state == database.EMPTY and empty is not None:
+                return empty()
+            if schema.state == database.EMPTY:
+                raise StoreError(f"数据库 {database.shown(engine)} 中还没有导入任何数据（先运行 luoshi load）")
+            if schema.state != database.CURRENT:
+                raise database.refusal(schema, database.shown(engine))
             return read(connection)
     except SQLAlchemyError as error:
         raise StoreError(describe_error(error, engine)) from None

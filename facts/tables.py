@@ -3,10 +3,12 @@ recorded runs and the portal's accounts.
 
 Fact tables are built from the pydantic models so the two cannot drift apart: each field is a
 column of the matching type. A row is one version of a record, never overwritten: `version_id`,
-`record_key` (the id, or the natural key as JSON), `record_source` (`file:line` where this
-version was read), `load_id` (the load that brought it), `ended_by` (the load that replaced
-or removed it; NULL while it is current) and `row_hash` (`chain.py`). The current state is the
-open versions, read through a partial unique index (one open version per key). The Alembic
+`record_key` (the id, or the natural key as JSON), `key_sha256` (its hash, `key_sha256()`),
+`record_source` (`file:line` where this version was read), `load_id` (the load that brought
+it), `ended_by` (the load that replaced or removed it; NULL while it is current) and `row_hash`
+(`chain.py`). The current state is the open versions, one per key: a partial unique index over
+the key's hash, not its text, which may be longer than a PostgreSQL index entry can hold (a
+回头看 is keyed by all its fields, its plan too). The Alembic
 migrations in `migrations/` are frozen copies of this; a test compares them with it.
 
 SQLAlchemy Core only: luoshi reads and writes rows with statements, never through ORM objects,
@@ -18,6 +20,7 @@ as attributes (`load.counts`, `run.findings`).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Any, get_args, get_origin
 
 import sqlalchemy as sa
@@ -103,10 +106,16 @@ def owner_columns() -> dict[str, set[str]]:
     return found
 
 
+def key_sha256(key: str) -> str:
+    """What a version's key is found by (the stored format: migration 0007 computes it too)."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
 def _fact_table(model: type[Fact], owned_by: set[str]) -> sa.Table:
     columns: list[sa.Column | sa.Index] = [
         sa.Column("version_id", sa.Integer(), primary_key=True),
         sa.Column("record_key", sa.String(), nullable=False),
+        sa.Column("key_sha256", sa.String(64), nullable=False),
         sa.Column("record_source", sa.String(), nullable=False),
         sa.Column("load_id", sa.Integer(), sa.ForeignKey("loads.id"), nullable=False),
         sa.Column("ended_by", sa.Integer(), sa.ForeignKey("loads.id"), nullable=True),
@@ -118,7 +127,7 @@ def _fact_table(model: type[Fact], owned_by: set[str]) -> sa.Table:
     table = sa.Table(model.KIND, metadata, *columns)
     # Open versions only (see `declare_for_postgresql`): one per key, and a unit's by owner.
     open_only = table.c.ended_by.is_(None)
-    sa.Index(f"ix_{model.KIND}_open", table.c.record_key, unique=True, sqlite_where=open_only)
+    sa.Index(f"ix_{model.KIND}_open", table.c.key_sha256, unique=True, sqlite_where=open_only)
     for name in sorted(owned_by):
         sa.Index(f"ix_{model.KIND}_{name}", table.c[name], sqlite_where=open_only)
     return table
@@ -164,10 +173,13 @@ RUNS = sa.Table(
 
 # -- the portal (`luoshi serve`, `luoshi users`): accounts, tokens, sessions, the audit log --
 
-ROLES = ("office", "unit")
+# Who may do what (docs/web.md): the system administrator manages accounts only, the auditor
+# reads the audit log only, the office acts on the data, a unit's clerk on its own unit's.
+ROLES = ("admin", "auditor", "office", "unit")
 
-# An account of the portal: the office's staff (`office`), or one unit's clerk (`unit`, with
-# the unit it belongs to). Only an argon2 hash of the password is kept.
+# An account of the portal, of one of ROLES (`unit` with the unit it belongs to). Only an argon2
+# hash of the password is kept; the TOTP secret of its second factor is encrypted with a key kept
+# outside the database (web/totp.py).
 USERS = sa.Table(
     "users", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
@@ -176,6 +188,20 @@ USERS = sa.Table(
     sa.Column("unit", sa.String),  # the unit of a `unit` account
     sa.Column("password_hash", sa.String(255), nullable=False),
     sa.Column("disabled", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", _TIME, nullable=False),
+    sa.Column("password_changed_at", _TIME),  # None: before this was kept
+    # set by a reset (a password someone else chose): changed at the next login
+    sa.Column("must_change_password", sa.Boolean, nullable=False, default=False),
+    sa.Column("totp_secret", sa.String(255)),  # encrypted; None: no second factor
+    sa.Column("totp_last_step", sa.BigInteger),  # the last code's time step: no code twice
+)
+
+# The hashes (argon2) of an account's earlier passwords, newest last: none may be used again.
+PASSWORD_HISTORY = sa.Table(
+    "password_history", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False, index=True),
+    sa.Column("password_hash", sa.String(255), nullable=False),
     sa.Column("created_at", _TIME, nullable=False),
 )
 
@@ -191,7 +217,9 @@ API_TOKENS = sa.Table(
 )
 
 # A browser's login: the cookie carries a random id (signed), the table its SHA-256, the CSRF
-# token of its forms and when it expires. A new id at every login: no fixation.
+# token of its forms, when it ends whatever happens (`expires_at`) and when it was last used
+# (idle timeout). A new id at every login and at each step of it: no fixation. `stage`: None
+# for a session in force, else the step of the login still to do (web/accounts.py, STAGES).
 WEB_SESSIONS = sa.Table(
     "web_sessions", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
@@ -200,6 +228,30 @@ WEB_SESSIONS = sa.Table(
     sa.Column("csrf", sa.String(64), nullable=False),
     sa.Column("created_at", _TIME, nullable=False),
     sa.Column("expires_at", _TIME, nullable=False),
+    sa.Column("last_seen_at", _TIME, nullable=False),
+    sa.Column("stage", sa.String(16)),
+)
+
+# Failed logins, by `name:…` and `address:…`, for the throttle (web/throttle.py): in the
+# database, so that every worker process counts the same and a restart forgets nothing.
+LOGIN_FAILURES = sa.Table(
+    "login_failures", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key", sa.String(200), nullable=False, index=True),
+    sa.Column("at", _TIME, nullable=False, index=True),
+)
+
+# The logins refused while a name or address was throttled, counted per window (one row per
+# key): the audit log gets a row at the first and one with the count when the window is over.
+LOGIN_REFUSALS = sa.Table(
+    "login_refusals", metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("started_at", _TIME, nullable=False),
+    sa.Column("ends_at", _TIME, nullable=False, index=True),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("last_at", _TIME, nullable=False),
+    sa.Column("names", sa.JSON, nullable=False),  # the first few tried
+    sa.Column("addresses", sa.JSON, nullable=False),
 )
 
 # The key the portal signs its cookies with, made at first start (LUOSHI_SECRET_KEY, if set,
@@ -211,15 +263,18 @@ WEB_KEYS = sa.Table(
     sa.Column("created_at", _TIME, nullable=False),
 )
 
-# One action, for the office to read (留痕): who, what, when, from where, and the result.
+# One action, for the auditor to read (留痕): who, what, when, from where, and the result.
 AUDIT_LOG = sa.Table(
     "audit_log", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("at", _TIME, nullable=False, index=True),
-    sa.Column("user_name", sa.String(64)),  # None: nobody logged in
-    sa.Column("unit", sa.String),  # the unit the action concerns
-    sa.Column("action", sa.String(32), nullable=False),  # audit.ACTIONS
+    sa.Column("user_name", sa.String(64), index=True),  # None: nobody logged in
+    sa.Column("unit", sa.String, index=True),  # the unit the action concerns
+    sa.Column("action", sa.String(32), nullable=False, index=True),  # audit.ACTIONS
     sa.Column("outcome", sa.String(16), nullable=False),  # ok, refused, failed
     sa.Column("address", sa.String(64)),  # the client's IP address
     sa.Column("detail", sa.JSON, nullable=False),
+    # its link in the audit log's own hash chain (facts/chain.py): 1, 2, … in the order written
+    sa.Column("chain_seq", sa.Integer, unique=True),
+    sa.Column("chain_hash", sa.String(64)),
 )

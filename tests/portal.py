@@ -3,7 +3,12 @@ and clients logged in through the real login form."""
 
 from __future__ import annotations
 
+import contextlib
 import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,18 +18,19 @@ from luoshi.facts import store
 from luoshi.facts.validate import read_facts
 from luoshi.web import accounts
 from luoshi.web.app import create_app
-from luoshi.web.security import Throttle
+from luoshi.web.throttle import Throttle
 
 from .conftest import EXAMPLE
 
-PASSWORD = {"office1": "office-pass-1", "caizheng": "unit-pass-cz", "gonghui": "unit-pass-gh"}
+PASSWORD = {"office1": "office-pass-1", "caizheng": "Unit-pass-cz", "gonghui": "Unit-pass-gh",
+            "admin1": "Admin-pass-1", "auditor1": "Auditor-pass-1"}
 UNITS = {"caizheng": "cb-cz", "gonghui": "cb-gh"}
 CSRF = re.compile(r'name="csrf" value="([^"]*)"')
 
 
 def make_store(folder: Path, text: str | None = None, db: str | None = None) -> str:
-    """A SQLite store holding the example city (or `text` as facts.yaml), with one office
-    account and two unit accounts."""
+    """A SQLite store holding the example city (or `text` as facts.yaml), with one account of
+    each role (and two unit accounts)."""
     source = folder / "facts.yaml"
     source.write_text(text if text is not None else EXAMPLE.read_text(encoding="utf-8"),
                       encoding="utf-8")
@@ -32,7 +38,8 @@ def make_store(folder: Path, text: str | None = None, db: str | None = None) -> 
     facts, inputs = read_facts([str(source)])
     store.load(facts, inputs, db)
     engine = store.connect(db)
-    accounts.add_user(engine, "office1", "office", None, PASSWORD["office1"])
+    for name in ("office1", "admin1", "auditor1"):
+        accounts.add_user(engine, name, name[:-1], None, PASSWORD[name])
     for name, unit in UNITS.items():
         accounts.add_user(engine, name, "unit", unit, PASSWORD[name])
     engine.dispose()
@@ -83,9 +90,33 @@ def login(app, name: str, password: str | None = None) -> Browser:  # noqa: ANN0
     answer = browser.post("/login", data={"csrf": token, "name": name,
                                           "password": password or PASSWORD[name]})
     assert answer.status_code == 303, answer.text
-    home = browser.get("/submit")
+    home = browser.get("/account")
     browser.csrf = CSRF.search(home.text)[1]
     return browser
+
+
+@contextlib.contextmanager
+def serving(app) -> Iterator[int]:  # noqa: ANN001
+    """`app` served by uvicorn (as `luoshi serve` runs it) on a free port of the loopback, in a
+    thread; yields the port."""
+    import uvicorn
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    running = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                            log_level="warning", proxy_headers=True))
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if running.started:
+            break
+        time.sleep(0.05)
+    try:
+        yield port
+    finally:
+        running.should_exit = True
+        thread.join(10)
 
 
 def with_row(workbook: bytes, kind: str, values: dict[str, object]) -> tuple[bytes, str]:

@@ -183,3 +183,32 @@ def test_f406_does_not_fire_without_a_deadline():
         """)), compile_catalog(load_catalog()), 2013)
     assert [f.subject for f in report.findings if f.rule == "F406"] == []
     assert [f.subject for f in report.findings if f.rule == "F405"] == ["r-1"]
+
+
+B7 = textwrap.dedent("""\
+    import json, sys
+    import durable_rules_engine as dre
+    joins = json.loads(sys.argv[1])
+    rule = {"all": [{"t": {"type": "tasks"}},
+                    {"p": {"$and": [{"type": "persons"}, *joins]}}]}
+    handle = dre.create_ruleset("b7", json.dumps({"R": rule}))
+    dre.assert_facts(handle, json.dumps([{"type": "tasks", "unit": "a", "sid": "s", "id": "1"}]))
+    dre.assert_facts(handle, json.dumps([{"type": "persons", "unit": "a", "sid": "s", "id": "2"}]))
+    print("ok")
+    """)
+
+
+def test_durable_dies_when_the_last_join_of_a_pattern_is_false():
+    """The reason `_pattern` repeats the first join at the end: a false join that is the last
+    one makes durable read past the sequence of joins (here it dies; elsewhere matches go
+    wrong). In a process of its own: it kills the process."""
+    import subprocess
+    import sys
+
+    def run(joins: list) -> int:
+        return subprocess.run([sys.executable, "-c", B7, json.dumps(joins)],
+                              capture_output=True, timeout=60).returncode
+
+    false_join = {"$neq": {"unit": {"t": "unit"}}}
+    assert run([false_join]) != 0
+    assert run([false_join, false_join]) == 0

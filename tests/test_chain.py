@@ -19,6 +19,7 @@ from luoshi.cli.main import app
 from luoshi.engine.language.policy import builtin_folder
 from luoshi.facts import store
 from luoshi.facts.kinds import KINDS
+from luoshi.facts.tables import key_sha256
 
 from .test_versions import findings, load_like_revision_0002, read_like_revision_0002, upgrade
 
@@ -79,12 +80,21 @@ def test_a_deleted_row_is_named_with_its_table_and_load(example_path, db_url):
 
 def test_an_inserted_row_is_named(example_path, db_url):
     loaded(example_path, db_url)
-    sql(db_url, "INSERT INTO education (record_key, record_source, load_id, unit, date, title) "
-                "VALUES ('k', 'x', 1, 'cb-gh', '2013-06-01', 'forged')")
+    sql(db_url, "INSERT INTO education (record_key, key_sha256, record_source, load_id, unit, "
+                f"date, title) VALUES ('k', '{key_sha256('k')}', 'x', 1, 'cb-gh', '2013-06-01', "
+                "'forged')")
     result = invoke("verify", "--db", db_url)
     assert result.exit_code == 1
     assert "education 表的记录 k" in result.stdout and "在 luoshi 之外插入" in result.stdout
     assert "不在该次导入的清单中" not in result.stdout  # named once
+
+
+def test_a_keys_hash_changed_is_named(example_path, db_url):
+    loaded(example_path, db_url)
+    sql(db_url, f"UPDATE units SET key_sha256 = '{key_sha256('x')}' WHERE record_key = 'cb-gh'")
+    result = invoke("verify", "--db", db_url)
+    assert result.exit_code == 1
+    assert "units 表的记录 cb-gh（版本" in result.stdout and "键的哈希在 luoshi 之外被改动" in result.stdout
 
 
 def test_a_runs_findings_edited_are_named_and_rerun_warns(example_path, db_url):
@@ -95,6 +105,53 @@ def test_a_runs_findings_edited_are_named_and_rerun_warns(example_path, db_url):
     assert "检查记录 1：内容在 luoshi 之外被改动（链上第 2 环）" in result.stdout
     rerun = invoke("rerun", "1", "--db", db_url)
     assert rerun.exit_code == 1 and "警告：数据库的哈希链已断" in rerun.stderr
+
+
+def test_check_record_refuses_facts_edited_outside_luoshi(example_path, db_url):
+    loaded(example_path, db_url)
+    sql(db_url, "UPDATE units SET name = '改过的名字' WHERE record_key = 'cb-gh'")
+    runs = len(sql(db_url, "SELECT id FROM runs"))
+    result = invoke("check", "--db", db_url, "--year", "2013", "--record", "--format", "json")
+    assert result.exit_code == 2, result.output
+    assert "E603" in result.stderr and "哈希链已断" in result.stderr and "不予记录" in result.stderr
+    assert result.stdout == ""  # no findings printed as if they were sound
+    assert len(sql(db_url, "SELECT id FROM runs")) == runs
+    plain = invoke("check", "--db", db_url, "--year", "2013", "--format", "json")
+    assert plain.exit_code == 1  # checking without recording still runs
+
+
+def test_the_portal_records_no_check_on_a_broken_chain(example_path, tmp_path):
+    from .portal import app_for as portal_app
+    from .portal import login, make_store
+
+    db = make_store(tmp_path)
+    sql(db, "UPDATE misconduct SET date = '2013-01-02' WHERE load_id = 1")
+    office = login(portal_app(db), "office1")
+    answer = office.post("/api/runs", json={"year": 2013}, headers={"x-csrf-token": office.csrf})
+    assert answer.status_code == 409 and "哈希链已断" in answer.json()["detail"], answer.text
+    assert sql(db, "SELECT count(*) FROM runs")[0][0] == 0
+
+
+def test_diff_names_a_compared_run_edited_outside_luoshi(example_path, db_url):
+    loaded(example_path, db_url)
+    assert invoke("check", "--db", db_url, "--year", "2013", "--record").exit_code == 1
+    findings = sql(db_url, "SELECT findings FROM runs WHERE id = 2")[0][0]
+    findings = json.loads(findings) if isinstance(findings, str) else findings
+    dropped = findings.pop(0)
+    sql(db_url, "UPDATE runs SET findings = :f WHERE id = 2",
+        f=json.dumps(findings, ensure_ascii=False))
+    result = invoke("diff", "--db", db_url, "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert "比较的检查记录 2 在 luoshi 之外被改动" in result.stderr
+    resolved = json.loads(result.stdout)["resolved"]
+    assert [(f["id"], f["reason"]) for f in resolved] == [
+        (dropped["id"], "检查记录 2 在 luoshi 之外被改动，原因无法判断")]
+    table = invoke("diff", "--db", db_url)
+    assert "原因无法判断" in table.stdout and "原因不明" not in table.stdout
+    sql(db_url, "UPDATE runs SET findings = :f WHERE id = 2",  # put back: intact again
+        f=json.dumps([dropped, *findings], ensure_ascii=False))
+    intact = invoke("diff", "--db", db_url, "--format", "json")
+    assert intact.stderr == "" and json.loads(intact.stdout)["resolved"] == []
 
 
 def test_a_removed_link_and_a_changed_ended_by_are_found(example_path, tmp_path, db_url):

@@ -3,11 +3,13 @@
 import json
 
 import jsonschema
+import pytest
 import sqlalchemy as sa
 import yaml
 from typer.testing import CliRunner
 
 from luoshi.cli.main import app
+from luoshi.facts.kinds import KINDS
 
 runner = CliRunner()
 
@@ -69,12 +71,18 @@ def test_missing_path_and_bad_flag_exit_2(tmp_path):
     assert runner.invoke(app, ["validate", "--bogus"]).exit_code == 2
 
 
-def test_schema_is_valid_and_accepts_the_examples(example_path, minimal_path):
-    result = runner.invoke(app, ["schema"])
+@pytest.mark.parametrize("options, validator_class", [
+    ([], jsonschema.Draft202012Validator),
+    (["--draft", "7"], jsonschema.Draft7Validator),
+])
+def test_schema_is_valid_and_accepts_the_examples(example_path, minimal_path, options,
+                                                  validator_class):
+    result = runner.invoke(app, ["schema", *options])
     assert result.exit_code == 0
     schema = json.loads(result.stdout)
-    jsonschema.Draft202012Validator.check_schema(schema)
-    validator = jsonschema.Draft202012Validator(schema)
+    assert jsonschema.validators.validator_for(schema) is validator_class  # its `$schema`
+    validator_class.check_schema(schema)
+    validator = validator_class(schema)
     for path in (example_path, minimal_path):
         # What an editor sees: YAML's own typing (dates and numbers as such) is not ours, so
         # compare with the file read as plain strings the way our loader reads it.
@@ -83,6 +91,47 @@ def test_schema_is_valid_and_accepts_the_examples(example_path, minimal_path):
     bad = {"units": [{"id": "u1", "名称": "x", "kind": "纪委", "extra": 1}]}
     messages = sorted(error.message for error in validator.iter_errors(bad))
     assert len(messages) == 2  # the unknown enum value and the unknown field
+
+
+# Draft 7's keywords (json-schema.org/draft-07/json-schema-validation): an editor that reads
+# draft 7 ignores any other keyword, so a schema that used one would check less than it says.
+DRAFT_7_KEYWORDS = {
+    "$schema", "$id", "$ref", "$comment", "title", "description", "default", "readOnly",
+    "writeOnly", "examples", "definitions", "type", "enum", "const", "multipleOf", "maximum",
+    "exclusiveMaximum", "minimum", "exclusiveMinimum", "maxLength", "minLength", "pattern",
+    "format", "items", "additionalItems", "maxItems", "minItems", "uniqueItems", "contains",
+    "maxProperties", "minProperties", "required", "properties", "patternProperties",
+    "additionalProperties", "dependencies", "propertyNames", "if", "then", "else", "allOf",
+    "anyOf", "oneOf", "not", "contentMediaType", "contentEncoding"}
+
+
+def _keywords(schema, found):
+    """keyword -> the schemas using it, for every keyword in `schema` (names under `properties`
+    and `definitions` are not keywords)."""
+    if isinstance(schema, list):
+        for item in schema:
+            _keywords(item, found)
+    elif isinstance(schema, dict):
+        for key, value in schema.items():
+            found.setdefault(key, []).append(schema)
+            if key in ("properties", "definitions", "$defs", "patternProperties"):
+                for member in value.values():
+                    _keywords(member, found)
+            elif key not in ("enum", "const", "default", "examples", "required"):
+                _keywords(value, found)
+    return found
+
+
+def test_schema_for_draft_7_uses_only_draft_7_keywords():
+    result = runner.invoke(app, ["schema", "--draft", "7"])
+    assert result.exit_code == 0, result.output
+    keywords = _keywords(json.loads(result.stdout), {})
+    assert set(keywords) <= DRAFT_7_KEYWORDS, set(keywords) - DRAFT_7_KEYWORDS
+    assert {schema["$ref"] for schema in keywords["$ref"]} == {
+        f"#/definitions/{kind}" for kind in KINDS}
+    assert all(len(schema) == 1 for schema in keywords["$ref"])  # draft 7 ignores a $ref's siblings
+    bad = runner.invoke(app, ["schema", "--draft", "4"])
+    assert bad.exit_code == 2 and "C001" in bad.stderr and "2020-12、7" in bad.stderr
 
 
 def _typed(value):
@@ -110,6 +159,13 @@ def test_pre_commit_hook_runs_validate():
     assert hook["language"] == "python" and hook["pass_filenames"] is False
 
 
-def test_version():
+def test_version_names_luoshi_the_rules_engine_and_python():
+    from importlib import metadata
+    from platform import python_version
+
     result = runner.invoke(app, ["--version"])
-    assert result.exit_code == 0 and result.stdout.startswith("luoshi ")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        f"luoshi {metadata.version('luoshi')}",
+        f"durable-rules {metadata.version('durable-rules')}",
+        f"Python {python_version()}"]

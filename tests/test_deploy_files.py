@@ -4,6 +4,7 @@ on the loopback: HTTPS only, the headers, the 20 MB upload limit, and nginx's ow
 502, 504) as the Chinese pages of deploy/errors/. Each part is skipped where its program
 (systemd-analyze, nginx, openssl) is not installed."""
 
+import contextlib
 import getpass
 import http.server
 import json
@@ -87,51 +88,49 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture
-def proxy(tmp_path):
+@contextlib.contextmanager
+def nginx(folder: Path, upstream: int):
     """nginx with deploy/nginx.conf (its ports, certificate and upstream moved into the test)
-    in front of a Backend; yields (https_port, http_port)."""
+    in front of whatever listens on 127.0.0.1:`upstream`; yields (https_port, http_port)."""
     if shutil.which("nginx") is None or shutil.which("openssl") is None:
         pytest.skip("needs nginx and openssl")
     made = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days",
                            "2", "-subj", "/CN=luoshi.example.internal", "-keyout",
-                           str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem")],
+                           str(folder / "key.pem"), "-out", str(folder / "cert.pem")],
                           capture_output=True, text=True)
     assert made.returncode == 0, made.stderr
-    backend = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Backend)
-    threading.Thread(target=backend.serve_forever, daemon=True).start()
     https_port, http_port = free_port(), free_port()
     site = (DEPLOY / "nginx.conf").read_text(encoding="utf-8")
-    site = site.replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{backend.server_port};")
+    site = site.replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{upstream};")
     site = re.sub(r"listen \[::\]:\d+[^;]*;\n", "", site)
     site = site.replace("listen 443 ssl", f"listen 127.0.0.1:{https_port} ssl")
     site = site.replace("listen 80;", f"listen 127.0.0.1:{http_port};")
-    site = site.replace("/etc/luoshi/tls/luoshi.crt", str(tmp_path / "cert.pem"))
-    site = site.replace("/etc/luoshi/tls/luoshi.key", str(tmp_path / "key.pem"))
+    site = site.replace("/etc/luoshi/tls/luoshi.crt", str(folder / "cert.pem"))
+    site = site.replace("/etc/luoshi/tls/luoshi.key", str(folder / "key.pem"))
     site = site.replace("/usr/share/luoshi/errors/", f"{DEPLOY / 'errors'}/")
     site = site.replace("proxy_read_timeout 600s;", f"proxy_read_timeout {SLOW}s;")
-    (tmp_path / "site.conf").write_text(site, encoding="utf-8")
-    for folder in ("logs", "temp"):
-        (tmp_path / folder).mkdir()
+    (folder / "site.conf").write_text(site, encoding="utf-8")
+    for name in ("logs", "temp"):
+        (folder / name).mkdir()
     user = getpass.getuser()
-    (tmp_path / "nginx.conf").write_text(f"""
+    (folder / "nginx.conf").write_text(f"""
 user {user};
 worker_processes 1;
 daemon off;
-pid {tmp_path}/nginx.pid;
-error_log {tmp_path}/logs/error.log;
+pid {folder}/nginx.pid;
+error_log {folder}/logs/error.log;
 events {{ worker_connections 64; }}
 http {{
-    access_log {tmp_path}/logs/access.log;
-    client_body_temp_path {tmp_path}/temp/body;
-    proxy_temp_path {tmp_path}/temp/proxy;
-    fastcgi_temp_path {tmp_path}/temp/fastcgi;
-    uwsgi_temp_path {tmp_path}/temp/uwsgi;
-    scgi_temp_path {tmp_path}/temp/scgi;
-    include {tmp_path}/site.conf;
+    access_log {folder}/logs/access.log;
+    client_body_temp_path {folder}/temp/body;
+    proxy_temp_path {folder}/temp/proxy;
+    fastcgi_temp_path {folder}/temp/fastcgi;
+    uwsgi_temp_path {folder}/temp/uwsgi;
+    scgi_temp_path {folder}/temp/scgi;
+    include {folder}/site.conf;
 }}
 """, encoding="utf-8")
-    command = ["nginx", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")]
+    command = ["nginx", "-p", str(folder), "-c", str(folder / "nginx.conf")]
     tested = subprocess.run([*command, "-t"], capture_output=True, text=True)
     assert tested.returncode == 0, tested.stderr
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -146,6 +145,17 @@ http {{
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest.fixture
+def proxy(tmp_path):
+    """nginx in front of a Backend; yields (https_port, http_port)."""
+    backend = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Backend)
+    threading.Thread(target=backend.serve_forever, daemon=True).start()
+    try:
+        with nginx(tmp_path, backend.server_port) as ports:
+            yield ports
+    finally:
         backend.shutdown()
 
 
@@ -242,3 +252,64 @@ def test_a_413_over_http2_is_the_chinese_page_too(proxy, tmp_path):
         text, _, status = answered.stdout.rpartition("\n")
         assert status.split()[:2] == ["413", "2"] and status.split()[2].startswith(kind), status
         assert "20 MB 的上限" in text and "nginx" not in text, text
+
+
+@pytest.fixture
+def portal_behind_nginx(tmp_path):
+    """The real portal (uvicorn, as `luoshi serve` runs it) behind the real nginx with
+    deploy/nginx.conf; yields the HTTPS address."""
+    from .portal import app_for, make_store, serving
+
+    db = make_store(tmp_path)
+    site = tmp_path / "nginx"
+    site.mkdir()
+    with serving(app_for(db)) as port, nginx(site, port) as (https_port, _):
+        yield f"https://127.0.0.1:{https_port}"
+
+
+def test_the_report_keeps_its_look_through_nginx(portal_behind_nginx, tmp_path):
+    """deploy/nginx.conf hid the portal's Content-Security-Policy and put its own
+    `default-src 'self'` in its place: the appraisal report's inline style was refused and the
+    report showed unstyled. Through nginx, each answer keeps the portal's own policy (the
+    report's allows its inline style, and no script), and Chromium draws the report styled,
+    with no CSP refusal. The screenshot is in the test's folder (report-through-nginx.png)."""
+    from luoshi.web.security import CSP, REPORT_CSP
+
+    from .portal import PASSWORD
+
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        pytest.skip("needs Debian's chromium")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    server = portal_behind_nginx
+    with sync_api.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=chromium,
+                                         args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1366, "height": 768}, locale="zh-CN",
+                                ignore_https_errors=True)
+        page.set_default_timeout(120_000)  # a loaded CI machine: a login and a check take a while
+        refused: list[str] = []
+        page.on("console", lambda message: refused.append(message.text)
+                if message.type == "error" else None)
+        answer = page.goto(f"{server}/login")
+        assert answer is not None and answer.headers["content-security-policy"] == CSP
+        page.fill("input[name=name]", "office1")
+        page.fill("input[name=password]", PASSWORD["office1"])
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{server}/")
+        page.goto(f"{server}/checks")
+        page.fill("input[name=year]", "2013")
+        page.fill("input[name=as_of]", "2013-12-31")
+        page.click("text=检查并记录")
+        page.wait_for_selector("text=已完成并记录第 1 次检查")
+        answer = page.goto(f"{server}/api/runs/1/report.html")
+        assert answer is not None and answer.status == 200
+        policy = answer.headers["content-security-policy"]
+        assert answer.headers["strict-transport-security"].startswith("max-age=")
+        heading = page.eval_on_selector("th", "e => getComputedStyle(e).backgroundColor")
+        collapse = page.eval_on_selector("table", "e => getComputedStyle(e).borderCollapse")
+        page.screenshot(path=str(tmp_path / "report-through-nginx.png"))
+        browser.close()
+    assert heading == "rgb(240, 242, 245)" and collapse == "collapse"  # the report's own style
+    assert policy == REPORT_CSP
+    assert not [text for text in refused if "Content Security Policy" in text], refused

@@ -35,3 +35,8 @@ def test_a_units_resubmission_imports_only_what_it_uses(minimal_path, tmp_path):
     loaded = sorted(name for name in NOT_FOR_A_LOAD
                     if any(module == name or module.startswith(f"{name}.") for module in modules))
     assert loaded == []
+
+
+def test_version_reads_the_engines_version_without_importing_it():
+    modules = imported_by("--version")
+    assert not {"durable", "durable_rules_engine", "luoshi.engine"} & modules

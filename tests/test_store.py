@@ -183,3 +183,29 @@ def test_a_database_from_a_newer_luoshi_is_refused_clearly(example_path, tmp_pat
     engine.dispose()
     with pytest.raises(store.StoreError, match="更新版本的 luoshi"):
         load_paths([example_path], url)
+
+
+@pytest.mark.parametrize("length", [3_000, 100_000])
+def test_a_long_text_in_a_key_is_stored_on_every_database(length, minimal_path, tmp_path,
+                                                           db_url):
+    """Lookbacks are keyed by all their fields, the plan too: a long plan is a long key (over
+    the 2,704 bytes a PostgreSQL btree entry may hold), found, kept and changed like any other."""
+    load_paths([minimal_path], db_url)
+    import random
+
+    shuffled = random.Random(length)  # varied text: PostgreSQL compresses a repeated one
+    plan = "".join(chr(0x4E00 + shuffled.randrange(20_000)) for _ in range(length))
+    sent = tmp_path / "lookbacks.yaml"
+    sent.write_text(f"lookbacks:\n  - {{unit: u-edu, date: 2013-09-01, plan: {plan}}}\n"
+                    f"  - {{unit: u-edu, date: 2013-09-01, plan: {plan}。}}\n", encoding="utf-8")
+    def load_sent():  # noqa: ANN202
+        facts, inputs = read_facts([str(sent)], stored=lambda wanted: store.stored_ids(db_url, wanted))
+        return store.load(facts, inputs, db_url)
+
+    first = load_sent()
+    assert first.counts["lookbacks"]["added"] == 2
+    again = load_sent()  # found by its key: unchanged, not added twice
+    assert again.counts["lookbacks"] == {"added": 0, "changed": 0, "removed": 0, "unchanged": 2}
+    stored = {row["plan"] for row in store.read_rows(db_url)["lookbacks"]}
+    assert {plan, plan + "。"} <= stored
+    assert store.verify(db_url).problems == []

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from luoshi.cli.main import app as cli
 from luoshi.facts import store
 
-from .portal import UNITS, anonymous, app_for, login, make_store, with_row, with_runs
+from .portal import CSRF, PASSWORD, UNITS, anonymous, app_for, login, make_store, with_row, with_runs
 
 OWN, OTHER = "caizheng", "gonghui"  # units cb-cz and cb-gh: both have findings in 2013
 
@@ -22,7 +22,8 @@ def portal(tmp_path_factory):
     """One store and app for the read-only tests, with one recorded check of 2013."""
     db, app, office, [run] = with_runs(tmp_path_factory.mktemp("portal"))
     return {"db": db, "app": app, "run": run, "office": office,
-            "own": login(app, OWN), "other": login(app, OTHER), "anonymous": anonymous(app)}
+            "own": login(app, OWN), "other": login(app, OTHER), "admin": login(app, "admin1"),
+            "auditor": login(app, "auditor1"), "anonymous": anonymous(app)}
 
 
 @pytest.fixture
@@ -36,23 +37,36 @@ def test_healthz_answers_anyone(portal):
     assert answer.status_code == 200 and answer.json() == {"status": "ok"}
 
 
-PAGES = {  # path: (office, unit, anonymous)
-    "/": (200, 200, 303), "/submit": (200, 200, 303), "/checks": (200, 403, 303),
-    "/notices": (200, 200, 303), "/report": (200, 403, 303), "/audit": (200, 403, 303),
-    "/users": (200, 403, 303), "/template.xlsx": (200, 200, 303),
+ROLES = ["office", "own", "admin", "auditor", "anonymous"]
+PAGES = {  # path: (office, unit, admin, auditor, anonymous); 3xx: where it sends them
+    "/": (200, 200, "/users", "/audit", "/login"), "/submit": (200, 200, 403, 403, "/login"),
+    "/checks": (200, 403, 403, 403, "/login"), "/notices": (200, 200, 403, 403, "/login"),
+    "/report": (200, 403, 403, 403, "/login"), "/audit": (403, 403, 403, 200, "/login"),
+    "/users": (403, 403, 200, 403, "/login"), "/template.xlsx": (200, 200, 403, 403, "/login"),
+    "/account": (200, 200, 200, 200, "/login"), "/audit.csv": (403, 403, 403, 200, "/login"),
 }
 
 
 @pytest.mark.parametrize("path", PAGES)
-@pytest.mark.parametrize("role", ["office", "own", "anonymous"])
+@pytest.mark.parametrize("role", ROLES)
 def test_every_page_answers_each_role_as_its_rights_say(portal, path, role):
-    expected = dict(zip(["office", "own", "anonymous"], PAGES[path], strict=True))[role]
+    """Four roles (docs/web.md): the office and the units act on the data; the administrator
+    manages accounts only and the auditor reads the audit log only, so that no account both
+    acts and reads the trail of what it did."""
+    expected = dict(zip(ROLES, PAGES[path], strict=True))[role]
     answer = portal[role].get(path + ("?year=2013" if path == "/" else ""))
+    if isinstance(expected, str):
+        assert answer.status_code == 303 and answer.headers["location"] == expected
+        return
     assert answer.status_code == expected, answer.text[:300]
-    if expected == 303:
-        assert answer.headers["location"] == "/login"
     if expected == 403:
-        assert "只有惩防办" in answer.text
+        assert "无权访问" in answer.text or "只有" in answer.text or "不处理报送数据" in answer.text
+
+
+def test_the_administrator_and_the_auditor_have_no_business_with_the_api(portal):
+    for role in ("admin", "auditor"):
+        for url in ("/api/submissions", "/api/findings?year=2013", f"/api/runs/{portal['run']}"):
+            assert portal[role].get(url).status_code == 403, (role, url)
 
 
 def test_the_login_page_is_for_those_not_logged_in(portal):
@@ -226,7 +240,7 @@ def test_a_refused_submission_lists_every_problem_and_stores_nothing(fresh):
     assert all(set(p) >= {"path", "line", "col", "kind", "field", "code", "message"}
                for p in body["problems"])
     assert len(store.submissions(db)) == before
-    audit = login(app, "office1").get("/audit").text
+    audit = login(app, "auditor1").get("/audit").text
     assert "拒绝" in audit and "报送" in audit
 
 
@@ -309,8 +323,7 @@ def test_audit_log_records_who_what_when_where(fresh):
     unit = login(app, OWN)
     unit.get("/template.xlsx")
     anonymous(app).post("/login", data={"csrf": "x", "name": OWN, "password": "wrong"})
-    office = login(app, "office1")
-    page = office.get("/audit").text
+    page = login(app, "auditor1").get("/audit").text
     for words in ("登录", "下载", OWN, "testclient", "内容：报送模板"):  # details in Chinese
         assert words in page
     assert "what=" not in page
@@ -328,12 +341,12 @@ def test_users_command_adds_lists_disables_and_revokes(tmp_path):
     db = make_store(tmp_path)
     runner = CliRunner()
     added = runner.invoke(cli, ["users", "add", "clerk", "--role", "unit", "--unit", "cb-wj",
-                                "--password-stdin", "--db", db], input="long-password\n")
+                                "--password-stdin", "--db", db], input="Long-password\n")
     assert added.exit_code == 0, added.output
     for args, words in ((["--role", "unit", "--unit", "nowhere"], "没有编号为"),
                         (["--role", "boss"], "角色"), (["--role", "office", "--unit", "cb-cz"], "不要给出")):
         refused = runner.invoke(cli, ["users", "add", "x", *args, "--password-stdin", "--db", db],
-                                input="long-password\n")
+                                input="Long-password\n")
         assert refused.exit_code == 2 and words in refused.output
     short = runner.invoke(cli, ["users", "add", "y", "--role", "office", "--password-stdin",
                                 "--db", db], input="short\n")
@@ -347,7 +360,7 @@ def test_users_command_adds_lists_disables_and_revokes(tmp_path):
     assert client.get("/api/submissions", headers=auth).status_code == 200
     assert runner.invoke(cli, ["users", "revoke", "clerk", "--db", db]).exit_code == 0
     assert client.get("/api/submissions", headers=auth).status_code == 401
-    browser = login(app, "clerk", "long-password")
+    browser = login(app, "clerk", "Long-password")
     assert runner.invoke(cli, ["users", "disable", "clerk", "--db", db]).exit_code == 0
     assert browser.get("/").status_code == 303  # the session ended with the account
     assert "已停用" in runner.invoke(cli, ["users", "list", "--db", db]).stdout
@@ -441,16 +454,65 @@ def test_the_portal_on_each_database(db_url, tmp_path):
     assert unit.get(f"/api/runs/{run.json()['id']}/notices/cb-cz").status_code == 200
     assert login(app, OTHER).get(f"/submissions/{sent.json()['id']}").status_code == 404
     assert "已报送" in office.get("/?year=2013").text
+    # the accounts' tables: the throttle, a password changed, the audit log and its chain
+    guess = anonymous(app)
+    form = guess.get("/login")
+    refused = guess.post("/login", data={"csrf": CSRF.search(form.text)[1], "name": OWN,
+                                         "password": "wrong"})
+    assert refused.status_code == 401
+    changed = unit.post("/account/password", data={"csrf": unit.csrf, "old": PASSWORD[OWN],
+                                                    "new": "Changed-pass-1", "again": "Changed-pass-1"})
+    assert changed.status_code == 200
+    page = login(app, "auditor1").get("/audit?action=login_failed").text
+    assert "共 1 条" in page and OWN in page
+    verdict = store.verify(db_url)
+    assert verdict.audit_seq > 5 and not [p for p in verdict.problems if "审计日志" in p]
 
 
-def test_the_office_disables_an_account_in_the_portal(fresh):
+def test_the_administrator_disables_and_enables_an_account_in_the_portal(fresh):
     db, app = fresh
-    office, unit = login(app, "office1"), login(app, OTHER)
-    assert office.post(f"/users/{OTHER}/disable", data={}).status_code == 403  # no CSRF token
+    admin, unit, office = login(app, "admin1"), login(app, OTHER), login(app, "office1")
+    assert admin.post(f"/users/{OTHER}/disable", data={}).status_code == 403  # no CSRF token
     assert unit.post(f"/users/{OWN}/disable", data={"csrf": unit.csrf}).status_code == 403
-    done = office.post(f"/users/{OTHER}/disable", data={"csrf": office.csrf})
-    assert done.status_code == 303
+    assert office.post(f"/users/{OWN}/disable", data={"csrf": office.csrf}).status_code == 403
+    done = admin.post(f"/users/{OTHER}/disable", data={"csrf": admin.csrf})
+    assert done.status_code == 200 and f"已停用账号 {OTHER}" in done.text
     assert unit.get("/").status_code == 303  # its session is over
-    assert office.post("/users/nobody/disable", data={"csrf": office.csrf}).status_code == 404
-    assert office.post("/users/office1/disable", data={"csrf": office.csrf}).status_code == 422
-    assert "已停用" in office.get("/users").text and "账号变更" in office.get("/audit").text
+    assert admin.post("/users/nobody/disable", data={"csrf": admin.csrf}).status_code == 422
+    assert admin.post("/users/admin1/disable", data={"csrf": admin.csrf}).status_code == 422
+    assert "已停用" in admin.get("/users").text
+    assert admin.post(f"/users/{OTHER}/enable", data={"csrf": admin.csrf}).status_code == 200
+    login(app, OTHER)  # in use again
+    page = login(app, "auditor1").get("/audit?action=account").text
+    assert "停用" in page and "启用" in page and "admin1" in page
+
+
+def test_an_upload_is_kept_byte_for_byte_and_fetched_back_identical(fresh, tmp_path):
+    db, app = fresh
+    unit = login(app, OWN)
+    workbook = unit_file(unit)
+    note = "education:\n  - {unit: cb-cz, date: 2013-07-01, title: 原件保存}\n".encode()
+    answer = unit.post("/api/submissions", headers={"x-csrf-token": unit.csrf},
+                       files=[("files", ("学习.xlsx", workbook)), ("files", ("补充.yaml", note))])
+    assert answer.status_code == 201, answer.text
+    load = answer.json()["id"]
+    sent = {"学习.xlsx": workbook, "补充.yaml": note}
+
+    fetched = CliRunner().invoke(cli, ["submissions", "--files", str(load), "--out",
+                                       str(tmp_path / "back"), "--db", db])
+    assert fetched.exit_code == 0, fetched.output
+    assert {name: (tmp_path / "back" / name).read_bytes() for name in sent} == sent
+    verified = CliRunner().invoke(cli, ["verify", "--db", db])
+    assert verified.exit_code == 0 and "哈希链完好" in verified.stdout, verified.output
+
+    page = unit.get(f"/submissions/{load}").text
+    for position, data in enumerate(sent.values()):
+        link = f"/submissions/{load}/files/{position}"
+        assert f'href="{link}"' in page
+        for browser in (unit, login(app, "office1")):
+            download = browser.get(link)
+            assert download.status_code == 200 and download.content == data
+            assert "attachment" in download.headers["content-disposition"]
+        assert login(app, OTHER).get(link).status_code == 404  # another unit's: not there
+    assert unit.get(f"/submissions/{load}/files/2").status_code == 404
+    assert "报送的原始文件" in login(app, "auditor1").get("/audit").text

@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
-from .portal import PASSWORD, app_for, make_store, with_row
+from .portal import PASSWORD, app_for, make_store, serving, with_row
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 if not Path(CHROMIUM).exists():
@@ -26,23 +23,9 @@ playwright = pytest.importorskip("playwright.sync_api", reason="browser tests ne
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    import uvicorn
-
     db = make_store(tmp_path_factory.mktemp("browser"))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(app_for(db), host="127.0.0.1", port=port, log_level="warning")
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if running.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    running.should_exit = True
-    thread.join(10)
+    with serving(app_for(db)) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="module")
@@ -61,9 +44,9 @@ def shots(tmp_path_factory) -> Path:
     return folder
 
 
-def _page(browser, server, name: str):  # noqa: ANN001, ANN202
-    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN",
-                                  accept_downloads=True)
+def _page(browser, server, name: str, lands: str = "/", width: int = 1366):  # noqa: ANN001, ANN202
+    context = browser.new_context(viewport={"width": width, "height": 768 if width > 800 else 844},
+                                  locale="zh-CN", accept_downloads=True)
     page = context.new_page()
     errors: list[str] = []
     # Script errors and CSP refusals; a 404 or 422 the test asks for is not one.
@@ -74,7 +57,7 @@ def _page(browser, server, name: str):  # noqa: ANN001, ANN202
     page.fill("input[name=name]", name)
     page.fill("input[name=password]", PASSWORD[name])
     page.click("button[type=submit]")
-    page.wait_for_url(f"{server}/")
+    page.wait_for_url(f"{server}{lands}")
     page.errors = errors  # type: ignore[attr-defined]
     return page
 
@@ -138,10 +121,13 @@ def test_a_unit_submits_fixes_and_gets_its_notice(server, browser, shots, tmp_pa
     assert "新出现" in office.inner_text("main")
     _shoot(office, shots, "09-office-diff")
     for link, name in (("文书", "10-office-notices"), ("考核", "11-office-report"),
-                       ("审计日志", "12-office-audit"), ("账号", "13-office-users"),
                        ("报送", "14-office-submit")):
         office.click(f"nav >> text={link}")
         _shoot(office, shots, name)
+    auditor = _page(browser, server, "auditor1", "/audit")
+    _shoot(auditor, shots, "12-auditor-audit")
+    admin = _page(browser, server, "admin1", "/users")
+    _shoot(admin, shots, "13-admin-users")
     office.goto(f"{server}/api/runs/2/report.html")
     _shoot(office, shots, "15-office-report-html")
 
@@ -154,7 +140,8 @@ def test_a_unit_submits_fixes_and_gets_its_notice(server, browser, shots, tmp_pa
     unit.goto(f"{server}/api/runs/2/notices/cb-gh")
     assert "没有找到" in unit.content()
     _shoot(unit, shots, "17-unit-404")
-    assert not unit.errors and not office.errors  # no script error, no CSP refusal
+    for page in (unit, office, auditor, admin):  # no script error, no CSP refusal
+        assert not page.errors
 
 
 def test_error_pages_are_the_portals_own_in_chinese(server, browser, shots):
@@ -169,3 +156,45 @@ def test_error_pages_are_the_portals_own_in_chinese(server, browser, shots):
         assert "Not Found" not in page.content() and "Method Not Allowed" not in page.content()
         _shoot(page, shots, name)
     assert not page.errors
+
+
+def test_the_pages_of_accounts_at_desktop_and_phone_widths(server, browser, shots):
+    """我的账号 (changing one's password, enrolling a second factor with its QR code), the login's
+    second step, the administrator's 账号 and the auditor's 审计日志 filtered, each at 1366 and
+    390 pixels wide."""
+    import re
+
+    import pyotp
+
+    for width in (1366, 390):
+        suffix = "" if width > 800 else "-390"
+        admin = _page(browser, server, "admin1", "/users", width)
+        _shoot(admin, shots, f"20-admin-users{suffix}")
+        auditor = _page(browser, server, "auditor1", "/audit", width)
+        auditor.select_option("select[name=action]", "login")
+        auditor.click("text=筛选")
+        assert "登录" in auditor.inner_text("table.audit")
+        _shoot(auditor, shots, f"21-auditor-audit-filtered{suffix}")
+        unit = _page(browser, server, "gonghui", "/", width)
+        unit.click(".who a.me")
+        _shoot(unit, shots, f"22-unit-account{suffix}")
+        for page in (admin, auditor, unit):
+            assert not page.errors
+    unit = _page(browser, server, "gonghui")
+    unit.goto(f"{server}/account?enrol=1")
+    assert unit.locator(".enrol img").evaluate("e => e.naturalWidth") > 0  # the QR code drawn
+    _shoot(unit, shots, "23-unit-enrol")
+    secret = re.sub(r"\s", "", unit.inner_text("code.secret"))
+    unit.fill("input[name=code]", pyotp.TOTP(secret).now())
+    unit.click("button:has-text('绑定')")
+    unit.wait_for_selector("text=已绑定双因素验证")
+    for width in (1366, 390):
+        context = browser.new_context(viewport={"width": width, "height": 768}, locale="zh-CN")
+        page = context.new_page()
+        page.goto(f"{server}/login")
+        page.fill("input[name=name]", "gonghui")
+        page.fill("input[name=password]", PASSWORD["gonghui"])
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{server}/login/next")
+        _shoot(page, shots, f"24-login-code{'' if width > 800 else '-390'}")
+        context.close()

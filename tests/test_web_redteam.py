@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import io
 import re
 import zipfile
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from luoshi.facts import store
 from luoshi.web import audit
 from luoshi.web.auth import COOKIE
-from luoshi.web.security import Throttle, unpacked_size
+from luoshi.web.security import unpacked_size
+from luoshi.web.throttle import Throttle
 
 from .portal import CSRF, PASSWORD, app_for, login, make_store, with_runs
 
@@ -46,11 +49,11 @@ def test_concurrent_guesses_cannot_outrun_the_throttle(tmp_path):
 @pytest.fixture(scope="module")
 def portal(tmp_path_factory):
     app = app_for(make_store(tmp_path_factory.mktemp("redteam")), max_upload=4096)
-    office, unit = login(app, "office1"), login(app, "caizheng")
-    for browser in (office, unit):  # answers, not exceptions, as a server gives them
+    office, unit, admin = login(app, "office1"), login(app, "caizheng"), login(app, "admin1")
+    for browser in (office, unit, admin):  # answers, not exceptions, as a server gives them
         browser.client = TestClient(app, raise_server_exceptions=False, follow_redirects=False,
                                     cookies=browser.client.cookies)
-    return {"app": app, "office": office, "unit": unit}
+    return {"app": app, "office": office, "unit": unit, "admin": admin}
 
 
 def _sound(answer) -> None:  # noqa: ANN001 (httpx's Response)
@@ -77,11 +80,14 @@ def test_a_deeply_nested_run_request_is_refused_not_a_crash(portal):
     _sound(office.post("/api/runs", content=b"[" * 100_000, headers={"x-csrf-token": office.csrf}))
 
 
-@pytest.mark.parametrize("url", ["/logout", "/checks", "/users/gonghui/disable", "/api/runs"])
-def test_an_oversized_body_is_413_on_every_form(portal, url):
-    office = portal["office"]
-    answer = office.post(url, content=b"csrf=" + b"x" * 8192, headers={
-        "content-type": "application/x-www-form-urlencoded", "x-csrf-token": office.csrf})
+@pytest.mark.parametrize("role, url", [
+    ("office", "/logout"), ("office", "/checks"), ("admin", "/users/gonghui/disable"),
+    ("admin", "/users"), ("office", "/api/runs"), ("office", "/account/password"),
+    ("office", "/account/totp")])
+def test_an_oversized_body_is_413_on_every_form(portal, role, url):
+    browser = portal[role]
+    answer = browser.post(url, content=b"csrf=" + b"x" * 8192, headers={
+        "content-type": "application/x-www-form-urlencoded", "x-csrf-token": browser.csrf})
     _sound(answer)
     assert answer.status_code == 413
 
@@ -137,15 +143,22 @@ def test_cookies_over_https_are_secure_without_a_flag(tmp_path):
     assert "Secure" in login_cookie and "Secure" in session
 
 
-def test_refused_guesses_under_new_names_take_no_memory():
+def test_refused_guesses_under_new_names_take_no_room(tmp_path):
     """Checking a name made an entry for it even when the address was already blocked: cheap
-    refused logins, each under a new name, grew the server's memory without bound."""
+    refused logins, each under a new name, grew the server's memory (now: the store) without
+    bound. A refused attempt takes its rows back."""
+    from luoshi.facts.tables import LOGIN_FAILURES
+
+    engine = store.connect(f"sqlite:///{tmp_path / 'throttle.db'}")
+    store.migrate(engine)
     throttle = Throttle(limit=5, window=600, address_limit=3)
     for number in range(3):
-        assert throttle.attempt(f"guess{number}", "10.0.0.9") == 0
-    for number in range(1000):
-        assert throttle.attempt(f"name{number}", "10.0.0.9") > 0
-    assert len(throttle.failures) == 4  # the three names tried and the address
+        assert throttle.attempt(engine, f"guess{number}", "10.0.0.9")[0] == 0
+    for number in range(200):
+        assert throttle.attempt(engine, f"name{number}", "10.0.0.9")[0] > 0
+    with engine.connect() as connection:
+        keys = connection.execute(sa.select(LOGIN_FAILURES.c.key)).scalars().all()
+    assert sorted(keys) == ["address:10.0.0.9"] * 3 + ["name:guess0", "name:guess1", "name:guess2"]
 
 
 # -- The second pass -------------------------------------------------------------------------
@@ -181,7 +194,7 @@ def test_unknown_paths_and_wrong_methods_answer_in_chinese(portal, role):
     _chinese_json(client.get("/api/runs/abc"), 404)
     wrong = client.get("/logout")
     _chinese_page(wrong, 405)
-    assert wrong.headers["allow"] == "POST"
+    assert wrong.headers["allow"] == "POST, OPTIONS"
     _chinese_page(client.delete("/checks"), 405)
     _chinese_json(client.put("/api/runs"), 405)
     _chinese_json(client.delete("/api/submissions"), 405)
@@ -251,7 +264,7 @@ def test_many_workbooks_cannot_unpack_past_the_total_cap_together(tmp_path, monk
     page = unit.post("/submit", data={"csrf": unit.csrf}, files=files)
     assert page.status_code == 422 and "第36批.xlsx" in page.text and "256 MB" in page.text
     assert len(store.submissions(db)) == before
-    entry = audit.entries(store.connect(db), 1)[0]
+    entry = audit.entries(store.connect(db), limit=1)[0]
     assert (entry.action, entry.outcome, entry.detail["problems"]) == ("submission", "refused", 1)
 
 
@@ -331,50 +344,51 @@ def _guess(app, name: str, count: int) -> list[int]:  # noqa: ANN001
     return codes
 
 
-def test_throttled_logins_leave_one_audit_row_with_their_count(tmp_path):
+def _later(monkeypatch, seconds: float) -> None:  # noqa: ANN001
+    """The clock of the accounts, the throttle and the audit log, `seconds` ahead."""
+    from luoshi.web import accounts, throttle
+
+    moment = accounts.now() + dt.timedelta(seconds=seconds)
+    for module in (accounts, throttle, audit):
+        monkeypatch.setattr(module, "now", lambda: moment)
+
+
+def test_throttled_logins_leave_two_audit_rows_with_their_count(tmp_path, monkeypatch):
     """Every refused login wrote its own row, throttled or not: a script looping on the login
-    form filled the audit log (and buried what else happened) at the speed of the server."""
+    form filled the audit log (and buried what else happened) at the speed of the server. Now
+    a window of refusals writes one row at its first and, once it is over, one with the count
+    (rows of the chained log are never updated)."""
     db = make_store(tmp_path)
     app = app_for(db, throttle=Throttle(limit=2, window=600))
     codes = _guess(app, "caizheng", 52)
     assert codes[:2] == [401, 401] and set(codes[2:]) == {429}
     rows = _login_failures(db)
-    assert len(rows) == 3  # the two wrong passwords, then one for the 50 refused
-    throttled = rows[0]
-    assert (throttled.user_name, throttled.address, throttled.outcome) == \
-        ("caizheng", "testclient", "refused")
-    assert throttled.detail["reason"] == "throttled" and throttled.detail["count"] == 50
-    assert throttled.detail["names"] == ["caizheng"]
-    page = login(app, "office1").get("/audit").text
-    assert "尝试过多，暂时锁定；次数：50；最后一次：" in page
+    assert len(rows) == 3  # the two wrong passwords, then one as the refusals begin
+    assert (rows[0].user_name, rows[0].address, rows[0].outcome, rows[0].detail["reason"]) == \
+        ("caizheng", "testclient", "refused", "throttled")
+    _later(monkeypatch, 601)
+    page = login(app, "auditor1").get("/audit").text  # the next entry closes the window
+    rows = _login_failures(db)
+    assert len(rows) == 4
+    closed = rows[0]
+    assert closed.detail["reason"] == "throttled_window" and closed.detail["count"] == 50
+    assert closed.detail["names"] == ["caizheng"] and closed.detail["addresses"] == ["testclient"]
+    assert "锁定时段内被拒绝的尝试（合计）；次数：50；第一次：" in page
+    assert store.verify(db).problems == []
 
 
-def test_a_throttled_address_trying_new_names_leaves_one_row(tmp_path):
+def test_a_throttled_address_trying_new_names_leaves_two_rows(tmp_path, monkeypatch):
     db = make_store(tmp_path)
     app = app_for(db, throttle=Throttle(limit=5, window=600, address_limit=3))
     codes = _guess(app, "guess{}", 40)
     assert codes.count(401) == 3 and codes.count(429) == 37
+    assert len(_login_failures(db)) == 4
+    _later(monkeypatch, 601)
+    audit.write(store.connect(db), "logout", who="x", address=None)
     rows = _login_failures(db)
-    assert len(rows) == 4
+    assert len(rows) == 5
     assert rows[0].detail["count"] == 37 and rows[0].address == "testclient"
     assert rows[0].detail["names"] == [f"guess{number}" for number in range(3, 13)]  # the first 10
-
-
-def test_refusals_start_a_new_row_in_each_window(monkeypatch):
-    from luoshi.web import security
-
-    clock = [1000.0]
-    monkeypatch.setattr(security.time, "monotonic", lambda: clock[0])
-    throttle = Throttle(limit=1, window=600)
-    throttle.failed("x", "10.0.0.1")
-    first = throttle.refused("x", "10.0.0.1")
-    clock[0] += 300
-    assert throttle.refused("x", "10.0.0.2") is first and first.count == 2
-    assert first.addresses == ["10.0.0.1", "10.0.0.2"]
-    throttle.failed("x", "10.0.0.1")  # still guessing, so still throttled
-    clock[0] += 301
-    second = throttle.refused("x", "10.0.0.1")
-    assert second is not first and second.count == 1 and list(throttle.refusals) == ["name:x"]
 
 
 def _text(content: bytes) -> str:
@@ -399,10 +413,12 @@ def test_no_portal_answer_shows_the_servers_folders(tmp_path):
     number = run.json()["id"]
     urls = ["/", "/submit", "/notices", "/api/findings?year=2013", "/api/submissions",
             "/api/upcoming?days=30&year=2013&as_of=2013-12-31", f"/api/runs/{number}/notices/cb-cz"]
-    office_urls = ["/checks", "/report", "/audit", "/submissions/1", f"/api/runs/{number}",
+    office_urls = ["/checks", "/report", "/submissions/1", f"/api/runs/{number}",
                    f"/api/runs/{number}/notices/cb-gh", f"/api/runs/{number}/report.html",
                    f"/api/runs/{number}/report.xlsx", f"/checks/diff?a={number}&b={number}"]
-    for browser, listed in ((office, urls + office_urls), (unit, urls)):
+    auditor = login(app, "auditor1")
+    for browser, listed in ((office, urls + office_urls), (unit, urls),
+                            (auditor, ["/audit", "/audit.csv", "/audit.json"])):
         for url in listed:
             answer = browser.get(url)
             assert answer.status_code == 200, url

@@ -15,7 +15,8 @@ from luoshi.facts import store
 from luoshi.facts.tables import API_TOKENS, USERS, WEB_SESSIONS
 from luoshi.web import accounts
 from luoshi.web.auth import COOKIE
-from luoshi.web.security import Throttle, clean_name
+from luoshi.web.security import clean_name
+from luoshi.web.throttle import Throttle
 
 from .conftest import EXAMPLE
 from .portal import CSRF, PASSWORD, anonymous, app_for, login, make_store, with_row
@@ -180,19 +181,46 @@ def test_failed_logins_are_throttled_and_audited(tmp_path):
     answer = client.post("/login", data={"csrf": CSRF.search(page.text)[1], "name": "caizheng",
                                          "password": PASSWORD["caizheng"]})
     assert answer.status_code == 429 and "分钟后再试" in answer.text
-    audit = login(app, "office1").get("/audit").text  # another name from the same address
+    audit = login(app, "auditor1").get("/audit").text  # another name from the same address
     assert audit.count("登录失败") >= 4
 
 
-def test_the_address_limit_stops_guessing_across_names():
+def _engine(folder) -> sa.Engine:  # noqa: ANN001
+    engine = store.connect(f"sqlite:///{folder / 'throttle.db'}")
+    store.migrate(engine)
+    return engine
+
+
+def test_the_address_limit_stops_guessing_across_names(tmp_path):
+    engine = _engine(tmp_path)
     throttle = Throttle(limit=2, window=600, address_limit=3)
     for name in ("a", "b", "c"):
-        throttle.failed(name, "10.0.0.9")
-    assert throttle.blocked("d", "10.0.0.9") > 0
-    assert throttle.blocked("d", "10.0.0.8") == 0
-    throttle.failed("e", "10.0.0.8")
-    throttle.failed("e", "10.0.0.7")
-    assert throttle.blocked("e", "10.0.0.6") > 0
+        assert throttle.attempt(engine, name, "10.0.0.9")[0] == 0  # each a failure
+    assert throttle.attempt(engine, "d", "10.0.0.9")[0] > 0
+    assert throttle.attempt(engine, "d", "10.0.0.8")[0] == 0
+    throttle.attempt(engine, "e", "10.0.0.8")
+    throttle.attempt(engine, "e", "10.0.0.7")
+    assert throttle.attempt(engine, "e", "10.0.0.6")[0] > 0
+
+
+def test_the_throttle_is_shared_by_every_process_and_survives_a_restart(tmp_path):
+    """The throttle counted failures in the memory of one process: each of several worker
+    processes gave a guesser its own five tries, and a restart gave five more. The failures
+    are now rows of the store: two apps over one store (two workers, or one before and one
+    after a restart) count the same."""
+    db = make_store(tmp_path)
+    first, second = app_for(db), app_for(db)
+    for number, app in enumerate([first, second, first, second, first]):
+        client = anonymous(app)
+        page = client.get("/login")
+        answer = client.post("/login", data={"csrf": CSRF.search(page.text)[1],
+                                             "name": "caizheng", "password": f"guess-{number}"})
+        assert answer.status_code == 401
+    restarted = anonymous(app_for(db))
+    page = restarted.get("/login")
+    answer = restarted.post("/login", data={"csrf": CSRF.search(page.text)[1],
+                                            "name": "caizheng", "password": PASSWORD["caizheng"]})
+    assert answer.status_code == 429 and "分钟后再试" in answer.text
 
 
 def test_an_upload_past_the_limit_is_413_and_stores_nothing(tmp_path):
@@ -329,3 +357,32 @@ def test_a_pipeline_failure_is_a_sentence_not_a_traceback(tmp_path, monkeypatch,
     reference = re.search(r"参考编号 (\w+)", api.json()["detail"])[1]
     assert any(reference in line and "无法连接 127.0.0.1:5432" in line
                for line in caplog.messages), caplog.messages
+
+
+def _sample(path: str) -> str:
+    """A URL of a route's path, its parameters filled in."""
+    return re.sub(r"\{(\w+)(?::int)?\}", lambda m: "1" if m[0].endswith(":int}") else "cb-cz", path)
+
+
+def test_options_lists_every_method_of_every_route(portal):
+    """Each path is served by one route per method (GET /login, POST /login), and Starlette's
+    router answered OPTIONS (and a wrong method) from the first route alone: `Allow: HEAD,
+    GET` for /login, whose form is sent by POST. OPTIONS now answers 204 with every method the
+    path takes, and a 405 names the same."""
+    from starlette.routing import Route
+
+    expected: dict[str, set[str]] = {}
+    for route in portal["app"].routes:
+        if isinstance(route, Route):
+            expected.setdefault(_sample(route.path), set()).update(route.methods or ())
+    expected["/static/style.css"] = {"GET", "HEAD"}
+    assert {"GET", "HEAD", "POST"} <= expected["/login"]
+    for url, methods in expected.items():
+        for client in (portal["office"], anonymous(portal["app"])):
+            answer = client.client.options(url)
+            assert answer.status_code == 204 and answer.content == b"", url
+            assert set(answer.headers["allow"].split(", ")) == methods | {"OPTIONS"}, url
+            wrong = client.client.request("PATCH", url)
+            assert wrong.status_code == 405, url
+            assert set(wrong.headers["allow"].split(", ")) == methods | {"OPTIONS"}, url
+    assert portal["office"].client.options("/no/such/page").status_code == 404

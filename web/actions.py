@@ -19,6 +19,7 @@ from starlette.requests import Request
 
 from luoshi.engine.errors import EngineError
 from luoshi.engine.runtime.run import as_of_date
+from luoshi.facts.chain import ChainBroken
 from luoshi.facts.problems import InputError, Location, Problem, StoreError
 from luoshi.facts.store import LoadResult
 
@@ -224,8 +225,9 @@ async def record_run(request: Request, account: Account, year: int, as_of: dt.da
         message, reference = incidents.reported(error, f"{account.name} 的检查")
         failed(state.engine, "check", who=account, address=address(request), year=year,
                as_of=as_of.isoformat(), reference=reference)
-        raise HTTPException(503 if isinstance(error, StoreError) else 500,
-                            f"无法检查：{message}") from None
+        status = 409 if isinstance(error, ChainBroken) else 503 if isinstance(error, StoreError) \
+            else 500
+        raise HTTPException(status, f"无法检查：{message}") from None
     audit.write(state.engine, "check", who=account, address=address(request), year=year,
                 as_of=as_of.isoformat(), run=run_id)
     return run_id
@@ -239,5 +241,8 @@ def run_or_404(request: Request, run_id: int) -> Any:
 
 
 def downloaded(request: Request, account: Account, what: str, **detail: Any) -> None:
+    """A download, audited; a HEAD request (a link checker, a proxy) downloads nothing."""
+    if request.method == "HEAD":
+        return
     audit.write(portal(request).engine, "download", who=account, address=address(request),
                 what=what, **detail)

@@ -80,7 +80,7 @@ async def upcoming(request: Request) -> Response:
 
 
 async def post_runs(request: Request) -> Response:
-    account = require(request, office=True)
+    account = require(request, "office")
     check_csrf(request, None)
     try:
         body = json.loads(await actions.read_body(request) or b"{}")
@@ -121,7 +121,7 @@ def run_data(recorded: Any) -> dict[str, Any]:
 
 
 async def get_run(request: Request) -> Response:
-    require(request, office=True)
+    require(request, "office")
     return JSONResponse(run_data(actions.run_or_404(request, request.path_params["run"])))
 
 
@@ -138,7 +138,7 @@ async def notice(request: Request) -> Response:
 
 
 async def report_html(request: Request) -> Response:
-    account = require(request, office=True)
+    account = require(request, "office")
     recorded = actions.run_or_404(request, request.path_params["run"])
     text = await run_in_threadpool(portal(request).pipeline.report_html, recorded)
     actions.downloaded(request, account, "report.html", run=recorded.id)
@@ -147,7 +147,7 @@ async def report_html(request: Request) -> Response:
 
 
 async def report_xlsx(request: Request) -> Response:
-    account = require(request, office=True)
+    account = require(request, "office")
     recorded = actions.run_or_404(request, request.path_params["run"])
     data = await run_in_threadpool(portal(request).pipeline.report_xlsx, recorded)
     actions.downloaded(request, account, "report.xlsx", run=recorded.id)

@@ -7,27 +7,34 @@ of them; Starlette is the small core FastAPI itself is built on (docs/web.md).""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
+import anyio
 from itsdangerous import TimestampSigner
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Mount
+from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from luoshi.engine.errors import EngineError
 from luoshi.facts import store
+from luoshi.facts.database import ReadOnly
 from luoshi.facts.problems import InputError, StoreError
 
-from . import accounts, api, incidents, pages
+from . import account_pages, accounts, api, audit, audit_pages, incidents, pages
 from .auth import NOT_FOUND, Portal
 from .pipeline import Pipeline
-from .security import BodyLimit, SecurityHeaders, Throttle, secured
+from .security import BodyLimit, SecurityHeaders, secured
+from .throttle import Throttle
 
 MAX_UPLOAD = 20 * 2**20  # bytes of one submission's request
 UPLOADS = ("/api/submissions", "/submit")  # the requests that carry files
@@ -42,6 +49,7 @@ MAX_UNPACKED = 256 * 2**20
 # refused one held 3 GB). A unit sends tens to hundreds; a city of 700 units has 28,000 in all.
 MAX_RECORDS = 50_000
 LIGHT_DAYS = 7
+PRUNE_SECONDS = 24 * 3600
 
 
 def create_app(db: str | None = None, config: str | None = None, *,
@@ -55,14 +63,20 @@ def create_app(db: str | None = None, config: str | None = None, *,
         store.migrate(engine)
         store.refuse_read_only(engine)
         key = os.environ.get("LUOSHI_SECRET_KEY") or accounts.signing_key(engine)
-    except SQLAlchemyError as error:
-        raise StoreError(f"{store.describe_error(error, engine)}。门户要写入登录、报送与审计记录，"
-                         "不能在只读的数据库上启动") from None
-    state = Portal(engine, Pipeline.start(db, config), TimestampSigner(key, salt="luoshi-session"),
-                   throttle or Throttle(), max_upload, light_days, secure_cookies, max_unpacked,
-                   max_records)
+    except (SQLAlchemyError, ReadOnly) as error:
+        said = f"数据库 {error.url} 只能读取，不能写入（{error.why}）" if isinstance(error, ReadOnly) \
+            else store.describe_error(error, engine)
+        raise StoreError(f"{said}。门户要写入登录、报送与审计记录，不能在只读的数据库上启动") from None
+    pipeline = Pipeline.start(db, config)
+    rules = pipeline.settings.accounts
+    state = Portal(engine, pipeline, TimestampSigner(key, salt="luoshi-session"),
+                   throttle or Throttle.of(rules), max_upload, light_days, secure_cookies,
+                   max_unpacked, rules, max_records)
+    audit.prune(engine, pipeline.settings.audit_days)
     static = StaticFiles(directory=Path(__file__).parent / "static")
-    app = Starlette(routes=[*api.ROUTES, *pages.ROUTES, Mount("/static", static, name="static")],
+    routes = [*api.ROUTES, *pages.ROUTES, *account_pages.ROUTES, *audit_pages.ROUTES,
+              Mount("/static", static, name="static")]
+    app = Starlette(routes=routes, lifespan=_pruning(engine, pipeline.settings.audit_days),
                     exception_handlers={HTTPException: _error, InputError: _failed,  # type: ignore[dict-item]
                                         StoreError: _failed, EngineError: _failed,
                                         Exception: _crashed})
@@ -71,6 +85,26 @@ def create_app(db: str | None = None, config: str | None = None, *,
                        larger=dict.fromkeys(UPLOADS, max_upload))
     app.add_middleware(SecurityHeaders)
     return app
+
+
+def _pruning(engine: Any, days: int) -> Any:
+    """While the portal runs, the audit log is pruned once a day (and at start, above)."""
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async def daily() -> None:
+            while True:
+                await anyio.sleep(PRUNE_SECONDS)
+                try:
+                    await run_in_threadpool(audit.prune, engine, days)
+                except Exception as error:  # noqa: BLE001 - tomorrow's pruning tries again
+                    incidents.reported(error, "清理审计日志")
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(daily)
+            yield
+            tasks.cancel_scope.cancel()
+
+    return lifespan
 
 
 def _api(request: Request) -> bool:
@@ -107,9 +141,26 @@ def message_of(request: Request, error: HTTPException) -> str:
     return text.format(method=request.method, code=error.status_code)
 
 
+def allowed(request: Request) -> str:
+    """Every method the request's path takes: a path is served by one route per method
+    (GET /login, POST /login), and Starlette's router names only the first route's."""
+    methods = {"OPTIONS"}
+    for route in request.app.routes:
+        if isinstance(route, Route) and route.path_regex.match(request.url.path):
+            methods.update(route.methods or ())
+        elif isinstance(route, Mount) and request.url.path.startswith(route.path + "/"):
+            methods.update(("GET", "HEAD"))  # the style sheet
+    order = ("GET", "HEAD", "POST", "OPTIONS")
+    return ", ".join(sorted(methods, key=lambda m: (order.index(m) if m in order else 9, m)))
+
+
 async def _error(request: Request, error: HTTPException) -> Response:
     """JSON for the API, a page for a person; a page that needs a login sends one there.
-    The error's headers (405's Allow) are kept."""
+    A 405 names every method the path takes (Allow), and OPTIONS is answered with them."""
+    if error.status_code == 405:
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers={"allow": allowed(request)})
+        error = HTTPException(405, error.detail, {**(error.headers or {}), "allow": allowed(request)})
     message = message_of(request, error)
     headers = dict(error.headers or {})
     if _api(request):

@@ -10,6 +10,7 @@ import secrets
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from luoshi.facts.chain import ChainBroken
 from luoshi.facts.problems import DamagedRecord, InputError, StoreError, printable
 
 log = logging.getLogger("luoshi.web")
@@ -24,6 +25,9 @@ def sentence_of(error: BaseException) -> str:
     """What the user is told about `error` (before its reference)."""
     if isinstance(error, DamagedRecord):  # the office can act on it: which record, what to run
         return (f"{error.name} 在服务器的数据库中已损坏（可能在 luoshi 之外被改过），无法显示；"
+                "请惩防办在服务器上运行 luoshi verify 查看")
+    if isinstance(error, ChainBroken):
+        return ("服务器数据库的哈希链已断，数据可能在 luoshi 之外被改动过，这次检查没有记录；"
                 "请惩防办在服务器上运行 luoshi verify 查看")
     if isinstance(error, StoreError | SQLAlchemyError):  # the store's own, or one it did not wrap
         return DATABASE

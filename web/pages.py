@@ -1,27 +1,28 @@
-"""The pages (Chinese, server-rendered, no script): 登录, 首页, 报送, 检查, 文书, 考核, 审计日志,
-账号. Each handler parses, authorises and calls `actions` / the pipeline, then renders."""
+"""The pages of the data (Chinese, server-rendered, no script): 首页, 报送, 检查, 文书, 考核 (登录
+and 账号 are web/account_pages.py, 审计日志 web/audit_pages.py). Each handler parses, authorises
+and calls `actions` / the pipeline, then renders."""
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 import sqlalchemy as sa
-from itsdangerous import BadSignature
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from luoshi.facts.problems import InputError
 from luoshi.facts.store import ELSEWHERE
 from luoshi.outputs.formats import json_format
 
-from . import accounts, actions, audit
+from . import actions, audit
 from .accounts import Account
 from .api import XLSX, attachment
-from .auth import COOKIE, LOGIN_COOKIE, NOT_FOUND, address, check_csrf, portal, require, secure, who
+from .auth import NOT_FOUND, check_csrf, portal, require, who
 from .lights import LIGHTS, lights
+from .sources import source_name
 from .templating import environment
 
 STATUS = {"none": "未报送", "refused": "被退回", "ok": "已报送"}
@@ -42,81 +43,8 @@ def render_as(request: Request, template: str, code: int, account: Account | Non
     return HTMLResponse(text, code)
 
 
-def _redirect(url: str) -> RedirectResponse:
+def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, 303)
-
-
-# -- 登录 ---------------------------------------------------------------------------------
-
-def _login_page(request: Request, status: int = 200, error: str | None = None,
-                name: str = "") -> Response:
-    token = secrets.token_urlsafe(32)
-    response = render(request, "login.html", status, login_csrf=token, error=error, name=name)
-    response.set_cookie(LOGIN_COOKIE, portal(request).signer.sign(token).decode(), max_age=3600,
-                        httponly=True, samesite="strict", secure=secure(request))
-    return response
-
-
-async def login_form(request: Request) -> Response:
-    if who(request) is not None:
-        return _redirect("/")
-    return _login_page(request)
-
-
-async def login(request: Request) -> Response:
-    state = portal(request)
-    try:
-        form = await actions.read_form(request)
-        expected = state.signer.unsign(request.cookies.get(LOGIN_COOKIE, ""), max_age=3600).decode()
-    except (actions.TooLarge, BadSignature):
-        expected = None
-    given = form.get("csrf") if expected is not None else None
-    if expected is None or not isinstance(given, str) or not secrets.compare_digest(given, expected):
-        raise HTTPException(403, "登录表单已失效，请刷新页面后重新登录")
-    name = str(form.get("name") or "").strip()[:64]
-    password = str(form.get("password") or "")
-    keys = (name, address(request))
-    wait = state.throttle.attempt(*keys)  # counted as failed until it succeeds
-    if wait:
-        audit.throttled(state.engine, state.throttle.refused(*keys))
-        return _login_page(request, 429, f"失败次数过多，请 {wait // 60 + 1} 分钟后再试", name)
-    account = await run_in_threadpool(accounts.authenticate, state.engine, name, password)
-    if account is None:
-        audit.write(state.engine, "login_failed", "refused", who=name, address=address(request))
-        return _login_page(request, 401, "用户名或密码不正确（或账号已停用）", name)
-    state.throttle.succeeded(*keys)
-    _end_session(request)
-    session_id, _ = accounts.start_session(state.engine, account)
-    audit.write(state.engine, "login", who=account, address=address(request), unit=account.unit)
-    response = _redirect("/")
-    response.set_cookie(COOKIE, state.signer.sign(session_id).decode(),
-                        max_age=accounts.SESSION_HOURS * 3600, httponly=True, samesite="strict",
-                        secure=secure(request))
-    response.delete_cookie(LOGIN_COOKIE)
-    return response
-
-
-def _end_session(request: Request) -> None:
-    """The session a cookie names ends (a new id is made at every login)."""
-    value = request.cookies.get(COOKIE)
-    if not value:
-        return
-    try:
-        session_id = portal(request).signer.unsign(value).decode()
-    except BadSignature:
-        return
-    accounts.end_session(portal(request).engine, session_id)
-
-
-async def logout(request: Request) -> Response:
-    account = require(request)
-    form = await actions.read_form(request)
-    check_csrf(request, form.get("csrf"))
-    _end_session(request)
-    audit.write(portal(request).engine, "logout", who=account, address=address(request))
-    response = _redirect("/login")
-    response.delete_cookie(COOKIE)
-    return response
 
 
 # -- 首页 ---------------------------------------------------------------------------------
@@ -148,7 +76,14 @@ def _overview(request: Request, account: Account, year: int, day: Any,
             "names": report.unit_names, "focus": focus if focus in units else None}
 
 
+# Where each role starts: the administrator's and the auditor's work is not the data.
+START = {"admin": "/users", "auditor": "/audit"}
+
+
 async def home(request: Request) -> Response:
+    found = who(request)
+    if found is not None and found.role in START:
+        return redirect(START[found.role])
     account = require(request)
     year = actions.year_of(request)
     day = actions.day_of(request, year)
@@ -197,15 +132,37 @@ async def submit(request: Request) -> Response:
     return await submit_form(request, outcome, 200 if outcome.result else 422)
 
 
-async def submission(request: Request) -> Response:
-    account = require(request)
+async def _own_load(request: Request, account: Account) -> Any:
+    """The load of the path, if the account may see it (a unit: its own submissions only)."""
     unit = None if account.office else account.unit
     load_id = request.path_params["load"]
     found = await run_in_threadpool(portal(request).pipeline.submissions, unit, load_id) \
         if load_id <= actions.MAX_ID else None
     if not found:  # another unit's, or none: the same answer
         raise HTTPException(404, NOT_FOUND)
-    return render(request, "submission.html", load=found[0])
+    return found[0]
+
+
+async def submission(request: Request) -> Response:
+    account = require(request)
+    return render(request, "submission.html", load=await _own_load(request, account))
+
+
+async def submitted_file(request: Request) -> Response:
+    """A file of a submission, byte for byte as it was sent."""
+    account = require(request)
+    load = await _own_load(request, account)
+    position = request.path_params["position"]
+    if position >= len(load.files):
+        raise HTTPException(404, NOT_FOUND)
+    try:
+        kept = await run_in_threadpool(portal(request).pipeline.submitted_files, load.id)
+    except InputError:  # a load from before files were kept: only its name, size and sha256
+        raise HTTPException(404, "这次导入早于保存文件内容的 luoshi 版本，数据库中只有文件名、大小与 "
+                                 "SHA-256") from None
+    name = source_name(kept[position].path)
+    actions.downloaded(request, account, "original", load=load.id, files=name)
+    return attachment(name, kept[position].data, "application/octet-stream")
 
 
 async def template(request: Request) -> Response:
@@ -225,7 +182,7 @@ def _summary(run: sa.Row[Any]) -> dict[str, Any]:
 
 
 async def checks(request: Request) -> Response:
-    require(request, office=True)
+    require(request, "office")
     year = actions.year_of(request)
     runs = await run_in_threadpool(portal(request).pipeline.runs)
     return render(request, "checks.html", runs=[_summary(r) for r in runs[:50]], year=year,
@@ -233,7 +190,7 @@ async def checks(request: Request) -> Response:
 
 
 async def run_check(request: Request) -> Response:
-    account = require(request, office=True)
+    account = require(request, "office")
     form = await actions.read_form(request)
     check_csrf(request, form.get("csrf"))
     year = actions.whole_number(str(form.get("year") or ""))
@@ -244,11 +201,11 @@ async def run_check(request: Request) -> Response:
     except actions.InputError as error:
         raise HTTPException(422, error.problems[0].message) from None
     run_id = await actions.record_run(request, account, year, day)
-    return _redirect(f"/checks?run={run_id}")
+    return redirect(f"/checks?run={run_id}")
 
 
 async def diff(request: Request) -> Response:
-    require(request, office=True)
+    require(request, "office")
     first, second = (actions.whole_number(request.query_params.get(key, "")) for key in "ab")
     if first is None or second is None:
         raise HTTPException(422, "请选择要比较的两次检查")
@@ -275,61 +232,21 @@ async def notices(request: Request) -> Response:
 
 
 async def report(request: Request) -> Response:
-    require(request, office=True)
+    require(request, "office")
     runs = await run_in_threadpool(portal(request).pipeline.runs)
     return render(request, "report.html", runs=[_summary(r) for r in runs[:50]])
 
 
-# -- 审计日志、账号 ------------------------------------------------------------------------
-
-async def audit_log(request: Request) -> Response:
-    require(request, office=True)
-    entries = await run_in_threadpool(audit.entries, portal(request).engine)
-    return render(request, "audit.html", entries=entries, ACTIONS=audit.ACTIONS,
-                  OUTCOMES=audit.OUTCOMES)
-
-
-async def users(request: Request) -> Response:
-    require(request, office=True)
-    engine = portal(request).engine
-    found = await run_in_threadpool(accounts.users, engine)
-    tokens = await run_in_threadpool(accounts.tokens_in_force, engine)
-    return render(request, "users.html", users=found, tokens=tokens)
-
-
-async def disable_user(request: Request) -> Response:
-    """The office stops an account at once (its sessions end, its tokens are revoked)."""
-    account = require(request, office=True)
-    form = await actions.read_form(request)
-    check_csrf(request, form.get("csrf"))
-    name = request.path_params["name"]
-    if name == account.name:
-        raise HTTPException(422, "不能停用自己正在使用的账号")
-    engine = portal(request).engine
-    try:
-        await run_in_threadpool(accounts.disable, engine, name)
-    except actions.InputError:
-        raise HTTPException(404, NOT_FOUND) from None
-    audit.write(engine, "account", who=account, address=address(request), change="disable",
-                user=name)
-    return _redirect("/users")
-
-
 ROUTES = [
-    Route("/login", login_form, methods=["GET"]),
-    Route("/login", login, methods=["POST"]),
-    Route("/logout", logout, methods=["POST"]),
     Route("/", home),
     Route("/submit", submit_form, methods=["GET"]),
     Route("/submit", submit, methods=["POST"]),
     Route("/submissions/{load:int}", submission),
+    Route("/submissions/{load:int}/files/{position:int}", submitted_file),
     Route("/template.xlsx", template),
     Route("/checks", checks, methods=["GET"]),
     Route("/checks", run_check, methods=["POST"]),
     Route("/checks/diff", diff),
     Route("/notices", notices),
     Route("/report", report),
-    Route("/audit", audit_log),
-    Route("/users", users),
-    Route("/users/{name}/disable", disable_user, methods=["POST"]),
 ]

@@ -116,6 +116,10 @@ class Pipeline:
         """Loads, newest first: a unit's own only (in the query), or one of them."""
         return store.submissions(self.db, unit, load_id)
 
+    def submitted_files(self, load_id: int) -> list[store.KeptFile]:
+        """The files load `load_id` read, byte for byte as they were sent."""
+        return store.submission_files(self.db, load_id)
+
     def rows(self) -> Rows:
         """The current state (for a unit too: its re-check picks what it needs)."""
         return self.state().rows

@@ -1,15 +1,11 @@
 """What protects every response and request: security headers, the limit on a body, upload
-limits, cleaned file names, and the throttle on failed logins."""
+limits and cleaned file names (the throttle on failed logins is web/throttle.py)."""
 
 from __future__ import annotations
 
 import io
 import re
-import threading
-import time
 import zipfile
-from collections import defaultdict, deque
-from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -152,108 +148,3 @@ def past_unpacked_limit(files: list[tuple[str, bytes]], limit: int) -> tuple[str
             return name, (f"这次报送的文件解压后共超过 {limit // mb} MB 的上限（加上本文件后已有 "
                           f"{total / mb:,.0f} MB）：没有读取任何文件；请分几次报送")
     return None
-
-
-@dataclass
-class Refusals:
-    """The attempts refused while one account name or address (`key`) was throttled, within
-    one window from the first: the audit log keeps one row for them (`row`, once written) with
-    their count, not one per attempt, so a script cannot flood it. `names` and `addresses`:
-    those tried, the first few."""
-
-    key: str
-    started: float
-    count: int = 0
-    names: list[str] = field(default_factory=list)
-    addresses: list[str] = field(default_factory=list)
-    row: int | None = None
-
-    SHOWN = 10  # names or addresses kept (a script may try thousands)
-
-    def add(self, name: str, address: str | None) -> None:
-        self.count += 1
-        for seen, value in ((self.names, name), (self.addresses, address)):
-            if value is not None and value not in seen and len(seen) < self.SHOWN:
-                seen.append(value)
-
-
-class Throttle:
-    """Failed logins per account name (`limit`) and per address (`address_limit`, higher: many
-    clerks may share one address behind a NAT) within `window` seconds; past either, further
-    attempts are refused until the oldest failure ages out (a guess every few minutes makes
-    guessing a password hopeless; the right user waits at most `window`)."""
-
-    def __init__(self, limit: int = 5, window: float = 900.0,
-                 address_limit: int | None = None) -> None:
-        self.limit, self.window = limit, window
-        self.address_limit = address_limit or limit * 4
-        self.failures: dict[str, deque[float]] = defaultdict(deque)
-        self.refusals: dict[str, Refusals] = {}
-        self.lock = threading.Lock()
-
-    def _recent(self, key: str, moment: float) -> deque[float]:
-        """The failures of `key` within the window; a key with none is dropped (looking a name
-        up must not keep an entry for it: refused guesses under new names would fill memory)."""
-        times = self.failures.get(key, deque())
-        while times and times[0] <= moment - self.window:
-            times.popleft()
-        if not times:
-            self.failures.pop(key, None)
-        return times
-
-    def _waits(self, name: str, address: str | None, moment: float) -> tuple[int, str]:
-        """Seconds to wait, and the key (name or address) that makes it longest."""
-        waits = [(0, f"name:{name}")]
-        for key, limit in ((f"name:{name}", self.limit), (f"address:{address}", self.address_limit)):
-            times = self._recent(key, moment)
-            if len(times) >= limit:
-                waits.append((int(times[-limit] + self.window - moment) + 1, key))
-        return max(waits)
-
-    def blocked(self, name: str, address: str | None) -> int:
-        """Seconds to wait before another attempt (0: none)."""
-        with self.lock:
-            return self._waits(name, address, time.monotonic())[0]
-
-    def attempt(self, name: str, address: str | None) -> int:
-        """Seconds to wait (0: go ahead). An attempt let through counts as a failure at once,
-        in the same lock as the check: guesses sent together cannot all pass before the first
-        has failed (a password takes a worker thread a while to verify). `succeeded` takes it
-        back."""
-        moment = time.monotonic()
-        with self.lock:
-            wait = self._waits(name, address, moment)[0]
-            if not wait:
-                for key in (f"name:{name}", f"address:{address}"):
-                    self.failures[key].append(moment)
-        return wait
-
-    def refused(self, name: str, address: str | None) -> Refusals:
-        """A refused attempt counted in the refusals of the name or address that throttles it
-        (a new window of them once the last has passed; passed ones are forgotten then)."""
-        moment = time.monotonic()
-        with self.lock:
-            key = self._waits(name, address, moment)[1]
-            refusals = self.refusals.get(key)
-            if refusals is None or moment >= refusals.started + self.window:
-                self.refusals = {k: r for k, r in self.refusals.items()
-                                 if moment < r.started + self.window}
-                refusals = self.refusals[key] = Refusals(key, moment)
-            refusals.add(name, address)
-            return refusals
-
-    def failed(self, name: str, address: str | None) -> None:
-        moment = time.monotonic()
-        with self.lock:
-            for key in (f"name:{name}", f"address:{address}"):
-                self._recent(key, moment)
-                self.failures[key].append(moment)
-
-    def succeeded(self, name: str, address: str | None = None) -> None:
-        """The name's failures are forgotten, and the address's count loses the attempt that
-        succeeded (`attempt` counted it)."""
-        with self.lock:
-            self.failures.pop(f"name:{name}", None)
-            times = self.failures.get(f"address:{address}")
-            if times:
-                times.pop()

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from functools import cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -12,22 +11,12 @@ from luoshi.facts.kinds import KINDS
 from luoshi.outputs.notices import KIND_TITLES
 
 from . import audit
+from .accounts import ROLE_NAMES
+from .audit import detail_text, local_time
 from .sources import source_name
 
 SEVERITY = {"error": "问题", "warning": "提醒"}
 SCOPES = {"merge": "新增或修改", "unit": "单位报送", "replace": "替换全部"}
-
-
-def local_time(moment: dt.datetime | str | None) -> str:
-    """A stored UTC time (or its ISO text, as an audit entry's detail keeps it) in the server's
-    local time."""
-    if moment is None:
-        return ""
-    if isinstance(moment, str):
-        moment = dt.datetime.fromisoformat(moment)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 def kind_name(kind: str | None) -> str:
@@ -46,12 +35,14 @@ def environment() -> Environment:
                       autoescape=select_autoescape(default=True, default_for_string=True),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["local_time"] = local_time
+    env.filters["detail_text"] = detail_text
     env.filters["kind_name"] = kind_name
     env.filters["source_name"] = source_name
     env.filters["field_name"] = field_name
     env.globals["SEVERITY"] = SEVERITY
-    env.globals["DETAIL_NAMES"] = audit.DETAIL_NAMES
-    env.globals["DETAIL_VALUES"] = audit.DETAIL_VALUES
+    env.globals["ACTIONS"] = audit.ACTIONS
+    env.globals["OUTCOMES"] = audit.OUTCOMES
+    env.globals["ROLE_NAMES"] = ROLE_NAMES
     env.globals["SCOPES"] = SCOPES
     env.globals["TRIGGERS"] = KIND_TITLES
     return env

@@ -200,9 +200,17 @@ def _pattern(pattern: EnginePattern, slots: dict[str, str]) -> dict[str, Any]:
     tests: list[Any] = [{"type": pattern.token}]
     if pattern.test:
         tests.append(_test(pattern.test))
+    joins = []
     for own, op, other, other_field in pattern.joins:
         reference = {field_name(own): {slots[other]: field_name(other_field)}}
-        tests.append(reference if op == "==" else {_OPERATORS[op]: reference})
+        joins.append(reference if op == "==" else {_OPERATORS[op]: reference})
+    # durable_rules tests joins after its alpha network, one after another in a sequence that
+    # ends in an END mark (`reduceExpressionSequence` in events.c). A false join skips to that
+    # mark, but it steps one place too far, so when the false join is the LAST it reads past
+    # the sequence until some byte looks like an END: the process dies (SIGSEGV), or matches
+    # go wrong (a false `!=` join: R104 for a task whose person is of its own unit, in some
+    # rulesets). The first join again at the end never decides: it agrees with itself.
+    tests += [*joins, joins[0]] if joins else []
     flat: list[Any] = []
     for test in tests:  # one flat $and, as the engine's own DSL writes it
         flat.extend(test["$and"] if set(test) == {"$and"} else [test])

@@ -1,4 +1,4 @@
-"""Alembic environment: run by `store.migrate` on the connection it hands over."""
+"""Alembic environment: run by `database.migrate` on the connection it hands over."""
 
 from alembic import context
 
