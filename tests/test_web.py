@@ -12,7 +12,17 @@ from typer.testing import CliRunner
 from luoshi.cli.main import app as cli
 from luoshi.facts import store
 
-from .portal import CSRF, PASSWORD, UNITS, anonymous, app_for, login, make_store, with_row, with_runs
+from .portal import (
+    CSRF,
+    PASSWORD,
+    UNITS,
+    anonymous,
+    app_for,
+    login,
+    make_store,
+    with_row,
+    with_runs,
+)
 
 OWN, OTHER = "caizheng", "gonghui"  # units cb-cz and cb-gh: both have findings in 2013
 
